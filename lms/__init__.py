@@ -1,0 +1,38 @@
+"""Lead with Quality: the application shell (models, services, web, API, CLI, scheduler)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from lms import config
+
+
+def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
+    """Application factory: config from LMS_* environment variables, then test overrides."""
+    cfg = config.load(overrides=overrides)
+    app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
+    app.config.update(cfg)
+    logging.basicConfig(
+        level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    if app.config["TRUSTED_PROXIES"]:
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
+
+    from lms import db, login, security, web
+
+    db.init_app(app)
+    security.init_app(app)
+    login.init_app(app)
+    web.init_app(app)
+
+    from lms import cli
+
+    cli.init_app(app)
+    return app

@@ -1,0 +1,116 @@
+"""Configuration from environment variables, each with a documented default.
+
+The README's "Configuration" table is generated from SETTINGS, so the two never disagree.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("LMS_INSTANCE_PATH", "./instance", "Folder for the SQLite database, the secret key and uploads."),
+    Setting(
+        "LMS_DATABASE_URL",
+        "sqlite:///<instance>/lms.sqlite3",
+        "SQLAlchemy URL; postgresql+psycopg://user:pass@host/db for PostgreSQL.",
+    ),
+    Setting(
+        "LMS_SECRET_KEY",
+        "generated into <instance>/secret_key on first start",
+        "Signs session cookies and CSRF tokens; every worker must share it.",
+    ),
+    Setting("LMS_BASE_URL", "http://127.0.0.1:5000", "Public address used in links sent by email."),
+    Setting(
+        "LMS_SMTP_URL",
+        "(empty: mail is written to the log)",
+        "smtp://user:pass@host:587 (STARTTLS), smtps://host:465 or smtp+plain://host:25.",
+    ),
+    Setting("LMS_MAIL_FROM", "Lead with Quality <no-reply@localhost>", "Sender of every email."),
+    Setting(
+        "LMS_COOKIE_SECURE",
+        "auto (on when LMS_BASE_URL is https)",
+        "Send the session cookie over HTTPS only.",
+    ),
+    Setting(
+        "LMS_TRUSTED_PROXIES", "0", "How many reverse proxies set X-Forwarded-* headers in front of the app."
+    ),
+    Setting("LMS_LOGIN_MAX_FAILURES", "5", "Failed sign-ins per email (x4 per address) before a pause."),
+    Setting("LMS_LOGIN_WINDOW_MINUTES", "15", "Window, and pause, for sign-in rate limiting."),
+    Setting("LMS_RESET_TOKEN_MINUTES", "60", "How long a password-reset link stays valid."),
+    Setting("LMS_PASSWORD_PROFILE", "RFC_9106_LOW_MEMORY", "argon2id cost profile (argon2.profiles)."),
+    Setting("LMS_SCHEDULER", "on for `lms run`", "Run the scheduler (outbox delivery) inside `lms run`."),
+    Setting("LMS_LOG_LEVEL", "INFO", "Python logging level."),
+)
+
+
+def _secret_key(instance: Path) -> str:
+    key_file = instance / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    # Created with 0600 and only if absent, so two workers starting at once agree on one key.
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Build the Flask config dict from the environment (and test overrides)."""
+    env = os.environ if env is None else env
+    overrides = dict(overrides or {})
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or env.get("LMS_INSTANCE_PATH") or "instance")
+    instance = instance.resolve()
+    instance.mkdir(parents=True, exist_ok=True)
+
+    base_url = env.get("LMS_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
+    secure = env.get("LMS_COOKIE_SECURE", "auto").lower()
+    cookie_secure = (
+        base_url.startswith("https://") if secure == "auto" else secure in {"1", "true", "yes", "on"}
+    )
+
+    cfg: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": env.get("LMS_DATABASE_URL") or f"sqlite:///{instance / 'lms.sqlite3'}",
+        "SECRET_KEY": env.get("LMS_SECRET_KEY") or None,
+        "BASE_URL": base_url,
+        "SMTP_URL": env.get("LMS_SMTP_URL", ""),
+        "MAIL_FROM": env.get("LMS_MAIL_FROM", "Lead with Quality <no-reply@localhost>"),
+        "TRUSTED_PROXIES": int(env.get("LMS_TRUSTED_PROXIES", "0")),
+        "LOGIN_MAX_FAILURES": int(env.get("LMS_LOGIN_MAX_FAILURES", "5")),
+        "LOGIN_WINDOW_MINUTES": int(env.get("LMS_LOGIN_WINDOW_MINUTES", "15")),
+        "RESET_TOKEN_MINUTES": int(env.get("LMS_RESET_TOKEN_MINUTES", "60")),
+        "PASSWORD_PROFILE": env.get("LMS_PASSWORD_PROFILE", "RFC_9106_LOW_MEMORY"),
+        "SCHEDULER": env.get("LMS_SCHEDULER", ""),
+        "LOG_LEVEL": env.get("LMS_LOG_LEVEL", "INFO"),
+        "SESSION_COOKIE_NAME": "lms_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": cookie_secure,
+        "REMEMBER_COOKIE_SECURE": cookie_secure,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
+        "WTF_CSRF_TIME_LIMIT": 60 * 60 * 12,
+        "MAX_CONTENT_LENGTH": 8 * 1024 * 1024,
+    }
+    cfg.update(overrides)
+    if not cfg["SECRET_KEY"]:
+        cfg["SECRET_KEY"] = _secret_key(instance)
+    return cfg

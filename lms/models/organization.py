@@ -1,0 +1,85 @@
+"""Organisations and their unit tree (system > facility > department > unit)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Enum, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lms.db import Base, utcnow
+
+
+class UnitKind(StrEnum):
+    SYSTEM = "system"
+    FACILITY = "facility"
+    DEPARTMENT = "department"
+    UNIT = "unit"
+
+    @property
+    def depth(self) -> int:
+        return list(UnitKind).index(self)
+
+    @property
+    def child_kind(self) -> UnitKind | None:
+        kinds = list(UnitKind)
+        return kinds[self.depth + 1] if self.depth + 1 < len(kinds) else None
+
+
+class Organization(Base):
+    __tablename__ = "organization"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Organization {self.slug}>"
+
+
+class OrgUnit(Base):
+    """A node of an organisation's tree.
+
+    `path` is the materialised path of ids, e.g. "/1/4/9/": a subtree is one indexed prefix query
+    (`path LIKE '/1/4/%'`) and a move rewrites the prefix of the subtree in one UPDATE.
+    """
+
+    __tablename__ = "org_unit"
+    __table_args__ = (
+        # Also the index for subtree queries: (org_id, path LIKE prefix%).
+        UniqueConstraint("org_id", "path"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
+    kind: Mapped[UnitKind] = mapped_column(
+        Enum(
+            UnitKind,
+            native_enum=False,
+            create_constraint=True,
+            length=16,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    name: Mapped[str] = mapped_column(String(120))
+    path: Mapped[str] = mapped_column(String(512))
+    archived_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organization: Mapped[Organization] = relationship()
+    parent: Mapped[OrgUnit | None] = relationship(remote_side=[id])
+
+    @property
+    def depth(self) -> int:
+        return self.path.count("/") - 2
+
+    @property
+    def active(self) -> bool:
+        return self.archived_at is None
+
+    def __repr__(self) -> str:
+        return f"<OrgUnit {self.kind} {self.name!r} {self.path}>"

@@ -1,0 +1,26 @@
+"""Use cases. Each public function is one transaction: it checks access (DESIGN.md section 6), changes
+what it must, records audit events, and commits once. Views and jobs call these and nothing else."""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base for errors a caller turns into a response."""
+
+
+class NotFound(ServiceError):
+    """No such object for this actor: also raised for another organisation's objects (answer 404)."""
+
+
+class Forbidden(ServiceError):
+    """The actor may see the organisation but not do this (answer 403)."""
+
+
+class Invalid(ServiceError):
+    """Input that breaks a rule. `errors` maps a field name (or "" for the whole form) to messages."""
+
+    def __init__(self, errors: dict[str, list[str]] | str, field: str = "") -> None:
+        if isinstance(errors, str):
+            errors = {field: [errors]}
+        self.errors = errors
+        super().__init__("; ".join(m for msgs in errors.values() for m in msgs))

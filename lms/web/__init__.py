@@ -1,0 +1,83 @@
+"""Blueprints, one per user-facing area, plus what every page shares: CSRF, errors, navigation."""
+
+from __future__ import annotations
+
+from flask import Flask, g, jsonify, render_template, request
+from flask_login import current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from lms.models import Permission
+from lms.services import Forbidden, Invalid, NotFound
+from lms.services.access import Actor, actor_for, default_actor
+
+csrf = CSRFProtect()
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def current_actor() -> Actor | None:
+    """The signed-in person's membership in the organisation of this page (cached per request).
+
+    Pages under /o/<org>/ act in that organisation (404 for a non-member); others in the person's first.
+    """
+    if "lms_actor" in g:
+        return g.lms_actor
+    actor = None
+    if current_user.is_authenticated:
+        slug = (request.view_args or {}).get("org")
+        actor = actor_for(current_user, slug) if slug else default_actor(current_user)
+    g.lms_actor = actor
+    return actor
+
+
+def _error(status: int, message: str):
+    if wants_json():
+        return jsonify(error=message, status=status), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def init_app(app: Flask) -> None:
+    from lms.web import admin, api, auth, health, home
+
+    csrf.init_app(app)
+    app.register_blueprint(health.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(home.bp)
+    app.register_blueprint(admin.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # the API checks CSRF itself for cookie-authenticated writes
+
+    @app.context_processor
+    def _navigation() -> dict:
+        try:
+            actor = current_actor()
+        except NotFound:  # rendering the 404 page of an organisation this person is not in
+            actor = None
+        return {"actor": actor, "Permission": Permission}
+
+    @app.errorhandler(NotFound)
+    def _not_found(exc: NotFound):
+        return _error(404, str(exc) or "Not found.")
+
+    @app.errorhandler(Forbidden)
+    def _forbidden(exc: Forbidden):
+        return _error(403, str(exc))
+
+    @app.errorhandler(Invalid)
+    def _invalid(exc: Invalid):
+        if wants_json():
+            return jsonify(error=str(exc), status=400, fields=exc.errors), 400
+        return _error(400, str(exc))
+
+    @app.errorhandler(CSRFError)
+    def _csrf(exc: CSRFError):
+        return _error(
+            400, "This form has expired or was not sent from this site. Reload the page and try again."
+        )
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException):
+        return _error(exc.code or 500, exc.description or exc.name)

@@ -1,0 +1,281 @@
+"""Test harness: an app on a throwaway database, factories for organisations, units and people by
+role, a signed-in client per person, a real SMTP server, and a live server for browser tests.
+
+The database is SQLite in a temporary folder, or PostgreSQL when LMS_TEST_DATABASE_URL names a server
+(a fresh database is created on it for the run and dropped afterwards). Tests that need a part that is
+missing (PostgreSQL, Chromium) skip with a reason locally and fail in CI (CI=true).
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import secrets
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from curricula.stakeholders import StakeholderRole
+from lms import create_app, migrate
+from lms.db import Base, get_db
+from lms.models import Membership, Organization, OrgUnit, UnitKind, User
+from lms.security import hash_password
+
+IN_CI = os.environ.get("CI", "").lower() == "true"
+PASSWORD = "correct horse battery"
+
+
+def missing(reason: str) -> None:
+    """Skip locally; in CI a missing part is a failure, never a silent skip."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+# --- the database -------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    server = os.environ.get("LMS_TEST_DATABASE_URL")
+    if not server:
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        return
+    url = make_url(server)
+    name = f"lms_test_{secrets.token_hex(4)}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
+    app = create_app(
+        {
+            "TESTING": True,
+            "INSTANCE_PATH": str(tmp_path_factory.mktemp("instance")),
+            "DATABASE_URL": database_url,
+            "PASSWORD_PROFILE": "CHEAPEST",
+            "SECRET_KEY": "test-secret",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    migrate.upgrade(app)
+    return app
+
+
+def _wipe(app: Flask) -> None:
+    engine = app.extensions["lms.engine"]
+    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                conn.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "app" in request.fixturenames:
+        _wipe(request.getfixturevalue("app"))
+
+
+@pytest.fixture
+def ctx(app: Flask) -> Iterator[None]:
+    with app.app_context():
+        yield
+
+
+@pytest.fixture
+def db(app: Flask, ctx: None) -> Session:
+    """The session services use in this app context."""
+    return get_db()
+
+
+@pytest.fixture
+def is_postgres(app: Flask) -> bool:
+    return app.extensions["lms.engine"].dialect.name == "postgresql"
+
+
+# --- factories ------------------------------------------------------------------------------------
+
+_seq = itertools.count(1)
+
+
+@dataclass
+class OrgTree:
+    org: Organization
+    system: OrgUnit
+    facility: OrgUnit
+    department: OrgUnit
+    unit: OrgUnit
+    extra: dict[str, OrgUnit] = field(default_factory=dict)
+
+
+class Factory:
+    """Builds organisations and people directly in the database (committed), for arranging tests."""
+
+    def __init__(self, db: Session) -> None:
+        self.db = db
+
+    def unit(self, org: Organization, name: str, kind: UnitKind, parent: OrgUnit | None) -> OrgUnit:
+        unit = OrgUnit(org_id=org.id, parent_id=parent.id if parent else None, kind=kind, name=name, path="")
+        self.db.add(unit)
+        self.db.flush()
+        unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+        self.db.commit()
+        return unit
+
+    def org(self, slug: str | None = None, name: str | None = None) -> OrgTree:
+        n = next(_seq)
+        slug = slug or f"org-{n}"
+        org = Organization(slug=slug, name=name or f"Health System {n}", time_zone="America/New_York")
+        self.db.add(org)
+        self.db.commit()
+        system = self.unit(org, f"{org.name}", UnitKind.SYSTEM, None)
+        facility = self.unit(org, "General Hospital", UnitKind.FACILITY, system)
+        department = self.unit(org, "Medicine", UnitKind.DEPARTMENT, facility)
+        unit = self.unit(org, "Ward 4B", UnitKind.UNIT, department)
+        return OrgTree(org, system, facility, department, unit)
+
+    def person(
+        self,
+        tree: OrgTree,
+        role: StakeholderRole = StakeholderRole.CLINICIAN,
+        *,
+        email: str | None = None,
+        name: str | None = None,
+        password: str | None = PASSWORD,
+        unit: OrgUnit | None = None,
+        hr: bool = False,
+        coach: bool = False,
+        faculty: bool = False,
+        org_admin: bool = False,
+        active: bool = True,
+    ) -> Membership:
+        n = next(_seq)
+        email = email or f"person{n}@{tree.org.slug}.test"
+        user = self.db.query(User).filter_by(email=email).one_or_none()
+        if user is None:
+            user = User(
+                email=email,
+                name=name or f"Person {n}",
+                password_hash=hash_password(password) if password else None,
+            )
+            self.db.add(user)
+            self.db.flush()
+        m = Membership(
+            user_id=user.id,
+            org_id=tree.org.id,
+            unit_id=(unit or tree.unit).id,
+            stakeholder_role=role,
+            job_code="RN1",
+            employee_id=f"E{n:05d}",
+            is_hr=hr,
+            is_coach=coach,
+            is_faculty=faculty,
+            is_org_admin=org_admin,
+            active=active,
+        )
+        self.db.add(m)
+        self.db.commit()
+        self.db.refresh(user)
+        return m
+
+
+@pytest.fixture
+def make(db: Session) -> Factory:
+    return Factory(db)
+
+
+@pytest.fixture
+def tree(make: Factory) -> OrgTree:
+    return make.org(slug="alpha", name="Alpha Health")
+
+
+@pytest.fixture
+def other_tree(make: Factory) -> OrgTree:
+    """A second organisation: nothing of it may ever be visible from `tree`."""
+    return make.org(slug="beta", name="Beta Health")
+
+
+# --- clients --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def login_as(app: Flask):
+    """login_as(membership_or_user) -> a test client whose session is signed in as that person."""
+
+    def _login(who: Membership | User) -> FlaskClient:
+        user = who.user if isinstance(who, Membership) else who
+        c = app.test_client()
+        with c.session_transaction() as sess:
+            sess["_user_id"] = user.get_id()
+            sess["_fresh"] = True
+        return c
+
+    return _login
+
+
+def csrf_token(client: FlaskClient, path: str) -> str:
+    """GET a page and read its CSRF token the way a browser would submit it."""
+    import re
+
+    html = client.get(path).get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html) or re.search(
+        r'value="([^"]+)"[^>]*name="csrf_token"', html
+    )
+    assert match, f"no CSRF token on {path}"
+    return match.group(1)
+
+
+# --- real SMTP ------------------------------------------------------------------------------------
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.original_content or envelope.content))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[str, Mailbox]]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1; yields (smtp URL, mailbox)."""
+    try:
+        from aiosmtpd.controller import Controller
+    except ImportError:  # pragma: no cover - dev extra missing
+        missing("aiosmtpd is not installed (pip install -e '.[dev]')")
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=0)
+    controller.start()
+    try:
+        yield f"smtp+plain://127.0.0.1:{controller.port}", box
+    finally:
+        controller.stop()
