@@ -44,3 +44,14 @@ def db_check() -> None:
 
 def init_app(app: Flask) -> None:
     """Commands are registered on the group above; nothing to attach to the app itself."""
+
+
+def _register() -> None:
+    from lms.commands import accounts, demo, mail, serve
+
+    for module in (serve, demo, accounts, mail):
+        for command in module.commands:
+            main.add_command(command)
+
+
+_register()

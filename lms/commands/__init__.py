@@ -1,0 +1,1 @@
+"""`lms` sub-commands, one module per operational area. Each module exposes `commands`."""
