@@ -1,0 +1,357 @@
+"""People in an organisation: add, edit, set stakeholder role and permissions, deactivate, reactivate.
+
+A person (User) may belong to several organisations (faculty do); what an organisation manages is their
+Membership. Nobody with history is ever deleted: deactivating a membership keeps every record and signs
+the person out when it was their last active organisation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from curricula.stakeholders import StakeholderRole
+from lms.db import utcnow
+from lms.models import Membership, OrgUnit, Permission, User
+from lms.services import Forbidden, Invalid, audit
+from lms.services.access import Actor, membership_in_org
+
+LIMITS = {"name": 120, "email": 254, "job_code": 32, "employee_id": 64}
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    """What HR types about a person. Blank optional fields mean "none"."""
+
+    email: str
+    name: str
+    stakeholder_role: str
+    unit_id: int | None = None
+    job_code: str | None = None
+    employee_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Membership]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+# --- reading ------------------------------------------------------------------------------------------
+
+
+def list_people(
+    db: Session,
+    actor: Actor,
+    *,
+    q: str = "",
+    role: str = "",
+    unit_id: int | None = None,
+    include_inactive: bool = False,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page:
+    """People of the actor's organisation, by name; `unit_id` includes everyone below that unit."""
+    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    query: Select = (
+        select(Membership).join(User, Membership.user_id == User.id).where(Membership.org_id == actor.org_id)
+    )
+    if not include_inactive:
+        query = query.where(Membership.active.is_(True))
+    if q.strip():
+        like = f"%{q.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(User.name).like(like),
+                func.lower(User.email).like(like),
+                func.lower(Membership.employee_id).like(like),
+                func.lower(Membership.job_code).like(like),
+            )
+        )
+    if role:
+        query = query.where(Membership.stakeholder_role == _role(role))
+    if unit_id is not None:
+        unit = db.get(OrgUnit, unit_id)
+        if unit is None or unit.org_id != actor.org_id:
+            raise Invalid("Choose a unit of this organisation.", "unit_id")
+        subtree = select(OrgUnit.id).where(OrgUnit.org_id == actor.org_id, OrgUnit.path.startswith(unit.path))
+        query = query.where(Membership.unit_id.in_(subtree))
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, page)
+    per_page = min(max(1, per_page), 200)
+    items = db.scalars(
+        query.order_by(func.lower(User.name), Membership.id).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return Page(list(items), total, page, per_page)
+
+
+def get_person(db: Session, actor: Actor, membership_id: int) -> Membership:
+    """A person of the actor's organisation, for HR and org admins; NotFound for anyone else's."""
+    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    return membership_in_org(db, actor, membership_id)
+
+
+# --- changing -----------------------------------------------------------------------------------------
+
+
+def add_person(
+    db: Session,
+    actor: Actor | None,
+    data: PersonInput,
+    *,
+    org_id: int | None = None,
+    permissions: Iterable[Permission] = (),
+) -> Membership:
+    """Add a person to an organisation.
+
+    `actor` is HR or an org admin of the organisation; only org admins may grant permissions. `actor=None`
+    is an operator at the command line (`lms user create`, the demo), who must name `org_id`.
+    An email already known from another organisation joins that person to this one.
+    """
+    permissions = frozenset(permissions)
+    if actor is not None:
+        actor.require(Permission.ORG_ADMIN, Permission.HR)
+        if permissions and not actor.can(Permission.ORG_ADMIN):
+            raise Forbidden("Only an organisation administrator can grant permissions.")
+        org_id = actor.org_id
+    if org_id is None:
+        raise ValueError("an operator must name the organisation")
+    fields = _clean(db, org_id, data)
+    user = db.scalar(select(User).where(User.email == fields["email"]))
+    if user is not None and db.scalar(
+        select(Membership.id).where(Membership.user_id == user.id, Membership.org_id == org_id)
+    ):
+        raise Invalid("Someone in this organisation already uses this email address.", "email")
+    if user is None:
+        user = User(email=fields["email"], name=fields["name"])
+        db.add(user)
+        db.flush()
+    membership = Membership(
+        user_id=user.id,
+        org_id=org_id,
+        unit_id=fields["unit_id"],
+        stakeholder_role=fields["stakeholder_role"],
+        job_code=fields["job_code"],
+        employee_id=fields["employee_id"],
+        **{f"is_{p.value}": True for p in permissions},
+    )
+    db.add(membership)
+    db.flush()
+    audit.record(
+        db,
+        actor_id=actor.user.id if actor else None,
+        org_id=org_id,
+        action="person.added",
+        target_type="membership",
+        target_id=membership.id,
+        changes={**_snapshot(membership, user), "permissions": sorted(p.value for p in permissions)},
+    )
+    db.commit()
+    return membership
+
+
+def update_person(db: Session, actor: Actor, membership_id: int, data: PersonInput) -> Membership:
+    """Edit a person's details, stakeholder role and unit.
+
+    Name and email belong to the person, not to one organisation: they can be edited here only while the
+    person belongs to this organisation alone.
+    """
+    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    membership = membership_in_org(db, actor, membership_id)
+    user = membership.user
+    fields = _clean(db, actor.org_id, data, membership=membership)
+    before = _snapshot(membership, user)
+    if (fields["email"], fields["name"]) != (user.email, user.name):
+        if len(user.memberships) > 1:
+            raise Invalid(
+                "This person also belongs to another organisation, so only they can change their name and "
+                "email.",
+                "email" if fields["email"] != user.email else "name",
+            )
+        if fields["email"] != user.email and db.scalar(select(User.id).where(User.email == fields["email"])):
+            raise Invalid("Another account already uses this email address.", "email")
+        user.email, user.name = fields["email"], fields["name"]
+    membership.unit_id = fields["unit_id"]
+    membership.stakeholder_role = fields["stakeholder_role"]
+    membership.job_code = fields["job_code"]
+    membership.employee_id = fields["employee_id"]
+    db.flush()
+    changes = audit.diff(before, _snapshot(membership, user))
+    if changes:
+        action = "person.role_changed" if "stakeholder_role" in changes else "person.updated"
+        audit.record(
+            db,
+            actor_id=actor.user.id,
+            org_id=actor.org_id,
+            action=action,
+            target_type="membership",
+            target_id=membership.id,
+            changes=changes,
+        )
+    db.commit()
+    return membership
+
+
+def set_permissions(
+    db: Session, actor: Actor, membership_id: int, permissions: Iterable[Permission]
+) -> Membership:
+    """Grant exactly these permissions. Org admins only; the last org admin cannot lose the role."""
+    actor.require(Permission.ORG_ADMIN)
+    membership = membership_in_org(db, actor, membership_id)
+    wanted = frozenset(permissions)
+    before = membership.permissions
+    if Permission.ORG_ADMIN in before and Permission.ORG_ADMIN not in wanted:
+        _keep_an_admin(db, membership)
+    for p in Permission:
+        setattr(membership, f"is_{p.value}", p in wanted)
+    if wanted != before:
+        audit.record(
+            db,
+            actor_id=actor.user.id,
+            org_id=actor.org_id,
+            action="person.permissions_changed",
+            target_type="membership",
+            target_id=membership.id,
+            changes={"permissions": [sorted(p.value for p in before), sorted(p.value for p in wanted)]},
+        )
+    db.commit()
+    return membership
+
+
+def deactivate_person(db: Session, actor: Actor, membership_id: int) -> Membership:
+    """End a person's membership. Records stay; the person can no longer act in this organisation."""
+    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    membership = membership_in_org(db, actor, membership_id)
+    if membership.id == actor.membership.id:
+        raise Invalid("You cannot deactivate yourself; ask another administrator.")
+    if not membership.active:
+        return membership
+    if membership.is_org_admin and not actor.can(Permission.ORG_ADMIN):
+        raise Forbidden("Only an organisation administrator can deactivate another administrator.")
+    if membership.is_org_admin:
+        _keep_an_admin(db, membership)
+    membership.active = False
+    membership.deactivated_at = utcnow()
+    audit.record(
+        db,
+        actor_id=actor.user.id,
+        org_id=actor.org_id,
+        action="person.deactivated",
+        target_type="membership",
+        target_id=membership.id,
+        changes={"active": [True, False]},
+    )
+    db.commit()
+    return membership
+
+
+def reactivate_person(db: Session, actor: Actor, membership_id: int) -> Membership:
+    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    membership = membership_in_org(db, actor, membership_id)
+    if membership.active:
+        return membership
+    if membership.unit is not None and not membership.unit.active:
+        raise Invalid(f"{membership.unit.name} is archived: move the person to an active unit first.")
+    membership.active = True
+    membership.deactivated_at = None
+    audit.record(
+        db,
+        actor_id=actor.user.id,
+        org_id=actor.org_id,
+        action="person.reactivated",
+        target_type="membership",
+        target_id=membership.id,
+        changes={"active": [False, True]},
+    )
+    db.commit()
+    return membership
+
+
+# --- internals ----------------------------------------------------------------------------------------
+
+
+def _role(value: str) -> StakeholderRole:
+    try:
+        return StakeholderRole(value)
+    except ValueError:
+        raise Invalid("Choose one of the seven stakeholder roles.", "stakeholder_role") from None
+
+
+def _clean(db: Session, org_id: int, data: PersonInput, *, membership: Membership | None = None) -> dict:
+    """Validate and normalise input; raise Invalid with every problem at once."""
+    errors: dict[str, list[str]] = {}
+    out: dict = {}
+    for name in ("email", "name", "job_code", "employee_id"):
+        value = " ".join((getattr(data, name) or "").split())
+        if len(value) > LIMITS[name]:
+            errors[name] = [f"Keep this to {LIMITS[name]} characters or fewer (it has {len(value)})."]
+        out[name] = value or None
+    if not out["name"]:
+        errors.setdefault("name", ["Enter the person's name."])
+    if not out["email"]:
+        errors.setdefault("email", ["Enter an email address."])
+    elif "email" not in errors:
+        try:
+            out["email"] = validate_email(out["email"], check_deliverability=False).normalized.lower()
+        except EmailNotValidError as exc:
+            errors["email"] = [f"Enter a valid email address ({exc})."]
+    try:
+        out["stakeholder_role"] = _role(data.stakeholder_role)
+    except Invalid as exc:
+        errors.update(exc.errors)
+    out["unit_id"] = None
+    if data.unit_id is not None:
+        unit = db.get(OrgUnit, data.unit_id)
+        if unit is None or unit.org_id != org_id:
+            errors["unit_id"] = ["Choose a unit of this organisation."]
+        elif not unit.active and (membership is None or membership.unit_id != unit.id):
+            errors["unit_id"] = [f"{unit.name} is archived: choose an active unit."]
+        else:
+            out["unit_id"] = unit.id
+    if out["employee_id"] and "employee_id" not in errors:
+        clash = select(Membership.id).where(
+            Membership.org_id == org_id, Membership.employee_id == out["employee_id"]
+        )
+        if membership is not None:
+            clash = clash.where(Membership.id != membership.id)
+        if db.scalar(clash) is not None:
+            errors["employee_id"] = ["Another person in this organisation has this employee ID."]
+    if errors:
+        raise Invalid(errors)
+    return out
+
+
+def _snapshot(m: Membership, u: User) -> dict:
+    return {
+        "email": u.email,
+        "name": u.name,
+        "stakeholder_role": m.stakeholder_role.value if m.stakeholder_role else None,
+        "unit_id": m.unit_id,
+        "job_code": m.job_code,
+        "employee_id": m.employee_id,
+    }
+
+
+def _keep_an_admin(db: Session, leaving: Membership) -> None:
+    others = db.scalar(
+        select(func.count()).where(
+            Membership.org_id == leaving.org_id,
+            Membership.is_org_admin.is_(True),
+            Membership.active.is_(True),
+            Membership.id != leaving.id,
+        )
+    )
+    if not others:
+        raise Invalid(
+            "This is the organisation's last administrator: make someone else an administrator first."
+        )
