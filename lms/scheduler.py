@@ -1,0 +1,100 @@
+"""Background jobs (APScheduler 3): find what is due and call the services; no business rule lives here.
+
+Run either inside `lms run` (one machine, one process) or as the dedicated `lms scheduler` process.
+Never once per web worker. Every job is safe to run twice at once (services claim rows with
+FOR UPDATE SKIP LOCKED on PostgreSQL), and on PostgreSQL a second `lms scheduler` waits on an advisory
+lock until the first one stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+from sqlalchemy import text
+
+from lms.db import get_db
+from lms.mail import transport_from_url
+from lms.services import outbox
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_lock key held by the running `lms scheduler` ("lmssched" in ASCII, fits a bigint).
+SCHEDULER_LOCK_KEY = 0x6C6D7373636865
+
+
+def deliver_outbox(app: Flask) -> None:
+    """Send the email that is due."""
+    with app.app_context():
+        sent = outbox.deliver_due(get_db(), transport_from_url(app.config["SMTP_URL"]))
+        if sent:
+            log.info("Outbox: sent %s message(s)", sent)
+
+
+# (job, seconds between runs)
+JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = ((deliver_outbox, 15),)
+
+
+def _guarded(job: Callable[[Flask], None]) -> Callable[[Flask], None]:
+    """A failing run is logged and the schedule goes on; the next run retries."""
+
+    def run(app: Flask) -> None:
+        try:
+            job(app)
+        except Exception:
+            log.exception("Scheduled job %s failed; it runs again at its next time", job.__name__)
+
+    run.__name__ = job.__name__
+    return run
+
+
+def _add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
+    for job, seconds in JOBS:
+        scheduler.add_job(
+            _guarded(job),
+            "interval",
+            seconds=seconds,
+            args=[app],
+            id=job.__name__,
+            coalesce=True,
+            max_instances=1,
+            next_run_time=datetime.now(UTC),
+            replace_existing=True,
+        )
+
+
+def start_in_process(app: Flask) -> BackgroundScheduler:
+    """Start the jobs on a background thread of this process (for `lms run`)."""
+    scheduler = BackgroundScheduler(timezone=UTC, daemon=True)
+    _add_jobs(scheduler, app)
+    scheduler.start()
+    log.info("Scheduler started in this process: %s", ", ".join(job.__name__ for job, _ in JOBS))
+    return scheduler
+
+
+def run_forever(app: Flask) -> None:
+    """Run the jobs in this process until it is stopped (for `lms scheduler`)."""
+    engine = app.extensions["lms.engine"]
+    lock = None
+    if engine.dialect.name == "postgresql":
+        # A session-level lock on a connection of its own, held while this process lives.
+        lock = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        if not lock.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": SCHEDULER_LOCK_KEY}):
+            log.info("Another scheduler is running; waiting until it stops")
+            lock.execute(text("SELECT pg_advisory_lock(:key)"), {"key": SCHEDULER_LOCK_KEY})
+    scheduler = BlockingScheduler(timezone=UTC)
+    _add_jobs(scheduler, app)
+    log.info("Scheduler running: %s", ", ".join(job.__name__ for job, _ in JOBS))
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("Scheduler stopped")
+    finally:
+        if lock is not None:
+            lock.invalidate()  # ends the server session, releasing the lock (never back to the pool)
+            lock.close()
