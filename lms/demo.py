@@ -1,0 +1,303 @@
+"""The demo health system: one organisation with a unit tree, ~200 people across the seven stakeholder
+roles, and six accounts that can sign in. Seeded by `lms demo`, once.
+
+Everything goes through the same services HR and administrators use (so the audit trail of the demo
+reads like a real one): the operator creates the organisation and its first administrator, and that
+administrator adds the units and the people. The data is deterministic (a fixed random seed), so two
+fresh demos look the same.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from curricula.stakeholders import StakeholderRole
+from lms.models import Membership, Organization, OrgUnit, Permission, User
+from lms.security import hash_password
+from lms.services import audit
+from lms.services.access import Actor
+from lms.services.organizations import add_unit, create_organization
+from lms.services.people import PersonInput, add_person
+
+SLUG = "demo"
+NAME = "Riverbend Health"
+TIME_ZONE = "America/New_York"
+DOMAIN = "demo.example"
+DEFAULT_PASSWORD = "quality-demo"  # noqa: S105 - the documented demo password
+SEED = 20240917
+PEOPLE = 200
+
+# facility -> department -> units. The quality office is a department like any other.
+TREE: dict[str, dict[str, list[str]]] = {
+    "Riverbend General Hospital": {
+        "Medicine": ["4 West", "5 East", "Acute Care for Elders"],
+        "Surgery": ["Operating Rooms", "Post-Anaesthesia Care", "Surgical Ward 6"],
+        "Emergency": ["Adult Emergency", "Paediatric Emergency"],
+        "Women and Children": ["Labour and Delivery", "Neonatal Intensive Care", "Paediatrics"],
+        "Quality and Patient Safety": ["Improvement Office", "Patient Safety"],
+    },
+    "Northside Community Hospital": {
+        "Medicine": ["Ward 2A", "Ward 2B"],
+        "Emergency": ["Emergency Department", "Urgent Care"],
+        "Rehabilitation": ["Inpatient Rehabilitation", "Outpatient Therapy"],
+    },
+}
+
+# Point-of-care job codes and how common each is among clinicians.
+CLINICIAN_JOBS = (("RN", 60), ("MD", 18), ("NP", 6), ("PT", 8), ("RT", 5), ("PHARM", 3))
+
+# Other groups: (role, job code, how many, where they sit). Unit and department leaders get one each.
+FIXED_GROUPS = (
+    (StakeholderRole.QUALITY_STAFF, "QI", 8, "quality"),
+    (StakeholderRole.EXECUTIVE, "EXEC", 6, "system"),
+    (StakeholderRole.BOARD, "BRD", 6, "system"),
+    (StakeholderRole.PATIENT_FAMILY_PARTNER, "PFA", 6, "system"),
+)
+
+FIRST_NAMES = (  # noqa: SIM905 - names read better as one string
+    "Aisha Amir Ana Ben Carmen Chen Daniel Deepa Elena Emeka Fatima Grace Hana Hugo Imani Isaac Jamal "
+    "Jin Kai Keisha Laura Liam Lucia Malik Maria Mateo Maya Nadia Noah Olu Omar Priya Rafael Rosa Ruth "
+    "Sam Sara Sofia Tariq Tomas Uma Victor Wei Yara Yusuf Zoe"
+).split()
+LAST_NAMES = (  # noqa: SIM905
+    "Abebe Alvarez Bauer Brooks Castillo Chowdhury Cohen Daley Diaz Edwards Fischer Garcia Gupta Hall "
+    "Hansen Ibrahim Jensen Kim Kowalski Lee Lopez Mensah Miller Morales Nakamura Nguyen Novak Okafor "
+    "Olsen Patel Perez Quinn Reyes Rossi Santos Schmidt Singh Sullivan Tanaka Torres Walker Wang Yilmaz"
+).split()
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """One of the six accounts that sign in with the demo password."""
+
+    local_part: str
+    name: str
+    role: StakeholderRole
+    job_code: str
+    permissions: frozenset[Permission]
+    can: str
+    unit: str  # "system", "quality" or a unit name from TREE
+
+    @property
+    def email(self) -> str:
+        return f"{self.local_part}@{DOMAIN}"
+
+
+ACCOUNTS: tuple[DemoAccount, ...] = (
+    DemoAccount(
+        "admin",
+        "Dana Whitfield",
+        StakeholderRole.EXECUTIVE,
+        "EXEC",
+        frozenset({Permission.ORG_ADMIN}),
+        "organisation administrator: units, people, permissions, audit trail",
+        "system",
+    ),
+    DemoAccount(
+        "hr",
+        "Marcus Bell",
+        StakeholderRole.QUALITY_STAFF,
+        "HRBP",
+        frozenset({Permission.HR}),
+        "HR: the roster, stakeholder roles and training coverage",
+        "quality",
+    ),
+    DemoAccount(
+        "faculty",
+        "Ingrid Solberg",
+        StakeholderRole.QUALITY_STAFF,
+        "QI",
+        frozenset({Permission.FACULTY}),
+        "faculty: runs cohorts and their learning sessions",
+        "quality",
+    ),
+    DemoAccount(
+        "coach",
+        "Tomasz Wrona",
+        StakeholderRole.QUALITY_STAFF,
+        "QI",
+        frozenset({Permission.COACH}),
+        "coach: coaches leaders, reads what they share",
+        "quality",
+    ),
+    DemoAccount(
+        "executive",
+        "Helen Okonkwo",
+        StakeholderRole.EXECUTIVE,
+        "EXEC",
+        frozenset(),
+        "executive learner: coaching journal, gemba walks",
+        "system",
+    ),
+    DemoAccount(
+        "learner",
+        "Jordan Reyes",
+        StakeholderRole.CLINICIAN,
+        "RN",
+        frozenset(),
+        "clinician learner on 4 West: modules for their role",
+        "4 West",
+    ),
+)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    created: bool  # False: the demo organisation already existed and nothing was added
+    passwords_reset: bool
+    org: Organization
+    units: int
+    people: int
+    accounts: tuple[DemoAccount, ...] = ACCOUNTS
+
+
+def seed_demo(db: Session, password: str = DEFAULT_PASSWORD, *, reset_passwords: bool = False) -> DemoResult:
+    """Create the demo organisation unless it exists.
+
+    When it exists nothing changes, except that `reset_passwords` sets the six demo accounts' password
+    to `password` again (for a demo whose password someone changed or forgot).
+    """
+    org = db.scalar(select(Organization).where(Organization.slug == SLUG))
+    if org is not None:
+        if reset_passwords:
+            _reset_passwords(db, org, password)
+        return DemoResult(False, reset_passwords, org, *_counts(db, org))
+
+    rng = random.Random(SEED)
+    org = create_organization(db, slug=SLUG, name=NAME, time_zone=TIME_ZONE)
+    system = db.scalar(select(OrgUnit).where(OrgUnit.org_id == org.id, OrgUnit.parent_id.is_(None)))
+    assert system is not None
+    admin_spec, *other_accounts = ACCOUNTS
+    admin = add_person(
+        db,
+        None,
+        _input(admin_spec.email, admin_spec.name, admin_spec.role, system.id, admin_spec.job_code, 1),
+        org_id=org.id,
+        permissions=admin_spec.permissions,
+    )
+    actor = Actor(admin.user, admin)
+    places = _add_units(db, actor, system)
+    employee_ids = iter(range(2, 10_000))
+    for spec in other_accounts:
+        add_person(
+            db,
+            actor,
+            _input(spec.email, spec.name, spec.role, places[spec.unit], spec.job_code, next(employee_ids)),
+            permissions=spec.permissions,
+        )
+    used_emails = {spec.email for spec in ACCOUNTS}
+    for role, job_code, unit_id in _staff(rng, places, PEOPLE - len(ACCOUNTS)):
+        name, email = _new_name(rng, used_emails)
+        add_person(db, actor, _input(email, name, role, unit_id, job_code, next(employee_ids)))
+    _set_passwords(db, org, password)
+    return DemoResult(True, False, org, *_counts(db, org))
+
+
+# --- the tree and the staff ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Places:
+    """Where people sit: unit ids by name, plus the kinds of place the groups use."""
+
+    by_name: dict[str, int]
+    units: list[int]
+    departments: list[int]
+
+    def __getitem__(self, name: str) -> int:
+        return self.by_name[name]
+
+
+def _add_units(db: Session, actor: Actor, system: OrgUnit) -> _Places:
+    by_name: dict[str, int] = {"system": system.id}
+    units: list[int] = []
+    departments: list[int] = []
+    for facility_name, department_tree in TREE.items():
+        facility = add_unit(db, actor, parent_id=system.id, name=facility_name)
+        for department_name, unit_names in department_tree.items():
+            department = add_unit(db, actor, parent_id=facility.id, name=department_name)
+            departments.append(department.id)
+            for unit_name in unit_names:
+                unit = add_unit(db, actor, parent_id=department.id, name=unit_name)
+                by_name.setdefault(unit_name, unit.id)
+                units.append(unit.id)
+            if department_name == "Quality and Patient Safety":
+                by_name["quality"] = department.id
+    return _Places(by_name, units, departments)
+
+
+def _staff(rng: random.Random, places: _Places, count: int) -> list[tuple[StakeholderRole, str, int]]:
+    """(role, job code, unit id) for `count` people: leaders for every unit and department, the fixed
+    groups, and clinicians for the rest, spread over the units at random."""
+    staff = [(StakeholderRole.UNIT_LEADER, "UM", unit_id) for unit_id in places.units]
+    staff += [(StakeholderRole.DEPARTMENTAL_LEADER, "DIR", dept_id) for dept_id in places.departments]
+    for role, job_code, how_many, where in FIXED_GROUPS:
+        staff += [(role, job_code, places[where])] * how_many
+    codes, weights = zip(*CLINICIAN_JOBS, strict=True)
+    for _ in range(count - len(staff)):
+        staff.append((StakeholderRole.CLINICIAN, rng.choices(codes, weights)[0], rng.choice(places.units)))
+    return staff
+
+
+def _new_name(rng: random.Random, used_emails: set[str]) -> tuple[str, str]:
+    while True:
+        first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
+        email = f"{first}.{last}@{DOMAIN}".lower()
+        n = 2
+        while email in used_emails:
+            email = f"{first}.{last}{n}@{DOMAIN}".lower()
+            n += 1
+        used_emails.add(email)
+        return f"{first} {last}", email
+
+
+def _input(email: str, name: str, role: StakeholderRole, unit_id: int, job_code: str, n: int) -> PersonInput:
+    return PersonInput(
+        email=email,
+        name=name,
+        stakeholder_role=role.value,
+        unit_id=unit_id,
+        job_code=job_code,
+        employee_id=f"RB{n:05d}",
+    )
+
+
+# --- passwords and counts -----------------------------------------------------------------------------
+
+
+def _demo_users(db: Session) -> list[User]:
+    return list(db.scalars(select(User).where(User.email.in_([a.email for a in ACCOUNTS]))))
+
+
+def _set_passwords(db: Session, org: Organization, password: str) -> None:
+    """Only the six demo accounts get a password; everyone else would use a reset link."""
+    for user in _demo_users(db):
+        user.password_hash = hash_password(password)  # one hash each: a salt of its own
+        user.time_zone = org.time_zone
+    db.commit()
+
+
+def _reset_passwords(db: Session, org: Organization, password: str) -> None:
+    for user in _demo_users(db):
+        user.password_hash = hash_password(password)
+        user.session_version += 1  # a new password signs out every old session
+        audit.record(
+            db,
+            actor_id=None,
+            org_id=org.id,
+            action="person.password_reset",
+            target_type="user",
+            target_id=user.id,
+            changes={"by": "lms demo --password"},
+        )
+    db.commit()
+
+
+def _counts(db: Session, org: Organization) -> tuple[int, int]:
+    units = db.scalar(select(func.count()).where(OrgUnit.org_id == org.id)) or 0
+    people = db.scalar(select(func.count()).where(Membership.org_id == org.id)) or 0
+    return units, people
