@@ -24,3 +24,11 @@ class Invalid(ServiceError):
             errors = {field: [errors]}
         self.errors = errors
         super().__init__("; ".join(m for msgs in errors.values() for m in msgs))
+
+
+class Throttled(ServiceError):
+    """Too many attempts in a short time (answer 429); `retry_after_minutes` says when to try again."""
+
+    def __init__(self, message: str, retry_after_minutes: int) -> None:
+        self.retry_after_minutes = retry_after_minutes
+        super().__init__(message)

@@ -1,0 +1,191 @@
+"""Signing in (with rate limiting) and resetting a forgotten password by an emailed link.
+
+Neither flow tells a stranger whether an email has an account: a wrong password and an unknown email
+get the same message after the same work, and a reset request answers the same either way.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from lms.db import utcnow
+from lms.models import LoginAttempt, PasswordResetToken, User
+from lms.security import digest, hash_password, new_secret, password_needs_rehash, verify_password
+from lms.services import Invalid, Throttled, audit, outbox
+
+NO_MATCH = "That email and password do not match an account."
+NOT_ACTIVE = "This account is not active. Ask your organisation's administrator."
+LINK_UNKNOWN = "This reset link is not valid. Ask for a new one."
+LINK_EXPIRED = "This reset link has expired. Ask for a new one."
+LINK_USED = "This reset link has already been used. Ask for a new one if you need to."
+
+PASSWORD_MIN, PASSWORD_MAX = 10, 128
+RESETS_PER_HOUR = 3
+IP_FACTOR = 4  # one address (a ward PC, a hospital's NAT) may fail this many times more than one email
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+# --- signing in ---------------------------------------------------------------------------------
+
+
+def sign_in(db: Session, *, email: str, password: str, ip: str | None) -> User:
+    """The user these credentials belong to, if they may sign in; every attempt is recorded."""
+    email = normalise_email(email)[:254]
+    ip = (ip or "unknown")[:64]
+    now = utcnow()
+    _check_throttle(db, email=email, ip=ip, now=now)
+
+    user = db.scalar(select(User).where(User.email == email))
+    matches = verify_password(user.password_hash if user else None, password)
+    succeeded = user is not None and matches and user.is_active
+    db.add(LoginAttempt(email=email, ip=ip, succeeded=succeeded, attempted_at=now))
+    if user is not None and succeeded:
+        user.last_login_at = now
+        if user.password_hash and password_needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+    db.commit()
+
+    if user is None or not matches:
+        raise Invalid(NO_MATCH)
+    if not succeeded:
+        raise Invalid(NOT_ACTIVE)
+    return user
+
+
+def _check_throttle(db: Session, *, email: str, ip: str, now: datetime) -> None:
+    window = timedelta(minutes=current_app.config["LOGIN_WINDOW_MINUTES"])
+    limit = current_app.config["LOGIN_MAX_FAILURES"]
+    since = now - window
+    for column, value, allowed in (
+        (LoginAttempt.email, email, limit),
+        (LoginAttempt.ip, ip, limit * IP_FACTOR),
+    ):
+        failures = select(LoginAttempt.attempted_at).where(
+            column == value, LoginAttempt.succeeded.is_(False), LoginAttempt.attempted_at > since
+        )
+        count = db.scalar(select(func.count()).select_from(failures.subquery())) or 0
+        if count < allowed:
+            continue
+        # Sign-in opens again when enough failures have left the window to bring the count below the limit.
+        reopening = (
+            db.scalar(failures.order_by(LoginAttempt.attempted_at).offset(count - allowed).limit(1)) or now
+        )
+        minutes = max(1, math.ceil((reopening + window - now).total_seconds() / 60))
+        raise Throttled(
+            f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
+            retry_after_minutes=minutes,
+        )
+
+
+# --- password reset -----------------------------------------------------------------------------
+
+
+def request_password_reset(db: Session, *, email: str) -> None:
+    """Email a reset link if an active account uses this address; answer the same either way."""
+    user = db.scalar(select(User).where(User.email == normalise_email(email)[:254]))
+    if user is None or not user.is_active:
+        return
+    now = utcnow()
+    recent = db.scalar(
+        select(func.count())
+        .select_from(PasswordResetToken)
+        .where(
+            PasswordResetToken.user_id == user.id, PasswordResetToken.created_at > now - timedelta(hours=1)
+        )
+    )
+    if (recent or 0) >= RESETS_PER_HOUR:
+        return  # silently: the person already has fresh links, and nobody can flood their inbox
+    secret = new_secret()
+    minutes = current_app.config["RESET_TOKEN_MINUTES"]
+    db.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=digest(secret),
+            created_at=now,
+            expires_at=now + timedelta(minutes=minutes),
+        )
+    )
+    # The link is built from the configured address, never from the request's Host header, which an
+    # attacker could set to their own site to harvest the secret.
+    link = f"{current_app.config['BASE_URL']}/reset/{secret}"
+    outbox.enqueue(
+        db,
+        to=user.email,
+        subject="Reset your Lead with Quality password",
+        body=(
+            f"Hello {user.name},\n\n"
+            "Someone, hopefully you, asked to reset the password of your Lead with Quality account.\n"
+            f"To choose a new password, open this link within {minutes} minutes:\n\n"
+            f"{link}\n\n"
+            "The link works once. If you did not ask for it, ignore this email: your password stays "
+            "as it is.\n"
+        ),
+    )
+    db.commit()
+
+
+def check_reset_link(db: Session, *, secret: str) -> None:
+    """Raise Invalid with the reason when a reset link cannot be used (read only)."""
+    _usable_token(db, secret, utcnow())
+
+
+def reset_password(db: Session, *, secret: str, password: str, confirm: str) -> User:
+    """Set a new password through a reset link; signs the person out everywhere else."""
+    now = utcnow()
+    token = _usable_token(db, secret, now)
+    user = token.user
+    errors = password_problems(password, confirm, email=user.email)
+    if errors:
+        raise Invalid(errors)
+
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    db.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    audit.record(
+        db,
+        actor_id=user.id,
+        org_id=None,
+        action="password.reset",
+        target_type="user",
+        target_id=user.id,
+        changes={"other_links_cancelled": True},
+    )
+    db.commit()
+    return user
+
+
+def _usable_token(db: Session, secret: str, now: datetime) -> PasswordResetToken:
+    token = db.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == digest(secret)))
+    if token is None or not token.user.is_active:
+        raise Invalid(LINK_UNKNOWN)
+    if token.used_at is not None:
+        raise Invalid(LINK_USED)
+    if token.expires_at <= now:
+        raise Invalid(LINK_EXPIRED)
+    return token
+
+
+def password_problems(password: str, confirm: str, *, email: str) -> dict[str, list[str]]:
+    """Field errors for a new password ({} when it is acceptable)."""
+    errors: dict[str, list[str]] = {}
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        errors["password"] = [
+            f"Use {PASSWORD_MIN} to {PASSWORD_MAX} characters; a short sentence works well."
+        ]
+    elif password.strip().lower() == email.lower():
+        errors["password"] = ["Choose a password that is not your email address."]
+    if password != confirm:
+        errors["confirm"] = ["The two passwords do not match. Type the same password twice."]
+    return errors
