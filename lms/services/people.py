@@ -16,9 +16,11 @@ from sqlalchemy.orm import Session
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
-from lms.models import Membership, OrgUnit, Permission, User
-from lms.services import Forbidden, Invalid, audit
+from lms.models import AuditEvent, Membership, OrgUnit, Permission, User
+from lms.security import hash_password
+from lms.services import Forbidden, Invalid, NotFound, audit
 from lms.services.access import Actor, membership_in_org
+from lms.services.accounts import password_problems
 
 LIMITS = {"name": 120, "email": 254, "job_code": 32, "employee_id": 64}
 
@@ -99,6 +101,24 @@ def get_person(db: Session, actor: Actor, membership_id: int) -> Membership:
     """A person of the actor's organisation, for HR and org admins; NotFound for anyone else's."""
     actor.require(Permission.ORG_ADMIN, Permission.HR)
     return membership_in_org(db, actor, membership_id)
+
+
+def person_history(db: Session, actor: Actor, membership_id: int, *, limit: int = 20) -> list[AuditEvent]:
+    """The latest audit events about one person of the actor's organisation, newest first."""
+    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    membership = membership_in_org(db, actor, membership_id)
+    return list(
+        db.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.org_id == actor.org_id,
+                AuditEvent.target_type == "membership",
+                AuditEvent.target_id == membership.id,
+            )
+            .order_by(AuditEvent.id.desc())
+            .limit(limit)
+        )
+    )
 
 
 # --- changing -----------------------------------------------------------------------------------------
@@ -355,3 +375,28 @@ def _keep_an_admin(db: Session, leaving: Membership) -> None:
         raise Invalid(
             "This is the organisation's last administrator: make someone else an administrator first."
         )
+
+
+# --- operator tasks (the command line) ----------------------------------------------------------------
+
+
+def set_password_as_operator(db: Session, user_id: int, password: str) -> User:
+    """Set a person's password from the command line (`lms user create`); signs out their other sessions."""
+    user = db.get(User, user_id)
+    if user is None:
+        raise NotFound("No such person.")
+    errors = password_problems(password, password, email=user.email)
+    if errors:
+        raise Invalid(errors)
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    audit.record(
+        db,
+        actor_id=None,
+        org_id=None,
+        action="password.set_by_operator",
+        target_type="user",
+        target_id=user.id,
+    )
+    db.commit()
+    return user

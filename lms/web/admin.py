@@ -1,22 +1,442 @@
-"""Organisation administration: units, people, audit trail."""
+"""Organisation administration: the unit tree, people, the audit trail.
+
+Each view parses a form, calls one service and then redirects with a message (POST, redirect, GET) or,
+when the service answers Invalid, shows the same page again with the messages next to the fields and
+what was typed still in them (HTTP 400). The services check who may do what, so a learner gets 403
+and an id from another organisation 404, whatever the page shows.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from flask_wtf import FlaskForm
+
+from curricula.stakeholders import LABELS, StakeholderRole
+from lms.db import get_db
+from lms.models import AuditEvent, Membership, OrgUnit, Permission
+from lms.services import Invalid, NotFound, audit, organizations, people
+from lms.services.access import Actor
+from lms.web import current_actor
+from lms.web.admin_forms import (
+    PERMISSION_LABELS,
+    AddUnitForm,
+    ConfirmForm,
+    MoveUnitForm,
+    NewPersonForm,
+    PeopleFilter,
+    PermissionsForm,
+    PersonForm,
+    RenameUnitForm,
+    show_errors,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/o/<org>/admin")
 
+PEOPLE_PER_PAGE = 25
+EVENTS_PER_PAGE = 50
+HISTORY_LENGTH = 20
 
-@bp.get("/units")
+
+def _actor() -> Actor:
+    actor = current_actor()
+    if actor is None:  # login_required runs first; this only narrows the type
+        raise NotFound("No such organisation.")
+    return actor
+
+
+def _refused(form: FlaskForm, exc: Invalid, aliases: Mapping[str, str] | None = None) -> None:
+    """Show a service's refusal on the form; drop whatever the failed attempt left in the session."""
+    get_db().rollback()
+    show_errors(form, exc.errors, aliases)
+
+
+def _status() -> int:
+    """A page shown again after a POST means the POST was refused."""
+    return 400 if request.method == "POST" else 200
+
+
+# --- units --------------------------------------------------------------------------------------------
+
+
+@bp.route("/units", methods=["GET", "POST"])
+@login_required
 def units(org: str):
-    return "units"
+    actor = _actor()
+    form = AddUnitForm()
+    if form.validate_on_submit():
+        try:
+            unit = organizations.add_unit(get_db(), actor, parent_id=form.parent_id.data, name=form.name.data)
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{unit.name} was added under {unit.parent.name}.", "success")
+            return redirect(url_for(".units", org=org))
+    db = get_db()
+    tree = organizations.unit_tree(db, actor)
+    form.offer(organizations.list_units(db, actor, include_archived=False))
+    return render_template("admin/units.html", tree=tree, form=form), _status()
 
 
-@bp.get("/people")
-def people(org: str):
-    return "people"
+@bp.get("/units/<int:unit_id>")
+@login_required
+def unit(org: str, unit_id: int):
+    return _unit_page(_actor(), unit_id)
 
 
-@bp.get("/audit")
-def audit(org: str):
-    return "audit"
+@bp.post("/units/<int:unit_id>/rename")
+@login_required
+def unit_rename(org: str, unit_id: int):
+    actor = _actor()
+    form = RenameUnitForm()
+    if form.validate_on_submit():
+        try:
+            unit = organizations.rename_unit(get_db(), actor, unit_id, name=form.name.data)
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"The unit is now called {unit.name}.", "success")
+            return redirect(url_for(".unit", org=org, unit_id=unit_id))
+    return _unit_page(actor, unit_id, rename=form)
+
+
+@bp.post("/units/<int:unit_id>/move")
+@login_required
+def unit_move(org: str, unit_id: int):
+    actor = _actor()
+    form = MoveUnitForm()
+    if form.validate_on_submit():
+        try:
+            unit = organizations.move_unit(get_db(), actor, unit_id, new_parent_id=form.parent_id.data)
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{unit.name} now sits under {unit.parent.name}.", "success")
+            return redirect(url_for(".unit", org=org, unit_id=unit_id))
+    return _unit_page(actor, unit_id, move=form)
+
+
+@bp.post("/units/<int:unit_id>/archive")
+@login_required
+def unit_archive(org: str, unit_id: int):
+    actor = _actor()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            unit = organizations.archive_unit(get_db(), actor, unit_id)
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{unit.name} is archived. Its history is kept; restore it at any time.", "success")
+            return redirect(url_for(".unit", org=org, unit_id=unit_id))
+    return _unit_page(actor, unit_id, standing=form)
+
+
+@bp.post("/units/<int:unit_id>/restore")
+@login_required
+def unit_restore(org: str, unit_id: int):
+    actor = _actor()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            unit = organizations.restore_unit(get_db(), actor, unit_id)
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{unit.name} is restored.", "success")
+            return redirect(url_for(".unit", org=org, unit_id=unit_id))
+    return _unit_page(actor, unit_id, standing=form)
+
+
+def _unit_page(
+    actor: Actor,
+    unit_id: int,
+    *,
+    rename: RenameUnitForm | None = None,
+    move: MoveUnitForm | None = None,
+    standing: ConfirmForm | None = None,
+):
+    """The unit page; a form passed in is the one just refused, shown with its errors and typed values."""
+    db = get_db()
+    unit = organizations.get_unit(db, actor, unit_id)
+    rename = rename or RenameUnitForm(formdata=None, name=unit.name)
+    move = (move or MoveUnitForm(formdata=None)).offer(organizations.possible_parents(db, actor, unit))
+    return render_template(
+        "admin/unit.html",
+        unit=unit,
+        rename=rename,
+        move=move,
+        standing=standing or ConfirmForm(formdata=None),
+        can_change=actor.can(Permission.ORG_ADMIN),
+    ), _status()
+
+
+# --- people -------------------------------------------------------------------------------------------
+
+PERSON_FIELDS = ("email", "name", "stakeholder_role", "unit_id", "job_code", "employee_id")
+
+
+@bp.get("/people", endpoint="people")
+@login_required
+def people_list(org: str):
+    actor = _actor()
+    db = get_db()
+    filters = PeopleFilter(request.args).offer(organizations.list_units(db, actor))
+    result, status = None, 200
+    if filters.validate():
+        try:
+            result = people.list_people(
+                db,
+                actor,
+                q=filters.q.data or "",
+                role=filters.role.data or "",
+                unit_id=filters.unit.data,
+                include_inactive=filters.inactive.data,
+                page=request.args.get("page", 1, type=int),
+                per_page=PEOPLE_PER_PAGE,
+            )
+        except Invalid as exc:
+            show_errors(filters, exc.errors, {"unit_id": "unit", "stakeholder_role": "role"})
+    if result is None:
+        status = 400
+
+    def page_url(number: int) -> str:
+        args = {k: v for k, v in request.args.items() if k != "page"}
+        return url_for(".people", org=org, page=number, **args)
+
+    return render_template(
+        "admin/people.html",
+        filters=filters,
+        result=result,
+        page_url=page_url,
+        role_labels=LABELS,
+        permission_labels=PERMISSION_LABELS,
+    ), status
+
+
+@bp.route("/people/new", methods=["GET", "POST"])
+@login_required
+def person_new(org: str):
+    actor = _actor()
+    db = get_db()
+    form = NewPersonForm()
+    if form.validate_on_submit():
+        try:
+            membership = people.add_person(
+                db, actor, _person_input(form), permissions=form.chosen_permissions()
+            )
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{membership.user.name} was added.", "success")
+            return redirect(url_for(".person", org=org, membership_id=membership.id))
+    form.offer(organizations.list_units(db, actor, include_archived=False))
+    return render_template(
+        "admin/person_new.html", form=form, can_grant=actor.can(Permission.ORG_ADMIN)
+    ), _status()
+
+
+@bp.get("/people/<int:membership_id>")
+@login_required
+def person(org: str, membership_id: int):
+    return _person_page(_actor(), membership_id)
+
+
+@bp.post("/people/<int:membership_id>/edit")
+@login_required
+def person_edit(org: str, membership_id: int):
+    actor = _actor()
+    form = PersonForm()
+    if form.validate_on_submit():
+        try:
+            membership = people.update_person(get_db(), actor, membership_id, _person_input(form))
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{membership.user.name}'s details are saved.", "success")
+            return redirect(url_for(".person", org=org, membership_id=membership_id))
+    return _person_page(actor, membership_id, details=form)
+
+
+@bp.post("/people/<int:membership_id>/permissions")
+@login_required
+def person_permissions(org: str, membership_id: int):
+    actor = _actor()
+    form = PermissionsForm()
+    if form.validate_on_submit():
+        try:
+            membership = people.set_permissions(get_db(), actor, membership_id, form.chosen_permissions())
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{membership.user.name}'s permissions are saved.", "success")
+            return redirect(url_for(".person", org=org, membership_id=membership_id))
+    return _person_page(actor, membership_id, permissions=form)
+
+
+@bp.post("/people/<int:membership_id>/deactivate")
+@login_required
+def person_deactivate(org: str, membership_id: int):
+    actor = _actor()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            membership = people.deactivate_person(get_db(), actor, membership_id)
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{membership.user.name} is deactivated. Their records are kept.", "success")
+            return redirect(url_for(".person", org=org, membership_id=membership_id))
+    return _person_page(actor, membership_id, standing=form)
+
+
+@bp.post("/people/<int:membership_id>/reactivate")
+@login_required
+def person_reactivate(org: str, membership_id: int):
+    actor = _actor()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            membership = people.reactivate_person(get_db(), actor, membership_id)
+        except Invalid as exc:
+            _refused(form, exc)
+        else:
+            flash(f"{membership.user.name} is active again.", "success")
+            return redirect(url_for(".person", org=org, membership_id=membership_id))
+    return _person_page(actor, membership_id, standing=form)
+
+
+def _person_input(form: PersonForm) -> people.PersonInput:
+    return people.PersonInput(**{name: form[name].data for name in PERSON_FIELDS})
+
+
+def _person_page(
+    actor: Actor,
+    membership_id: int,
+    *,
+    details: PersonForm | None = None,
+    permissions: PermissionsForm | None = None,
+    standing: ConfirmForm | None = None,
+):
+    """The person page; a form passed in is the one just refused, shown with its errors and typed values."""
+    db = get_db()
+    membership = people.get_person(db, actor, membership_id)
+    if details is None:
+        details = PersonForm(formdata=None, data=_person_data(membership))
+    units = organizations.list_units(db, actor)
+    details.offer(units, current=membership.unit)
+    permissions = permissions or PermissionsForm(
+        formdata=None, data={p.value: p in membership.permissions for p in Permission}
+    )
+    history = people.person_history(db, actor, membership_id, limit=HISTORY_LENGTH)
+    return render_template(
+        "admin/person.html",
+        person=membership,
+        details=details,
+        permissions=permissions,
+        standing=standing or ConfirmForm(formdata=None),
+        history=history,
+        can_grant=actor.can(Permission.ORG_ADMIN),
+        is_self=membership.id == actor.membership.id,
+        role_labels=LABELS,
+        permission_labels=PERMISSION_LABELS,
+        **_event_helpers(actor, units),
+    ), _status()
+
+
+def _person_data(m: Membership) -> dict[str, Any]:
+    return {
+        "email": m.user.email,
+        "name": m.user.name,
+        "stakeholder_role": m.stakeholder_role.value,
+        "unit_id": m.unit_id,
+        "job_code": m.job_code or "",
+        "employee_id": m.employee_id or "",
+    }
+
+
+# --- the audit trail ----------------------------------------------------------------------------------
+
+
+@bp.get("/audit", endpoint="audit")
+@login_required
+def audit_trail(org: str):
+    actor = _actor()
+    db = get_db()
+    before = request.args.get("before", type=int)
+    events = audit.list_events(db, actor, limit=EVENTS_PER_PAGE + 1, before_id=before)
+    older = events[EVENTS_PER_PAGE - 1].id if len(events) > EVENTS_PER_PAGE else None
+    return render_template(
+        "admin/audit.html",
+        events=events[:EVENTS_PER_PAGE],
+        older=older,
+        newest_page=before is None,
+        **_event_helpers(actor, organizations.list_units(db, actor)),
+    )
+
+
+FIELD_LABELS = {
+    "email": "Email",
+    "name": "Name",
+    "stakeholder_role": "Stakeholder role",
+    "unit_id": "Unit",
+    "job_code": "Job code",
+    "employee_id": "Employee ID",
+    "permissions": "Permissions",
+    "active": "Active",
+    "parent": "Parent",
+    "kind": "Level",
+    "slug": "Slug",
+    "root_unit": "Root unit",
+}
+
+
+ROLE_VALUES = frozenset(r.value for r in StakeholderRole)
+
+
+def _event_helpers(actor: Actor, units: list[OrgUnit]) -> dict[str, Any]:
+    """What the templates need to show events readably: local times and "field: old → new" lines."""
+    zone = ZoneInfo(actor.org.time_zone)
+    unit_names = {u.id: u.name for u in units}
+
+    def local_time(moment: datetime) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    def describe(event: AuditEvent) -> list[str]:
+        return [_describe_change(key, value, unit_names) for key, value in event.changes.items()]
+
+    return {"time_zone": actor.org.time_zone, "local_time": local_time, "describe": describe}
+
+
+def _describe_change(key: str, value: Any, unit_names: Mapping[int, str]) -> str:
+    label = FIELD_LABELS.get(key, key.replace("_", " ").capitalize())
+    if _is_old_and_new(key, value):
+        old, new = value
+        return f"{label}: {_shown(key, old, unit_names)} → {_shown(key, new, unit_names)}"
+    return f"{label}: {_shown(key, value, unit_names)}"
+
+
+def _is_old_and_new(key: str, value: Any) -> bool:
+    """Changes are stored as [old, new]; a permission list is a pair only when both sides are lists."""
+    if not (isinstance(value, list) and len(value) == 2):
+        return False
+    return key != "permissions" or all(isinstance(side, list) for side in value)
+
+
+def _shown(key: str, value: Any, unit_names: Mapping[int, str]) -> str:
+    if value is None or value == []:
+        return "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if key in ("unit_id", "root_unit") and isinstance(value, int):
+        return unit_names.get(value, f"unit {value}")
+    if key == "stakeholder_role" and value in ROLE_VALUES:
+        return LABELS[StakeholderRole(value)]
+    if key == "permissions" and isinstance(value, list):
+        return ", ".join(label for p, label in PERMISSION_LABELS.items() if p.value in value)
+    return str(value)

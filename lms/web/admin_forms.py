@@ -1,0 +1,168 @@
+"""Forms of the organisation administration pages.
+
+The forms only parse what was sent (text, ids, checkboxes); the services own the rules (lengths, names,
+levels of the tree, duplicates) and answer Invalid with a message per field, which the views attach to
+these forms. `Needed` marks a field required for browsers and screen readers without repeating a rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, Form, SearchField, SelectField, StringField
+from wtforms.fields import EmailField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import InputRequired
+
+from curricula.stakeholders import LABELS
+from lms.models import OrgUnit, Permission, UnitKind
+from lms.services.organizations import NAME_MAX
+from lms.services.people import LIMITS
+
+PERMISSION_LABELS: dict[Permission, str] = {
+    Permission.HR: "HR",
+    Permission.COACH: "Coach",
+    Permission.FACULTY: "Faculty",
+    Permission.ORG_ADMIN: "Organisation administrator",
+}
+
+
+class Needed:
+    """Flags a field as required (the `required` attribute, "(required)" in its label); validates nothing."""
+
+    field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        return None
+
+
+def optional_id(value: object) -> int | None:
+    """Coerce a select's value to an id; the empty option means none."""
+    if value is None or value == "":
+        return None
+    return int(value)  # type: ignore[call-overload]
+
+
+def unit_choices(units: Iterable[OrgUnit], *, blank: str) -> list[SelectChoice]:
+    """Select options for units, indented by depth in the tree (as text, so no CSS is needed)."""
+    options = [SelectChoice("", blank)]
+    for unit in units:
+        indent = "\u00a0\u00a0\u00a0" * unit.depth
+        options.append(SelectChoice(str(unit.id), f"{indent}{unit.name} ({unit.kind.value})"))
+    return options
+
+
+def role_choices(*, blank: str) -> list[SelectChoice]:
+    return [SelectChoice("", blank)] + [SelectChoice(role.value, label) for role, label in LABELS.items()]
+
+
+def show_errors(
+    form: Form, errors: Mapping[str, list[str]], aliases: Mapping[str, str] | None = None
+) -> None:
+    """Attach a service's Invalid errors to the form: by field where the form has one, else to the form."""
+    for key, messages in errors.items():
+        name = (aliases or {}).get(key, key)
+        field = form._fields.get(name) if name and name != "csrf_token" else None
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+
+
+# --- units --------------------------------------------------------------------------------------------
+
+
+class AddUnitForm(FlaskForm):
+    parent_id = SelectField(
+        "Inside",
+        coerce=optional_id,
+        validate_choice=False,
+        validators=[InputRequired("Choose where the new unit goes.")],
+        choices=[],
+    )
+    name = StringField("Name", validators=[Needed()], render_kw={"maxlength": NAME_MAX})
+
+    def offer(self, units: Iterable[OrgUnit]) -> AddUnitForm:
+        """Units that can hold others: every active unit above the lowest level."""
+        holders = [u for u in units if u.active and u.kind is not UnitKind.UNIT]
+        self.parent_id.choices = unit_choices(holders, blank="Choose where the new unit goes")
+        return self
+
+
+class RenameUnitForm(FlaskForm):
+    name = StringField("New name", validators=[Needed()], render_kw={"maxlength": NAME_MAX})
+
+
+class MoveUnitForm(FlaskForm):
+    parent_id = SelectField(
+        "Move under",
+        coerce=optional_id,
+        validate_choice=False,
+        validators=[InputRequired("Choose the unit to move it under.")],
+        choices=[],
+    )
+
+    def offer(self, parents: Iterable[OrgUnit]) -> MoveUnitForm:
+        self.parent_id.choices = unit_choices(parents, blank="Choose the new parent")
+        return self
+
+
+class ConfirmForm(FlaskForm):
+    """A button that changes something (archive, restore, deactivate, reactivate): only the CSRF token."""
+
+
+# --- people -------------------------------------------------------------------------------------------
+
+
+class PersonForm(FlaskForm):
+    email = EmailField("Email", validators=[Needed()], render_kw={"maxlength": LIMITS["email"]})
+    name = StringField("Name", validators=[Needed()], render_kw={"maxlength": LIMITS["name"]})
+    stakeholder_role = SelectField(
+        "Stakeholder role",
+        validators=[Needed()],
+        validate_choice=False,
+        choices=role_choices(blank="Choose one of the seven roles"),
+    )
+    unit_id = SelectField("Unit", coerce=optional_id, validate_choice=False, choices=[])
+    job_code = StringField("Job code", render_kw={"maxlength": LIMITS["job_code"]})
+    employee_id = StringField("Employee ID", render_kw={"maxlength": LIMITS["employee_id"]})
+
+    def offer(self, units: Iterable[OrgUnit], current: OrgUnit | None = None) -> PersonForm:
+        """Active units, plus the person's current unit even when it was archived since."""
+        units = [u for u in units if u.active or (current is not None and u.id == current.id)]
+        self.unit_id.choices = unit_choices(units, blank="No unit yet")
+        return self
+
+
+class PermissionFields:
+    """The four permission checkboxes, shared by the new-person and permissions forms."""
+
+    hr = BooleanField(PERMISSION_LABELS[Permission.HR])
+    coach = BooleanField(PERMISSION_LABELS[Permission.COACH])
+    faculty = BooleanField(PERMISSION_LABELS[Permission.FACULTY])
+    org_admin = BooleanField(PERMISSION_LABELS[Permission.ORG_ADMIN])
+
+    def chosen_permissions(self) -> set[Permission]:
+        return {p for p in Permission if getattr(self, p.value).data}
+
+
+class NewPersonForm(PersonForm, PermissionFields):
+    """Permission checkboxes are shown to org admins only; if anyone else sends them, the service refuses."""
+
+
+class PermissionsForm(FlaskForm, PermissionFields):
+    pass
+
+
+class PeopleFilter(Form):
+    """The GET toolbar above the people table (no CSRF: it changes nothing)."""
+
+    q = SearchField("Search name, email, job code or employee ID")
+    role = SelectField("Stakeholder role", validate_choice=False, choices=role_choices(blank="Any role"))
+    unit = SelectField("Unit (and the units below it)", coerce=optional_id, validate_choice=False, choices=[])
+    inactive = BooleanField("Include deactivated people")
+
+    def offer(self, units: Iterable[OrgUnit]) -> PeopleFilter:
+        self.unit.choices = unit_choices(units, blank="Any unit")
+        return self
