@@ -1,0 +1,99 @@
+"""Serve a WSGI app with gunicorn on 127.0.0.1 as the README's production section does; always stop it."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench import BenchmarkFailed, progress
+
+HOST = "127.0.0.1"
+# Two cores, shared with wrk: 4 sync workers keep both cores busy while one worker waits on SQLite.
+WORKERS = 4
+START_TIMEOUT_S = 30
+STOP_TIMEOUT_S = 10
+
+
+@dataclass(frozen=True)
+class Server:
+    host: str
+    port: int
+    command: list[str]
+    workers: int
+
+    def url(self, path: str) -> str:
+        return f"http://{self.host}:{self.port}{path}"
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def gunicorn_command(app: str, port: int, workers: int = WORKERS) -> list[str]:
+    """The production command (`gunicorn --workers N --bind HOST:PORT MODULE:app`), run from this venv."""
+    return [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"{HOST}:{port}", app]
+
+
+def _ready(port: int, path: str) -> bool:
+    conn = http.client.HTTPConnection(HOST, port, timeout=2)
+    try:
+        conn.request("GET", path)
+        return conn.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        conn.close()
+
+
+@contextmanager
+def gunicorn(
+    app: str, env: Mapping[str, str], log: Path, ready_path: str = "/healthz", workers: int = WORKERS
+) -> Iterator[Server]:
+    """Start gunicorn serving `app` with `env` added to this environment; stop it on the way out."""
+    port = free_port()
+    command = gunicorn_command(app, port, workers)
+    progress(f"starting {' '.join(command[2:])} (log: {log})")
+    with log.open("w") as log_file:
+        proc = subprocess.Popen(
+            command,
+            env={**os.environ, **env},
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).resolve().parent.parent,
+            start_new_session=True,  # its own process group, so a stuck worker can be killed with it
+        )
+        try:
+            deadline = time.monotonic() + START_TIMEOUT_S
+            while not _ready(port, ready_path):
+                if proc.poll() is not None:
+                    raise BenchmarkFailed(f"gunicorn exited with {proc.returncode}; see {log}")
+                if time.monotonic() > deadline:
+                    raise BenchmarkFailed(f"gunicorn did not answer {ready_path} in {START_TIMEOUT_S}s")
+                time.sleep(0.2)
+            yield Server(HOST, port, command, workers)
+        finally:
+            _stop(proc)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    progress("stopping gunicorn")
+    proc.send_signal(signal.SIGTERM)  # the master stops its workers gracefully
+    try:
+        proc.wait(timeout=STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=STOP_TIMEOUT_S)
