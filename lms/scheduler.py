@@ -8,7 +8,9 @@ lock until the first one stops.
 
 from __future__ import annotations
 
+import functools
 import logging
+import signal
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -43,17 +45,19 @@ JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = ((deliver_outbox, 15),)
 def _guarded(job: Callable[[Flask], None]) -> Callable[[Flask], None]:
     """A failing run is logged and the schedule goes on; the next run retries."""
 
+    @functools.wraps(job)
     def run(app: Flask) -> None:
         try:
             job(app)
         except Exception:
             log.exception("Scheduled job %s failed; it runs again at its next time", job.__name__)
 
-    run.__name__ = job.__name__
     return run
 
 
 def _add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
+    # APScheduler logs every run at INFO; a run every 15 seconds would drown the log. Failures still show.
+    logging.getLogger("apscheduler.executors.default").setLevel(logging.WARNING)
     for job, seconds in JOBS:
         scheduler.add_job(
             _guarded(job),
@@ -66,6 +70,10 @@ def _add_jobs(scheduler: BaseScheduler, app: Flask) -> None:
             next_run_time=datetime.now(UTC),
             replace_existing=True,
         )
+
+
+def _exit_on_sigterm(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
 
 
 def start_in_process(app: Flask) -> BackgroundScheduler:
@@ -90,9 +98,12 @@ def run_forever(app: Flask) -> None:
     scheduler = BlockingScheduler(timezone=UTC)
     _add_jobs(scheduler, app)
     log.info("Scheduler running: %s", ", ".join(job.__name__ for job, _ in JOBS))
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # a service manager's stop: finish the running job
     try:
         scheduler.start()
     except (KeyboardInterrupt, SystemExit):
+        if scheduler.running:
+            scheduler.shutdown()  # waits for a job that is running
         log.info("Scheduler stopped")
     finally:
         if lock is not None:

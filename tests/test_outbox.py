@@ -7,7 +7,9 @@ import socket
 from datetime import timedelta
 
 import pytest
+from conftest import missing
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from lms.cli import main as lms_cli
 from lms.db import utcnow
@@ -94,6 +96,24 @@ def test_one_batch_sends_at_most_batch_messages_oldest_first(app, db, smtp_serve
     assert outbox.deliver_due(db, transport, batch=2) == 2
     assert outbox.deliver_due(db, transport, batch=2) == 1
     assert [m["Subject"] for m in mailbox.messages] == ["Message 0", "Message 1", "Message 2"]
+
+
+@pytest.mark.postgres
+def test_a_message_another_sender_has_claimed_is_skipped_not_sent_twice(app, db, smtp_server, is_postgres):
+    if not is_postgres:
+        missing("FOR UPDATE SKIP LOCKED needs PostgreSQL (LMS_TEST_DATABASE_URL)")
+    url, mailbox = smtp_server
+    claimed = queue(db, subject="Claimed by the other sender")
+    queue(db, subject="Free")
+    with Session(app.extensions["lms.engine"]) as other_sender:
+        other_sender.scalar(
+            select(OutboxMessage).where(OutboxMessage.id == claimed.id).with_for_update(skip_locked=True)
+        )
+        assert outbox.deliver_due(db, transport_from_url(url)) == 1
+        other_sender.rollback()
+    assert [m["Subject"] for m in mailbox.messages] == ["Free"]
+    assert outbox.deliver_due(db, transport_from_url(url)) == 1
+    assert [m["Subject"] for m in mailbox.messages] == ["Free", "Claimed by the other sender"]
 
 
 def test_smtp_urls_choose_the_transport(app, ctx):
