@@ -6,8 +6,10 @@ page (360 px wide) the page must not scroll sideways either, and on any page the
 refused something under the Content-Security-Policy (an inline script or style).
 
 Fixtures for tests: `live_server` (base URL), `page` (desktop) and `phone_page` (360 x 780),
-`visit(page, path)`, `submit(page, locator)` (press Enter or click, wait for the next page, check it)
-and `check_a11y(page)`. Without Playwright or Chromium these tests skip locally and fail in CI.
+`visit(page, path)`, `submit(page, field)` (press Enter), `follow(page, link_or_button)` (click), each
+waiting for the next page and checking it, `check_a11y(page)` for the page as it is, and
+`sign_in(page, email, password)` on the sign-in page. Without Playwright or Chromium these tests skip
+locally and fail in CI.
 """
 
 from __future__ import annotations
@@ -196,16 +198,36 @@ def visit() -> Callable[[Any, str], Any]:
 
 
 @pytest.fixture
-def submit() -> Callable[..., None]:
-    """submit(page, locator, key="Enter"): press a key in a field (or click a button when key is None),
-    wait for the page that answers, and check it."""
+def submit() -> Callable[[Any, Any], None]:
+    """submit(page, field): press Enter in a form field, wait for the page that answers, check it."""
 
-    def _submit(page: Any, locator: Any, key: str | None = "Enter") -> None:
+    def _submit(page: Any, field: Any) -> None:
         with page.expect_navigation():
-            if key is None:
-                locator.click()
-            else:
-                locator.press(key)
+            field.press("Enter")
         check_page(page)
 
     return _submit
+
+
+@pytest.fixture
+def follow() -> Callable[[Any, Any], None]:
+    """follow(page, link_or_button): click it, wait for the page that answers, check it."""
+
+    def _follow(page: Any, target: Any) -> None:
+        with page.expect_navigation():
+            target.click()
+        check_page(page)
+
+    return _follow
+
+
+@pytest.fixture
+def sign_in(submit: Callable[[Any, Any], None]) -> Callable[[Any, str, str], None]:
+    """sign_in(page, email, password): on the sign-in page, type both and press Enter."""
+
+    def _sign_in(page: Any, email: str, password: str) -> None:
+        page.get_by_label("Email", exact=True).fill(email)
+        page.get_by_label("Password", exact=True).fill(password)
+        submit(page, page.get_by_label("Password", exact=True))
+
+    return _sign_in
