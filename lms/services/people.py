@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
@@ -92,7 +92,10 @@ def list_people(
     page = max(1, page)
     per_page = min(max(1, per_page), 200)
     items = db.scalars(
-        query.order_by(func.lower(User.name), Membership.id).limit(per_page).offset((page - 1) * per_page)
+        query.options(contains_eager(Membership.user), selectinload(Membership.unit))
+        .order_by(func.lower(User.name), Membership.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
     ).all()
     return Page(list(items), total, page, per_page)
 
