@@ -3,6 +3,7 @@
 The forms only parse what was sent (text, ids, checkboxes); the services own the rules (lengths, names,
 levels of the tree, duplicates) and answer Invalid with a message per field, which the views attach to
 these forms. `Needed` marks a field required for browsers and screen readers without repeating a rule.
+The one check made here is that a parent unit was chosen at all: the services take its id, not None.
 """
 
 from __future__ import annotations
