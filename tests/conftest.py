@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -63,6 +64,19 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         admin.dispose()
 
 
+class IsolatedClient(FlaskClient):
+    """Runs each request in an app context of its own, as a server does.
+
+    The `db` fixture holds an app context for the whole test, and Flask would reuse it for the client's
+    requests, so `g` (the signed-in user, the actor, the session) would leak from one request, or one
+    client, into the next and hide bugs such as a sign-out that does not sign out.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     app = create_app(
@@ -75,6 +89,7 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
             "LOG_LEVEL": "WARNING",
         }
     )
+    app.test_client_class = IsolatedClient
     migrate.upgrade(app)
     return app
 
@@ -112,6 +127,16 @@ def db(app: Flask, ctx: None) -> Session:
 @pytest.fixture
 def is_postgres(app: Flask) -> bool:
     return app.extensions["lms.engine"].dialect.name == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(request: pytest.FixtureRequest) -> None:
+    """Tests marked `postgres` check PostgreSQL-only behaviour (row locks, advisory locks).
+
+    On SQLite they skip: .ci/run runs the whole suite a second time on PostgreSQL, where they run.
+    """
+    if request.node.get_closest_marker("postgres") and not os.environ.get("LMS_TEST_DATABASE_URL"):
+        pytest.skip("PostgreSQL-only behaviour: runs in the PostgreSQL pass (LMS_TEST_DATABASE_URL)")
 
 
 # --- factories ------------------------------------------------------------------------------------
@@ -171,7 +196,7 @@ class Factory:
         active: bool = True,
     ) -> Membership:
         n = next(_seq)
-        email = email or f"person{n}@{tree.org.slug}.test"
+        email = email or f"person{n}@{tree.org.slug}.example"
         user = self.db.query(User).filter_by(email=email).one_or_none()
         if user is None:
             user = User(
@@ -273,7 +298,11 @@ def smtp_server() -> Iterator[tuple[str, Mailbox]]:
     except ImportError:  # pragma: no cover - dev extra missing
         missing("aiosmtpd is not installed (pip install -e '.[dev]')")
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=0)
+    # aiosmtpd connects to its own port to see that it is up, so it needs a real port number, not 0.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(box, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield f"smtp+plain://127.0.0.1:{controller.port}", box

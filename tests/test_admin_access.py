@@ -25,20 +25,6 @@ from lms.models import Membership, OrgUnit, UnitKind
 PREFIX = "/o/<org>/admin"
 
 
-class OwnContextClient(FlaskClient):
-    """Each request in its own application context, as a server does (the `db` fixture keeps one open
-    for the whole test, and Flask would otherwise share `g`, with the signed-in user, between requests)."""
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _own_context_per_request(app, monkeypatch):
-    monkeypatch.setattr(app, "test_client_class", OwnContextClient)
-
-
 # --- one organisation's objects, and what a request to each route sends --------------------------------
 
 

@@ -15,24 +15,6 @@ from lms.models import AuditEvent, Membership, OrgUnit, UnitKind, User
 from lms.services import audit
 
 
-class OwnContextClient(FlaskClient):
-    """Runs each request in its own application context, as a server does.
-
-    The `db` fixture keeps an application context open for the whole test and Flask reuses it for
-    requests, so `g` (the signed-in user, the acting membership, the CSRF token) would otherwise leak from
-    one request, or one signed-in client, to the next.
-    """
-
-    def open(self, *args, **kwargs):
-        with self.application.app_context():
-            return super().open(*args, **kwargs)
-
-
-@pytest.fixture(autouse=True)
-def _own_context_per_request(app, monkeypatch):
-    monkeypatch.setattr(app, "test_client_class", OwnContextClient)
-
-
 @pytest.fixture
 def admin(make, tree) -> Membership:
     return make.person(tree, StakeholderRole.EXECUTIVE, name="Ada Admin", org_admin=True)

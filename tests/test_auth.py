@@ -2,49 +2,14 @@
 
 from __future__ import annotations
 
-import contextvars
 from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, csrf_token
-from flask.globals import _cv_app
-from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from lms.models import LoginAttempt, User
 from lms.security import hash_password
-
-
-class OwnContextClient(FlaskClient):
-    """Runs each request in an app context of its own, as a server does. The `db` fixture holds an app
-    context for the whole test, and Flask reuses it for requests, so `g` (the signed-in user, the
-    actor) would leak from one client's request into another's. Remove once conftest does this."""
-
-    def open(self, *args, **kwargs):
-        def alone():
-            _cv_app.set(None)
-            return FlaskClient.open(self, *args, **kwargs)
-
-        return contextvars.copy_context().run(alone)
-
-
-@pytest.fixture
-def client(app):
-    return OwnContextClient(app, app.response_class, use_cookies=True)
-
-
-@pytest.fixture
-def login_as(app):
-    def _login(who):
-        user = getattr(who, "user", who)
-        c = OwnContextClient(app, app.response_class, use_cookies=True)
-        with c.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-        return c
-
-    return _login
-
 
 NO_MATCH = "That email and password do not match an account."
 

@@ -7,7 +7,6 @@ import socket
 from datetime import timedelta
 
 import pytest
-from conftest import missing
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -23,20 +22,6 @@ def unused_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture
-def smtp_server():
-    """conftest's smtp_server, on a port picked beforehand: aiosmtpd cannot start on port 0 (it
-    connects to the port to see that it is up). Remove once conftest picks its port this way."""
-    from aiosmtpd.controller import Controller
-    from conftest import Mailbox
-
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=unused_port())
-    controller.start()
-    yield f"smtp+plain://127.0.0.1:{controller.port}", box
-    controller.stop()
 
 
 def queue(db, to="nurse@alpha.test", subject="Hello", body="Body text") -> OutboxMessage:
@@ -99,9 +84,7 @@ def test_one_batch_sends_at_most_batch_messages_oldest_first(app, db, smtp_serve
 
 
 @pytest.mark.postgres
-def test_a_message_another_sender_has_claimed_is_skipped_not_sent_twice(app, db, smtp_server, is_postgres):
-    if not is_postgres:
-        missing("FOR UPDATE SKIP LOCKED needs PostgreSQL (LMS_TEST_DATABASE_URL)")
+def test_a_message_another_sender_has_claimed_is_skipped_not_sent_twice(app, db, smtp_server):
     url, mailbox = smtp_server
     claimed = queue(db, subject="Claimed by the other sender")
     queue(db, subject="Free")

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import contextvars
 import re
-import socket
 from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, csrf_token
-from flask.globals import _cv_app
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from lms.db import utcnow
@@ -18,57 +14,8 @@ from lms.mail import transport_from_url
 from lms.models import AuditEvent, OutboxMessage, PasswordResetToken, User
 from lms.services import outbox
 
-
-class OwnContextClient(FlaskClient):
-    """Runs each request in an app context of its own, as a server does. The `db` fixture holds an app
-    context for the whole test, and Flask reuses it for requests, so `g` (the signed-in user, the
-    actor) would leak from one client's request into another's. Remove once conftest does this."""
-
-    def open(self, *args, **kwargs):
-        def alone():
-            _cv_app.set(None)
-            return FlaskClient.open(self, *args, **kwargs)
-
-        return contextvars.copy_context().run(alone)
-
-
-@pytest.fixture
-def client(app):
-    return OwnContextClient(app, app.response_class, use_cookies=True)
-
-
-@pytest.fixture
-def login_as(app):
-    def _login(who):
-        user = getattr(who, "user", who)
-        c = OwnContextClient(app, app.response_class, use_cookies=True)
-        with c.session_transaction() as sess:
-            sess["_user_id"] = user.get_id()
-            sess["_fresh"] = True
-        return c
-
-    return _login
-
-
 NEW_PASSWORD = "a new and longer passphrase"
 SENT = "If an account uses that address, we have sent a link"
-
-
-@pytest.fixture
-def smtp_server():
-    """conftest's smtp_server, on a port picked beforehand: aiosmtpd cannot start on port 0 (it
-    connects to the port to see that it is up). Remove once conftest picks its port this way."""
-    from aiosmtpd.controller import Controller
-    from conftest import Mailbox
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield f"smtp+plain://127.0.0.1:{port}", box
-    controller.stop()
 
 
 @pytest.fixture
