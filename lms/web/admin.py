@@ -8,12 +8,12 @@ and an id from another organisation 404, whatever the page shows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
@@ -42,6 +42,8 @@ PEOPLE_PER_PAGE = 25
 EVENTS_PER_PAGE = 50
 HISTORY_LENGTH = 20
 
+T = TypeVar("T")
+
 
 def _actor() -> Actor:
     actor = current_actor()
@@ -54,6 +56,25 @@ def _refused(form: FlaskForm, exc: Invalid, aliases: Mapping[str, str] | None = 
     """Show a service's refusal on the form; drop whatever the failed attempt left in the session."""
     get_db().rollback()
     show_errors(form, exc.errors, aliases)
+
+
+def _submit(
+    form: FlaskForm,
+    change: Callable[[], T],
+    message: Callable[[T], str],
+    target: Callable[[T], str],
+) -> Response | None:
+    """Call the service for a valid form: on success flash and redirect (POST, redirect, GET); on
+    refusal put the messages on the form and answer None, so the view shows the page again."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = change()
+    except Invalid as exc:
+        _refused(form, exc)
+        return None
+    flash(message(result), "success")
+    return redirect(target(result))
 
 
 def _status() -> int:
@@ -69,14 +90,14 @@ def _status() -> int:
 def units(org: str):
     actor = _actor()
     form = AddUnitForm()
-    if form.validate_on_submit():
-        try:
-            unit = organizations.add_unit(get_db(), actor, parent_id=form.parent_id.data, name=form.name.data)
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"{unit.name} was added under {unit.parent.name}.", "success")
-            return redirect(url_for(".units", org=org))
+    done = _submit(
+        form,
+        lambda: organizations.add_unit(get_db(), actor, parent_id=form.parent_id.data, name=form.name.data),
+        lambda unit: f"{unit.name} was added under {unit.parent.name}.",
+        lambda unit: url_for(".units", org=org),
+    )
+    if done is not None:
+        return done
     db = get_db()
     tree = organizations.unit_tree(db, actor)
     form.offer(organizations.list_units(db, actor, include_archived=False))
@@ -94,14 +115,14 @@ def unit(org: str, unit_id: int):
 def unit_rename(org: str, unit_id: int):
     actor = _actor()
     form = RenameUnitForm()
-    if form.validate_on_submit():
-        try:
-            unit = organizations.rename_unit(get_db(), actor, unit_id, name=form.name.data)
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"The unit is now called {unit.name}.", "success")
-            return redirect(url_for(".unit", org=org, unit_id=unit_id))
+    done = _submit(
+        form,
+        lambda: organizations.rename_unit(get_db(), actor, unit_id, name=form.name.data),
+        lambda unit: f"The unit is now called {unit.name}.",
+        lambda unit: url_for(".unit", org=org, unit_id=unit_id),
+    )
+    if done is not None:
+        return done
     return _unit_page(actor, unit_id, rename=form)
 
 
@@ -110,14 +131,14 @@ def unit_rename(org: str, unit_id: int):
 def unit_move(org: str, unit_id: int):
     actor = _actor()
     form = MoveUnitForm()
-    if form.validate_on_submit():
-        try:
-            unit = organizations.move_unit(get_db(), actor, unit_id, new_parent_id=form.parent_id.data)
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"{unit.name} now sits under {unit.parent.name}.", "success")
-            return redirect(url_for(".unit", org=org, unit_id=unit_id))
+    done = _submit(
+        form,
+        lambda: organizations.move_unit(get_db(), actor, unit_id, new_parent_id=form.parent_id.data),
+        lambda unit: f"{unit.name} now sits under {unit.parent.name}.",
+        lambda unit: url_for(".unit", org=org, unit_id=unit_id),
+    )
+    if done is not None:
+        return done
     return _unit_page(actor, unit_id, move=form)
 
 
@@ -126,14 +147,14 @@ def unit_move(org: str, unit_id: int):
 def unit_archive(org: str, unit_id: int):
     actor = _actor()
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            unit = organizations.archive_unit(get_db(), actor, unit_id)
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"{unit.name} is archived. Its history is kept; restore it at any time.", "success")
-            return redirect(url_for(".unit", org=org, unit_id=unit_id))
+    done = _submit(
+        form,
+        lambda: organizations.archive_unit(get_db(), actor, unit_id),
+        lambda unit: f"{unit.name} is archived. Its history is kept; restore it at any time.",
+        lambda unit: url_for(".unit", org=org, unit_id=unit_id),
+    )
+    if done is not None:
+        return done
     return _unit_page(actor, unit_id, standing=form)
 
 
@@ -142,14 +163,14 @@ def unit_archive(org: str, unit_id: int):
 def unit_restore(org: str, unit_id: int):
     actor = _actor()
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            unit = organizations.restore_unit(get_db(), actor, unit_id)
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"{unit.name} is restored.", "success")
-            return redirect(url_for(".unit", org=org, unit_id=unit_id))
+    done = _submit(
+        form,
+        lambda: organizations.restore_unit(get_db(), actor, unit_id),
+        lambda unit: f"{unit.name} is restored.",
+        lambda unit: url_for(".unit", org=org, unit_id=unit_id),
+    )
+    if done is not None:
+        return done
     return _unit_page(actor, unit_id, standing=form)
 
 
@@ -225,16 +246,14 @@ def person_new(org: str):
     actor = _actor()
     db = get_db()
     form = NewPersonForm()
-    if form.validate_on_submit():
-        try:
-            membership = people.add_person(
-                db, actor, _person_input(form), permissions=form.chosen_permissions()
-            )
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"{membership.user.name} was added.", "success")
-            return redirect(url_for(".person", org=org, membership_id=membership.id))
+    done = _submit(
+        form,
+        lambda: people.add_person(db, actor, _person_input(form), permissions=form.chosen_permissions()),
+        lambda membership: f"{membership.user.name} was added.",
+        lambda membership: url_for(".person", org=org, membership_id=membership.id),
+    )
+    if done is not None:
+        return done
     form.offer(organizations.list_units(db, actor, include_archived=False))
     return render_template(
         "admin/person_new.html", form=form, can_grant=actor.can(Permission.ORG_ADMIN)
@@ -252,14 +271,14 @@ def person(org: str, membership_id: int):
 def person_edit(org: str, membership_id: int):
     actor = _actor()
     form = PersonForm()
-    if form.validate_on_submit():
-        try:
-            membership = people.update_person(get_db(), actor, membership_id, _person_input(form))
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"{membership.user.name}'s details are saved.", "success")
-            return redirect(url_for(".person", org=org, membership_id=membership_id))
+    done = _submit(
+        form,
+        lambda: people.update_person(get_db(), actor, membership_id, _person_input(form)),
+        lambda membership: f"{membership.user.name}'s details are saved.",
+        lambda membership: url_for(".person", org=org, membership_id=membership_id),
+    )
+    if done is not None:
+        return done
     return _person_page(actor, membership_id, details=form)
 
 
@@ -268,14 +287,14 @@ def person_edit(org: str, membership_id: int):
 def person_permissions(org: str, membership_id: int):
     actor = _actor()
     form = PermissionsForm()
-    if form.validate_on_submit():
-        try:
-            membership = people.set_permissions(get_db(), actor, membership_id, form.chosen_permissions())
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"{membership.user.name}'s permissions are saved.", "success")
-            return redirect(url_for(".person", org=org, membership_id=membership_id))
+    done = _submit(
+        form,
+        lambda: people.set_permissions(get_db(), actor, membership_id, form.chosen_permissions()),
+        lambda membership: f"{membership.user.name}'s permissions are saved.",
+        lambda membership: url_for(".person", org=org, membership_id=membership_id),
+    )
+    if done is not None:
+        return done
     return _person_page(actor, membership_id, permissions=form)
 
 
@@ -284,14 +303,14 @@ def person_permissions(org: str, membership_id: int):
 def person_deactivate(org: str, membership_id: int):
     actor = _actor()
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            membership = people.deactivate_person(get_db(), actor, membership_id)
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"{membership.user.name} is deactivated. Their records are kept.", "success")
-            return redirect(url_for(".person", org=org, membership_id=membership_id))
+    done = _submit(
+        form,
+        lambda: people.deactivate_person(get_db(), actor, membership_id),
+        lambda membership: f"{membership.user.name} is deactivated. Their records are kept.",
+        lambda membership: url_for(".person", org=org, membership_id=membership_id),
+    )
+    if done is not None:
+        return done
     return _person_page(actor, membership_id, standing=form)
 
 
@@ -300,14 +319,14 @@ def person_deactivate(org: str, membership_id: int):
 def person_reactivate(org: str, membership_id: int):
     actor = _actor()
     form = ConfirmForm()
-    if form.validate_on_submit():
-        try:
-            membership = people.reactivate_person(get_db(), actor, membership_id)
-        except Invalid as exc:
-            _refused(form, exc)
-        else:
-            flash(f"{membership.user.name} is active again.", "success")
-            return redirect(url_for(".person", org=org, membership_id=membership_id))
+    done = _submit(
+        form,
+        lambda: people.reactivate_person(get_db(), actor, membership_id),
+        lambda membership: f"{membership.user.name} is active again.",
+        lambda membership: url_for(".person", org=org, membership_id=membership_id),
+    )
+    if done is not None:
+        return done
     return _person_page(actor, membership_id, standing=form)
 
 
