@@ -6,6 +6,8 @@ process and the scheduler can share one file. PostgreSQL uses the same models an
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +67,21 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+@contextmanager
+def all_or_nothing(engine: Engine) -> Iterator[Session]:
+    """A session for an operator task made of many service calls (the demo, later an import).
+
+    Each service still commits once, but here that commit only flushes into one outer transaction,
+    which commits when the block ends: a crash half-way leaves nothing half-written.
+    """
+    with engine.connect() as conn, conn.begin():
+        session = Session(bind=conn, join_transaction_mode="rollback_only", expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            session.close()
 
 
 def init_app(app: Flask) -> None:

@@ -137,3 +137,20 @@ def test_each_demo_account_signs_in_through_the_sign_in_page(app: Flask):
 
         assert home.status_code == 200, email
         assert f"Welcome, {names[email]}" in home.get_data(as_text=True), email
+
+
+def test_an_interrupted_demo_leaves_nothing_half_built(app: Flask, db: Session, monkeypatch):
+    import lms.demo as seeding
+
+    def power_cut(*args, **kwargs):
+        raise RuntimeError("power cut after the people were added")
+
+    monkeypatch.setattr(seeding, "_set_passwords", power_cut)
+    result = app.test_cli_runner().invoke(main, ["demo"])
+    assert result.exit_code != 0 and "power cut" in repr(result.exception)
+    db.expire_all()
+    assert counts(db) == (0, 0, 0, 0, 0)
+
+    monkeypatch.undo()
+    lms(app, "demo")
+    assert len(demo_memberships(db)) == 200

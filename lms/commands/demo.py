@@ -7,7 +7,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from lms import migrate
-from lms.db import get_db
+from lms.db import all_or_nothing
 from lms.demo import DEFAULT_PASSWORD, DemoResult, seed_demo
 
 
@@ -23,7 +23,9 @@ def demo(password: str | None) -> None:
     """Create the database if needed and seed the demo organisation, once; print its accounts."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     migrate.upgrade(app)
-    result = seed_demo(get_db(), password or DEFAULT_PASSWORD, reset_passwords=password is not None)
+    # One transaction for the whole seed: interrupted, it leaves no half-built organisation behind.
+    with all_or_nothing(app.extensions["lms.engine"]) as db:
+        result = seed_demo(db, password or DEFAULT_PASSWORD, reset_passwords=password is not None)
     click.echo(_summary(result))
     click.echo(_accounts_table(result, password or DEFAULT_PASSWORD))
     click.echo("\nStart the platform with `lms run`, then open http://127.0.0.1:5000 and sign in.")
