@@ -251,20 +251,33 @@ def measure(srv: server.Server, dataset: dict[str, Any], cookie: str) -> dict[st
         progress(f"warm-up {e.name} {paths[e.name]} for {WARMUP_S}s")
         wrk.run(srv.url(paths[e.name]), WARMUP_S, headers(e, cookie), latency=False)
     runs: dict[str, list[wrk.Figures]] = {e.name: [] for e in ENDPOINTS}
+    cpu: dict[str, list[float | None]] = {e.name: [] for e in ENDPOINTS}
     for round_no in range(ROUNDS):
         for e in ENDPOINTS[round_no:] + ENDPOINTS[:round_no]:
-            progress(
-                f"round {round_no + 1}/{ROUNDS}: {e.name} for {ROUND_S}s at {wrk.CONNECTIONS} connections"
-            )
+            progress(f"round {round_no + 1}/{ROUNDS}: {e.name} for {ROUND_S}s, {wrk.CONNECTIONS} connections")
+            before = srv.cpu_seconds()
             report = wrk.run(srv.url(paths[e.name]), ROUND_S, headers(e, cookie))
+            after = srv.cpu_seconds()
             print(report, file=sys.stderr)
             runs[e.name].append(wrk.parse(report))
+            cpu[e.name].append(None if before is None or after is None else after - before)
     for e in ENDPOINTS:  # still the page we meant to measure (nobody signed out meanwhile)
         check(srv, e, paths[e.name], cookie)
     return {
-        e.name: {"path": paths[e.name], **summary(runs[e.name]), "response": responses[e.name]}
+        e.name: {
+            "path": paths[e.name],
+            **summary(runs[e.name]),
+            "server_cpu_ms_per_request": cpu_per_request(cpu[e.name], runs[e.name]),
+            "response": responses[e.name],
+        }
         for e in ENDPOINTS
     }
+
+
+def cpu_per_request(cpu: list[float | None], runs: list[wrk.Figures]) -> float | None:
+    if any(c is None for c in cpu):
+        return None
+    return round(sum(c for c in cpu if c is not None) * 1000 / sum(r.requests for r in runs), 3)
 
 
 def summary(runs: list[wrk.Figures]) -> dict[str, Any]:
@@ -299,5 +312,18 @@ def figures(endpoints: dict[str, dict[str, Any]]) -> dict[str, Any]:
         for name, e in endpoints.items()
         if name != BASELINE
     }
+    # The capacity ratio the server's own CPU cost per request predicts, whatever else runs meanwhile.
+    base_cpu = base["server_cpu_ms_per_request"]
+    cpu_ratios = {
+        f"{name}/{BASELINE}": round(base_cpu / e["server_cpu_ms_per_request"], 3)
+        for name, e in endpoints.items()
+        if name != BASELINE and base_cpu and e["server_cpu_ms_per_request"]
+    }
     meets = {target: ratios[f"{name}/{BASELINE}"] >= share for target, (name, share) in TARGETS.items()}
-    return {"endpoints": endpoints, "ratios": ratios, "ratios_by_round": ratio_rounds, "meets": meets}
+    return {
+        "endpoints": endpoints,
+        "ratios": ratios,
+        "ratios_by_round": ratio_rounds,
+        "ratios_by_server_cpu": cpu_ratios,
+        "meets": meets,
+    }

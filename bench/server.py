@@ -29,9 +29,27 @@ class Server:
     port: int
     command: list[str]
     workers: int
+    pid: int
 
     def url(self, path: str) -> str:
         return f"http://{self.host}:{self.port}{path}"
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) used so far by the gunicorn master and its workers; None off Linux.
+
+        Other work on the machine slows requests down but does not add to this, so CPU per request is
+        the steadiest figure a shared machine gives.
+        """
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            ticks = 0
+            for pid in [str(self.pid), *children]:
+                # Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                ticks += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            return None
+        return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -82,7 +100,7 @@ def gunicorn(
                 if time.monotonic() > deadline:
                     raise BenchmarkFailed(f"gunicorn did not answer {ready_path} in {START_TIMEOUT_S}s")
                 time.sleep(0.2)
-            yield Server(HOST, port, command, workers)
+            yield Server(HOST, port, command, workers, proc.pid)
         finally:
             _stop(proc)
 
