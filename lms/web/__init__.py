@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Flask, g, jsonify, render_template, request
 from flask_login import current_user
+from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
@@ -31,6 +34,19 @@ def current_actor() -> Actor | None:
         actor = actor_for(current_user, slug) if slug else default_actor(current_user)
     g.lms_actor = actor
     return actor
+
+
+def show_errors(
+    form: FlaskForm, errors: Mapping[str, list[str]], aliases: Mapping[str, str] | None = None
+) -> None:
+    """Attach a service's Invalid errors to the form: by field where the form has one, else to the form."""
+    for key, messages in errors.items():
+        name = (aliases or {}).get(key, key)
+        field = form._fields.get(name) if name and name != "csrf_token" else None
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
 
 
 def _error(status: int, message: str):

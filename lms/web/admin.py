@@ -22,7 +22,7 @@ from lms.db import get_db
 from lms.models import AuditEvent, Membership, OrgUnit, Permission
 from lms.services import Invalid, NotFound, audit, organizations, people
 from lms.services.access import Actor
-from lms.web import current_actor
+from lms.web import current_actor, show_errors
 from lms.web.admin_forms import (
     PERMISSION_LABELS,
     AddUnitForm,
@@ -33,7 +33,6 @@ from lms.web.admin_forms import (
     PermissionsForm,
     PersonForm,
     RenameUnitForm,
-    show_errors,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/o/<org>/admin")

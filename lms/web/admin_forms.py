@@ -8,7 +8,7 @@ The one check made here is that a parent unit was chosen at all: the services ta
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, Form, SearchField, SelectField, StringField
@@ -56,19 +56,6 @@ def unit_choices(units: Iterable[OrgUnit], *, blank: str) -> list[SelectChoice]:
 
 def role_choices(*, blank: str) -> list[SelectChoice]:
     return [SelectChoice("", blank)] + [SelectChoice(role.value, label) for role, label in LABELS.items()]
-
-
-def show_errors(
-    form: Form, errors: Mapping[str, list[str]], aliases: Mapping[str, str] | None = None
-) -> None:
-    """Attach a service's Invalid errors to the form: by field where the form has one, else to the form."""
-    for key, messages in errors.items():
-        name = (aliases or {}).get(key, key)
-        field = form._fields.get(name) if name and name != "csrf_token" else None
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
 
 
 # --- units --------------------------------------------------------------------------------------------

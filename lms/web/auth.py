@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired, Length, Regexp
 
 from lms.db import get_db
 from lms.services import Invalid, Throttled, accounts
+from lms.web import show_errors
 
 bp = Blueprint("auth", __name__)
 
@@ -55,16 +56,6 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def show_errors(form: FlaskForm, exc: Invalid) -> None:
-    """Put a service's messages next to the fields they are about (or above the form)."""
-    for name, messages in exc.errors.items():
-        field = form._fields.get(name) if name else None
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
-
-
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     if current_user.is_authenticated:
@@ -80,7 +71,7 @@ def sign_in():
             form.form_errors.append(str(exc))
             status = 429
         except Invalid as exc:
-            show_errors(form, exc)
+            show_errors(form, exc.errors)
             status = 400
         else:
             login_user(user)
@@ -123,6 +114,6 @@ def reset_password(token: str):
     except Invalid as exc:
         if "" in exc.errors:  # the link itself cannot be used: no form to fill in
             return render_template("auth/reset_link_problem.html", messages=exc.errors[""]), 400
-        show_errors(form, exc)
+        show_errors(form, exc.errors)
     status = 400 if form.errors else 200
     return render_template("auth/reset_password.html", form=form), status
