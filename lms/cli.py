@@ -47,9 +47,9 @@ def init_app(app: Flask) -> None:
 
 
 def _register() -> None:
-    from lms.commands import accounts, demo, mail, serve
+    from lms.commands import accounts, content, demo, mail, serve
 
-    for module in (serve, demo, accounts, mail):
+    for module in (serve, demo, accounts, mail, content):
         for command in module.commands:
             main.add_command(command)
 
