@@ -2,20 +2,40 @@
 
 from lms.models.audit import AuditEvent
 from lms.models.credential import ApiToken, LoginAttempt, PasswordResetToken
+from lms.models.learning import (
+    Assignment,
+    AssignmentSource,
+    CheckAttempt,
+    ContentRelease,
+    DosePolicyOverride,
+    Module,
+    Progress,
+    ProgressStatus,
+    Reflection,
+)
 from lms.models.organization import Organization, OrgUnit, UnitKind
 from lms.models.outbox import OutboxMessage
 from lms.models.person import Membership, Permission, User
 
 __all__ = [
     "ApiToken",
+    "Assignment",
+    "AssignmentSource",
     "AuditEvent",
+    "CheckAttempt",
+    "ContentRelease",
+    "DosePolicyOverride",
     "LoginAttempt",
     "Membership",
+    "Module",
     "OrgUnit",
     "Organization",
     "OutboxMessage",
     "PasswordResetToken",
     "Permission",
+    "Progress",
+    "ProgressStatus",
+    "Reflection",
     "UnitKind",
     "User",
 ]
