@@ -1,5 +1,65 @@
+"""`lms content ...`: check (and publish) the curricula written in content/.
+
+`content` is an AppGroup: a command added to it with `@content.command(...)` runs in an application
+context, as `sync` needs. `check` reads only files, so it runs without one (no database, no config).
+"""
+
 from __future__ import annotations
 
-import click
+from pathlib import Path
 
-commands: list[click.Command] = []
+import click
+from flask.cli import AppGroup
+
+import lms
+from curricula.corpus import load_corpus
+from curricula.model import Corpus
+
+DEFAULT_ROOT = Path(lms.__file__).resolve().parent.parent / "content"
+
+
+@click.group("content", cls=AppGroup)
+def content() -> None:
+    """The curricula in content/: check them, publish them."""
+
+
+def root_argument(command: click.Command) -> click.Command:
+    """The optional PATH argument of the content commands: the content folder (default: content/)."""
+    return click.argument(
+        "path",
+        required=False,
+        type=click.Path(exists=True, file_okay=False, path_type=Path),
+        default=DEFAULT_ROOT,
+    )(command)
+
+
+def summary(corpus: Corpus) -> str:
+    """'N modules in M curricula; K problems' (or '; no problems')."""
+    modules = len(corpus.modules)
+    curricula = len({m.curriculum for m in corpus.modules})
+    problems = len(corpus.problems)
+    counted = f"{modules} module{'' if modules == 1 else 's'} in {curricula} "
+    counted += "curriculum" if curricula == 1 else "curricula"
+    if not problems:
+        return f"{counted}; no problems"
+    return f"{counted}; {problems} problem{'' if problems == 1 else 's'}"
+
+
+def report(root: Path, corpus: Corpus) -> None:
+    """Each problem as `path:line: message`, the path as the folder was named, then the summary."""
+    for problem in corpus.problems:
+        click.echo(f"{(root / problem.path).as_posix()}:{problem.line}: {problem.message}")
+    click.echo(summary(corpus))
+
+
+@content.command("check", with_appcontext=False)
+@root_argument
+def check(path: Path) -> None:
+    """Check every module and vocabulary in PATH; print each problem; exit 1 if there is any."""
+    corpus = load_corpus(path)
+    report(path, corpus)
+    if corpus.problems:
+        raise SystemExit(1)
+
+
+commands: list[click.Command] = [content]

@@ -1,0 +1,195 @@
+"""A module's Markdown body: segments in reading order, its checks and reflections, safe HTML.
+
+The body is parsed once (curricula.render's parser); one walk over the tokens finds raw HTML, `#`
+headings and module links, and a second over the top-level blocks cuts the body into HTML segments and
+interactive blocks. Lines in problems are file lines: `offset` is the file line of the body's first
+line, minus one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from markdown_it.token import Token
+
+from curricula import render
+from curricula.model import Check, Option, Problem, Reflection, Segment
+
+KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+MODULE_LINK = "module:"
+RAW_HTML = "raw HTML is not allowed; write Markdown instead"
+KINDS = ("check", "reflection")
+
+
+@dataclass(slots=True)
+class Body:
+    segments: list[Segment] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    reflections: list[Reflection] = field(default_factory=list)
+    summary: str = ""
+    links: list[tuple[str, int]] = field(default_factory=list)  # (module id, file line)
+    problems: list[Problem] = field(default_factory=list)
+    empty: bool = False
+
+
+class _Reader:
+    def __init__(self, text: str, path: str, offset: int, link_base: str) -> None:
+        self.text = text
+        self.path = path
+        self.offset = offset
+        self.link_base = link_base
+        self.body = Body()
+        self.keys: dict[str, int] = {}
+        self._lines: list[str] | None = None
+
+    def problem(self, line: int, message: str) -> None:
+        self.body.problems.append(Problem(self.path, line, message))
+
+    def line(self, token: Token) -> int:
+        return self.offset + 1 + (token.map[0] if token.map else 0)
+
+    def source_line(self, index: int) -> str:
+        if self._lines is None:
+            self._lines = self.text.split("\n")
+        return self._lines[index] if index < len(self._lines) else ""
+
+
+def read_body(text: str, path: str, offset: int, link_base: str = "/modules/") -> Body:
+    reader = _Reader(text, path, offset, link_base)
+    tokens = render.parse(text)
+    if not tokens:
+        reader.body.empty = True
+        return reader.body
+    _inspect(reader, tokens)
+    _cut(reader, tokens)
+    return reader.body
+
+
+def _inspect(reader: _Reader, tokens: list[Token]) -> None:
+    """Raw HTML, `#` headings and module links, anywhere in the body; module links get their href."""
+    for token in tokens:
+        if token.type == "inline":
+            _inspect_inline(reader, token, reader.line(token))
+        elif token.type == "html_block":
+            reader.problem(reader.line(token), RAW_HTML)
+        elif token.type == "heading_open" and token.tag == "h1":
+            reader.problem(reader.line(token), "headings start at '##': the title is the page's heading")
+
+
+def _inspect_inline(reader: _Reader, inline: Token, line: int) -> None:
+    html_lines = set()
+    for child in inline.children or ():
+        kind = child.type
+        if kind == "softbreak" or kind == "hardbreak":
+            line += 1
+        elif kind == "html_inline" and line not in html_lines:
+            html_lines.add(line)
+            reader.problem(line, RAW_HTML)
+        elif kind == "link_open":
+            href = str(child.attrs.get("href", ""))
+            if href.startswith(MODULE_LINK):
+                target = href[len(MODULE_LINK) :]
+                if KEY.match(target):
+                    reader.body.links.append((target, line))
+                    child.attrs["href"] = reader.link_base + target
+                else:
+                    reader.problem(line, f"a module link needs a module id: 'module:ID', not '{href}'")
+
+
+def _cut(reader: _Reader, tokens: list[Token]) -> None:
+    """Cut the top level into HTML segments and blocks; note the summary (first paragraph)."""
+    pending: list[Token] = []
+    for start, end in render.blocks(tokens, 0, len(tokens)):
+        first = tokens[start]
+        if first.type != render.BLOCK:
+            if not reader.body.summary and first.type == "paragraph_open":
+                reader.body.summary = render.plain_text(tokens[start + 1])
+            pending.extend(tokens[start:end])
+            continue
+        if pending:
+            reader.body.segments.append(Segment("html", render.render(pending)))
+            pending = []
+        _block(reader, tokens, start, end)
+    if pending:
+        reader.body.segments.append(Segment("html", render.render(pending)))
+
+
+def _block(reader: _Reader, tokens: list[Token], start: int, end: int) -> None:
+    opening = tokens[start]
+    line = reader.line(opening)
+    inner = (start + 1, end - 1 if tokens[end - 1].type == render.BLOCK_CLOSE else end)
+    if opening.map and not reader.source_line(opening.map[1]).strip().startswith(":::"):
+        reader.problem(line, "this ::: block is not closed: end it with a ':::' line")
+    for token in tokens[inner[0] : inner[1]]:
+        if token.type == render.BLOCK:
+            reader.problem(reader.line(token), "a ::: block cannot contain another ::: block")
+    words = opening.info.split()
+    if not words:
+        reader.problem(line, "a ::: block needs a type and a key: '::: check KEY' or '::: reflection KEY'")
+        return
+    kind = words[0]
+    if kind not in KINDS:
+        reader.problem(line, f"unknown block type '{kind}': use '::: check KEY' or '::: reflection KEY'")
+        return
+    if len(words) != 2 or not KEY.match(words[1]):
+        reader.problem(
+            line, f"a {kind} needs one key of lowercase letters, digits and hyphens: '::: {kind} KEY'"
+        )
+        return
+    key = words[1]
+    if key in reader.keys:
+        reader.problem(line, f"duplicate block key '{key}' (also at line {reader.keys[key]})")
+        return
+    reader.keys[key] = line
+    if kind == "check":
+        check = _check(reader, tokens, inner, key, line)
+        if check is not None:
+            reader.body.checks.append(check)
+            reader.body.segments.append(Segment("check", key))
+    else:
+        if inner[0] == inner[1]:
+            reader.problem(line, "a reflection needs a prompt")
+            return
+        reflection = Reflection(key, render.render(tokens[inner[0] : inner[1]]), line)
+        reader.body.reflections.append(reflection)
+        reader.body.segments.append(Segment("reflection", key))
+
+
+def _check(reader: _Reader, tokens: list[Token], inner: tuple[int, int], key: str, line: int) -> Check | None:
+    parts = render.blocks(tokens, *inner)
+    if not parts or tokens[parts[0][0]].type != "paragraph_open":
+        reader.problem(line, "a check needs a question: a paragraph before its options")
+        return None
+    question = render.render(tokens[parts[0][0] : parts[0][1]])
+    lists = [i for i, (s, _) in enumerate(parts) if tokens[s].type == "bullet_list_open"]
+    if not lists:
+        reader.problem(line, "a check needs at least two options, in a '- [ ]' / '- [x]' list")
+        return None
+    if lists[0] != 1:
+        reader.problem(reader.line(tokens[parts[1][0]]), "put a check's options right after its question")
+    options = _options(reader, tokens, *parts[lists[0]])
+    if options is None:
+        return None
+    if len(options) < 2:
+        reader.problem(line, "a check needs at least two options, in a '- [ ]' / '- [x]' list")
+        return None
+    if not any(o.correct for o in options):
+        reader.problem(line, "a check needs at least one correct option, marked [x]")
+        return None
+    rest = [t for s, e in parts[lists[0] + 1 :] for t in tokens[s:e]]
+    return Check(key, question, tuple(options), render.render(rest) if rest else "", line)
+
+
+def _options(reader: _Reader, tokens: list[Token], start: int, end: int) -> list[Option] | None:
+    options = []
+    complete = True
+    for item_start, item_end in render.blocks(tokens, start + 1, end - 1):
+        inline = next((t for t in tokens[item_start:item_end] if t.type == "inline"), None)
+        ticked = render.take_option_mark(inline) if inline is not None else None
+        if ticked is None:
+            reader.problem(reader.line(tokens[item_start]), "an option must start with '[ ]' or '[x]'")
+            complete = False
+            continue
+        options.append(Option(render.render(tokens[item_start + 1 : item_end - 1]).strip(), ticked))
+    return options if complete else None
