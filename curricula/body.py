@@ -31,6 +31,7 @@ class Body:
     links: list[tuple[str, int]] = field(default_factory=list)  # (module id, file line)
     problems: list[Problem] = field(default_factory=list)
     empty: bool = False
+    kinds: set[str] = field(default_factory=set)  # the kinds of block written, sound or not
 
 
 class _Reader:
@@ -129,6 +130,7 @@ def _block(reader: _Reader, tokens: list[Token], start: int, end: int) -> None:
         reader.problem(line, "a ::: block needs a type and a key: '::: check KEY' or '::: reflection KEY'")
         return
     kind = words[0]
+    reader.body.kinds.add(kind)
     if kind not in KINDS:
         reader.problem(line, f"unknown block type '{kind}': use '::: check KEY' or '::: reflection KEY'")
         return

@@ -81,9 +81,9 @@ def parse_module(text: str, path: str, vocab: Vocabulary, *, link_base: str = "/
     if body.empty:
         parsed.problems.append(Problem(path, 1, "the module has no body"))
     else:
-        if not body.checks:
+        if "check" not in body.kinds:
             parsed.problems.append(Problem(path, 1, "a module needs at least one check: '::: check KEY'"))
-        if not body.reflections:
+        if "reflection" not in body.kinds:
             parsed.problems.append(
                 Problem(path, 1, "a module needs at least one reflection: '::: reflection KEY'")
             )

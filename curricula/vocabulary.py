@@ -140,7 +140,7 @@ def load_vocabularies(root: Path) -> Vocabularies:
         curricula=found["curricula"] or (),
         components=found["components"] or (),
         principles=principles or (),
-        sources=sources or (),
+        sources=tuple(sources or ()),
         policy=DosingPolicy(levels or (), policy),
         problems=problems,
     )
