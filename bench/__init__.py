@@ -23,6 +23,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 # name -> module (in this package) whose run() measures it. Add a benchmark with one line here.
 BENCHMARKS: dict[str, str] = {
     "pages": "bench.pages",
+    "content": "bench.content",
 }
 
 
@@ -82,7 +83,7 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "python": platform.python_version(),
         "python_implementation": platform.python_implementation(),
-        # 1, 5 and 15 minute load: other work on the machine takes cores from the server and from wrk.
+        # 1, 5 and 15 minute load before the run: other work takes cores from the server and from wrk.
         "load_average_at_start": _load_average(),
     }
 
@@ -107,7 +108,6 @@ def run(name: str) -> dict[str, Any]:
     started = datetime.now(UTC)
     facts = machine()
     measured = importlib.import_module(BENCHMARKS[name]).run()
-    facts["load_average_at_end"] = _load_average()
     result = {
         "benchmark": name,
         "date": started.isoformat(timespec="seconds"),
