@@ -40,6 +40,7 @@ from lms.models import (
 from lms.services import Invalid, NotFound
 from lms.services.access import Actor
 
+CATALOGUE_FILTERS = ("q", "curriculum", "component", "principle", "role", "dose")
 REFLECTION_MAX = 10_000
 SEARCH_MAX = 200
 SEEN_AGAIN_AFTER = timedelta(minutes=1)  # a visit within this of the last one is not written down
@@ -359,6 +360,10 @@ class ModuleView:
 
     def check(self, key: str) -> Check:
         return _as_check(next(c for c in self.module.checks if c["key"] == key))
+
+    def check_number(self, key: str) -> int:
+        """1 for the module's first check, and so on: "Knowledge check 2 of 3"."""
+        return 1 + next(i for i, c in enumerate(self.module.checks) if c["key"] == key)
 
     def prompt_html(self, key: str) -> str:
         return next(r["prompt_html"] for r in self.module.reflections if r["key"] == key)

@@ -1,0 +1,205 @@
+"""The learner's pages: My learning, the catalogue, a module's page and the printable record.
+
+A module page holds a form per knowledge check and per reflection prompt. Each posts to its own URL
+and, when the service accepts it, redirects back to the block it came from (POST, redirect, GET); when
+the service refuses it, the module page is shown again (HTTP 400) with the message next to that block's
+field and what was typed still in it. Forms post to the block's anchor, so the browser lands there.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import Form, SearchField, SelectField, SelectMultipleField, TextAreaField
+
+from curricula.stakeholders import LABELS
+from lms.db import get_db
+from lms.models import User
+from lms.services import Invalid, NotFound, learning
+from lms.services.access import Actor
+from lms.web import current_actor, show_errors
+
+bp = Blueprint("learning", __name__)
+
+
+def _actor() -> Actor:
+    actor = current_actor()
+    if actor is None:  # a signed-in person has an active membership; this only narrows the type
+        raise NotFound("You are not part of an active organisation.")
+    return actor
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+# --- forms ----------------------------------------------------------------------------------------
+
+
+class CatalogueFilter(Form):
+    """The GET form above the catalogue (no CSRF: it changes nothing)."""
+
+    q = SearchField("Search titles, summaries and objectives")
+    curriculum = SelectField("Curriculum", validate_choice=False)
+    component = SelectField("Framework component", validate_choice=False)
+    principle = SelectField("Whole System Quality principle", validate_choice=False)
+    role = SelectField("Written for", validate_choice=False)
+    dose = SelectField("Dose level", validate_choice=False)
+
+    def offer(self, words: learning.Vocabulary) -> CatalogueFilter:
+        def choices(terms, blank: str) -> list[tuple[str, str]]:
+            return [("", blank), *((t.id, t.title) for t in terms)]
+
+        self.curriculum.choices = choices(words.curricula, "Any curriculum")
+        self.component.choices = choices(words.components, "Any component")
+        self.principle.choices = choices(words.principles, "Any principle")
+        self.role.choices = [("", "Any role"), *((r.value, label) for r, label in LABELS.items())]
+        self.dose.choices = choices(words.levels, "Any level")
+        return self
+
+    def values(self) -> dict[str, str]:
+        return {name: (self[name].data or "").strip() for name in learning.CATALOGUE_FILTERS}
+
+
+class AnswerForm(FlaskForm):
+    """The options chosen, by number; the service says what is wrong with them."""
+
+    chosen = SelectMultipleField(validate_choice=False)
+
+    def numbers(self) -> set[int]:
+        # Anything but a number cannot come from the page: it becomes an option that does not exist.
+        return {int(v) if v.isdigit() else -1 for v in self.chosen.data or []}
+
+
+class ReflectionForm(FlaskForm):
+    text = TextAreaField("Your reflection")
+
+
+# --- pages ----------------------------------------------------------------------------------------
+
+
+@bp.get("/learning")
+@login_required
+def my_learning():
+    return render_template("learning/my_learning.html", mine=learning.my_learning(get_db(), _actor()))
+
+
+@bp.get("/learning/record")
+@login_required
+def record():
+    actor = _actor()
+    return render_template(
+        "learning/record.html", record=learning.record(get_db(), actor), today=learning.org_today(actor)
+    )
+
+
+@bp.get("/catalogue")
+@login_required
+def catalogue():
+    db = get_db()
+    words = learning.vocabulary(db)
+    filters = CatalogueFilter(request.args).offer(words)
+    modules, status = None, 200
+    if filters.validate():
+        try:
+            modules = learning.catalogue(db, _user(), **filters.values())
+        except Invalid as exc:
+            show_errors(filters, exc.errors)
+    if modules is None:
+        status = 400
+    filtered = any(filters.values().values())
+    return render_template(
+        "learning/catalogue.html", filters=filters, modules=modules, words=words, filtered=filtered
+    ), status
+
+
+@bp.get("/modules/<slug>")
+@login_required
+def module(slug: str):
+    return _module_page(learning.visit_module(get_db(), _user(), slug))
+
+
+@bp.post("/modules/<slug>/checks/<key>")
+@login_required
+def answer(slug: str, key: str):
+    form = AnswerForm()
+    if form.validate_on_submit():
+        try:
+            learning.answer_check(get_db(), _user(), slug, key, form.numbers())
+        except Invalid as exc:
+            get_db().rollback()
+            show_errors(form, exc.errors)
+        else:
+            return redirect(url_for(".module", slug=slug, _anchor=f"check-{key}"), 303)
+    return _module_page(learning.module_view(get_db(), _user(), slug), refused=("check", key, form))
+
+
+@bp.post("/modules/<slug>/reflections/<key>")
+@login_required
+def reflect(slug: str, key: str):
+    form = ReflectionForm()
+    if form.validate_on_submit():
+        try:
+            learning.save_reflection(get_db(), _user(), slug, key, form.text.data or "")
+        except Invalid as exc:
+            get_db().rollback()
+            show_errors(form, exc.errors)
+        else:
+            return redirect(url_for(".module", slug=slug, _anchor=f"reflection-{key}"), 303)
+    return _module_page(learning.module_view(get_db(), _user(), slug), refused=("reflection", key, form))
+
+
+def _module_page(view: learning.ModuleView, refused: tuple[str, str, FlaskForm] | None = None):
+    """The module page; `refused` is (kind, key, form) of a form just refused, shown with its errors."""
+    kind, key, form = refused or ("", "", None)
+    if kind == "check" and not any(c["key"] == key for c in view.module.checks):
+        raise NotFound("No such check in this module.")
+    if kind == "reflection" and not any(r["key"] == key for r in view.module.reflections):
+        raise NotFound("No such reflection prompt in this module.")
+    return render_template(
+        "learning/module.html",
+        view=view,
+        module=view.module,
+        refused_kind=kind,
+        refused_key=key,
+        refused_form=form,
+        role_label=learning.role_label,
+    ), (400 if refused else 200)
+
+
+# --- what other pages show of a person's learning --------------------------------------------------
+
+
+@bp.app_template_global()
+def learning_summary() -> learning.MyLearning | None:
+    """My learning for the signed-in person (once per request): the home page's "Your learning" card."""
+    if "lms_learning_summary" not in g:
+        actor = current_actor()
+        g.lms_learning_summary = learning.my_learning(get_db(), actor) if actor else None
+    return g.lms_learning_summary
+
+
+@bp.app_template_filter("learning_date")
+def learning_date(value: date | datetime | None, time_zone: str = "UTC") -> str:
+    """ "7 Mar 2026": unambiguous in every English locale. Times are shown as dates where the person is."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(ZoneInfo(time_zone)).date()
+    return f"{value.day} {value:%b %Y}"
+
+
+@bp.app_template_filter("learning_inline")
+def learning_inline(html: str) -> Markup:
+    """A question or an option as phrasing content: a <legend> or <label> may not hold a paragraph, so
+    the one paragraph the engine wraps it in is unwrapped. The HTML is the engine's (raw HTML is refused
+    in content), hence Markup."""
+    text = html.strip()
+    if text.startswith("<p>") and text.endswith("</p>") and text.count("<p>") == 1:
+        text = text[3:-4]
+    return Markup(text)  # noqa: S704 - rendered by the curriculum engine with raw HTML disabled
