@@ -10,6 +10,7 @@ from typing import Any
 
 from curricula.stakeholders import StakeholderRole
 from lms.models import Permission, UnitKind
+from lms.services import learning
 
 PREFIX = "/api/v1"
 MAX_PER_PAGE = 200
@@ -258,7 +259,9 @@ def document(*, cookie_name: str) -> dict:
             "version": "1.0.0",
             "description": (
                 "Read access to organisations' unit trees and people for HR and org admins, and to the "
-                "caller's own profile. Authenticate with a personal access token (`lms token create`) in "
+                "caller's own profile; the published modules, and the caller's own assignments, answers to "
+                "knowledge checks and reflections (nobody else's). Authenticate with a personal access "
+                "token (`lms token create`) in "
                 "`Authorization: Bearer lms_...`, or with the session cookie of a signed-in browser. "
                 "Writes made with the session cookie must send the page's CSRF token in `X-CSRFToken`. "
                 "Timestamps are ISO 8601 in UTC. Asking for another organisation's objects answers 404."
@@ -281,3 +284,264 @@ def document(*, cookie_name: str) -> dict:
             },
         },
     }
+
+
+# --- learning: published modules, the caller's assignments, answers and reflections ------------------
+
+LEARNING_STATUS: Schema = {"type": "string", "enum": [s.value for s in learning.LearningStatus]}
+_HTML = "HTML rendered by the curriculum engine (raw HTML is refused in content)."
+
+MODULE_FIELDS: dict[str, Schema] = {
+    "slug": {"type": "string", "description": "The module's id, as in /modules/{slug}."},
+    "title": {"type": "string"},
+    "summary": {"type": "string"},
+    "curriculum": {"type": "string"},
+    "dose": {"type": "string", "description": "The dose level."},
+    "component": _nullable({"type": "string"}),
+    "principles": {"type": "array", "items": {"type": "string"}},
+    "roles": {"type": "array", "items": ROLE, "description": "The roles it is written for."},
+    "minutes": {"type": "integer"},
+    "requires": {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": "Slugs to take first.",
+    },
+    "objectives": {"type": "array", "items": {"type": "string"}},
+    "active": {"type": "boolean", "description": "False once retired from the content."},
+}
+
+SCHEMAS.update(
+    {
+        "ModuleSummary": _object(
+            "A published module (ids of curricula, levels, components and principles as in content/).",
+            MODULE_FIELDS,
+        ),
+        "ModuleList": _object(
+            "Active modules matching the filters, prerequisites first.",
+            {"items": {"type": "array", "items": _ref("ModuleSummary")}},
+        ),
+        "Attempt": _object(
+            "The caller's latest answer to a check, against the module's current content.",
+            {
+                "chosen": {"type": "array", "items": {"type": "integer"}},
+                "correct": {"type": "boolean"},
+                "answered_at": TIMESTAMP,
+            },
+        ),
+        "CheckState": _object(
+            "A knowledge check; which options are correct is never sent.",
+            {
+                "key": {"type": "string"},
+                "question_html": {"type": "string", "description": _HTML},
+                "options": {
+                    "type": "array",
+                    "items": _object(
+                        "An option, answered by its index (from 0).", {"text_html": {"type": "string"}}
+                    ),
+                },
+                "multiple": {"type": "boolean", "description": "More than one option is correct."},
+                "latest_attempt": _nullable(_ref("Attempt")),
+                "explanation_html": _nullable(
+                    {
+                        "type": "string",
+                        "description": "Once the check is answered correctly (or the module completed).",
+                    }
+                ),
+            },
+        ),
+        "ReflectionState": _object(
+            "A reflection prompt and the caller's saved answer to it.",
+            {
+                "key": {"type": "string"},
+                "prompt_html": {"type": "string", "description": _HTML},
+                "text": _nullable({"type": "string"}),
+                "updated_at": _nullable(TIMESTAMP),
+            },
+        ),
+        "Progress": _object(
+            "The caller's progress through a module.",
+            {
+                "status": {"type": "string", "enum": ["in_progress", "completed"]},
+                "started_at": TIMESTAMP,
+                "last_seen_at": TIMESTAMP,
+                "resume_at": _nullable({"type": "string", "description": "Key of the last block answered."}),
+                "completed_at": _nullable(TIMESTAMP),
+                "completed_hash": _nullable(
+                    {"type": "string", "description": "The content hash the module was completed against."}
+                ),
+                "score": _nullable(
+                    {"type": "number", "description": "Share of checks right at the first attempt."}
+                ),
+            },
+        ),
+        "ModuleDetail": _object(
+            "A module with its content in reading order and the caller's own progress in it.",
+            {
+                **MODULE_FIELDS,
+                "content_hash": {"type": "string"},
+                "segments": {
+                    "type": "array",
+                    "items": _object(
+                        "A piece of the body: HTML, or the key of a check or reflection.",
+                        {
+                            "kind": {"type": "string", "enum": ["html", "check", "reflection"]},
+                            "value": {"type": "string"},
+                        },
+                    ),
+                },
+                "checks": {"type": "array", "items": _ref("CheckState")},
+                "reflections": {"type": "array", "items": _ref("ReflectionState")},
+                "prerequisites_complete": {
+                    "type": "boolean",
+                    "description": "The caller completed every module this one requires (advice only).",
+                },
+                "progress": _nullable(_ref("Progress")),
+            },
+        ),
+        "Assignment": _object(
+            "A module the caller must complete in one of their organisations.",
+            {
+                "id": {"type": "integer"},
+                "organization": _ref("OrganizationRef"),
+                "module": _object(
+                    "The module assigned.",
+                    {
+                        "slug": {"type": "string"},
+                        "title": {"type": "string"},
+                        "minutes": {"type": "integer"},
+                        "dose": {"type": "string"},
+                    },
+                ),
+                "source": {"type": "string", "enum": ["dose", "cohort", "manual"]},
+                "assigned_at": TIMESTAMP,
+                "due_on": {"type": "string", "format": "date"},
+                "overdue": {
+                    "type": "boolean",
+                    "description": "Past the due date in the organisation's time zone, not completed.",
+                },
+                "status": LEARNING_STATUS,
+                "completed_at": _nullable(TIMESTAMP),
+                "next_up": {"type": "boolean", "description": "The next thing to do in this organisation."},
+            },
+        ),
+        "AssignmentList": _object(
+            "The caller's active assignments, by organisation, dose level and due date.",
+            {"items": {"type": "array", "items": _ref("Assignment")}},
+        ),
+        "AnswerRequest": _object(
+            "The options chosen, by index from 0.",
+            {"chosen": {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems": 1}},
+        ),
+        "AnswerResult": _object(
+            "Whether the answer was right. A completed module stays completed, whatever is answered later.",
+            {
+                "correct": {"type": "boolean"},
+                "explanation_html": _nullable({"type": "string", "description": "When the answer is right."}),
+                "module_completed": {"type": "boolean"},
+                "just_completed": {"type": "boolean", "description": "This answer completed the module."},
+                "progress": _ref("Progress"),
+            },
+        ),
+        "ReflectionRequest": _object(
+            "The caller's reflection: 1 to 10,000 characters after trimming.",
+            {"text": {"type": "string", "minLength": 1, "maxLength": learning.REFLECTION_MAX}},
+        ),
+        "Reflection": _object(
+            "The caller's saved reflection.",
+            {"key": {"type": "string"}, "text": {"type": "string"}, "updated_at": TIMESTAMP},
+        ),
+    }
+)
+
+RESPONSES["InvalidBody"] = _error_response(
+    "The body is not valid (`fields` names what to fix), or a session-cookie write lacks `X-CSRFToken`."
+)
+
+PARAMETERS.update(
+    {
+        "slug": {
+            "name": "slug",
+            "in": "path",
+            "required": True,
+            "description": "The module's id (`ModuleSummary.slug`).",
+            "schema": {"type": "string"},
+        },
+        "key": {
+            "name": "key",
+            "in": "path",
+            "required": True,
+            "description": "The key of a check or reflection prompt within the module.",
+            "schema": {"type": "string"},
+        },
+    }
+)
+
+
+def _write(
+    method: str, operation_id: str, summary: str, request: str, schema: str, parameters: list[dict]
+) -> dict:
+    codes = {"InvalidBody": "400", "Unauthorized": "401", "NotFound": "404"}
+    return {
+        method: {
+            "operationId": operation_id,
+            "summary": summary,
+            "parameters": parameters,
+            "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(request)}}},
+            "responses": {
+                "200": {"description": summary, "content": {"application/json": {"schema": _ref(schema)}}},
+                **{code: {"$ref": f"#/components/responses/{name}"} for name, code in codes.items()},
+            },
+        }
+    }
+
+
+PATHS.update(
+    {
+        "/modules": _get(
+            "listModules",
+            "Published modules, filtered as in the catalogue. Any signed-in person.",
+            "ModuleList",
+            parameters=[
+                _query(
+                    "q", {"type": "string", "maxLength": learning.SEARCH_MAX}, "Words that must all match."
+                ),
+                _query("curriculum", {"type": "string"}, "A curriculum id."),
+                _query("component", {"type": "string"}, "A Leadership Framework for Quality component id."),
+                _query("principle", {"type": "string"}, "A Whole System Quality leadership principle id."),
+                _query("role", ROLE, "Modules written for this stakeholder role."),
+                _query("dose", {"type": "string"}, "A dose level id."),
+            ],
+            errors=("BadRequest", "Unauthorized"),
+        ),
+        "/modules/{slug}": _get(
+            "getModule",
+            "One module with the caller's own progress, latest answers and reflections. 404 for a retired "
+            "module the caller never started.",
+            "ModuleDetail",
+            parameters=[_param("slug")],
+            errors=("Unauthorized", "NotFound"),
+        ),
+        "/me/assignments": _get(
+            "listMyAssignments",
+            "The caller's assignments with their progress and due dates.",
+            "AssignmentList",
+            errors=("Unauthorized",),
+        ),
+        "/modules/{slug}/checks/{key}/answer": _write(
+            "post",
+            "answerCheck",
+            "Answer a knowledge check; completes the module when every check's latest answer is right.",
+            "AnswerRequest",
+            "AnswerResult",
+            [_param("slug"), _param("key")],
+        ),
+        "/modules/{slug}/reflections/{key}": _write(
+            "put",
+            "saveReflection",
+            "Save (or replace) the caller's reflection on a prompt.",
+            "ReflectionRequest",
+            "Reflection",
+            [_param("slug"), _param("key")],
+        ),
+    }
+)

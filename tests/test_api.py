@@ -56,6 +56,7 @@ def _is(kind: str, value) -> bool:
         "array": lambda v: isinstance(v, list),
         "string": lambda v: isinstance(v, str),
         "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
         "boolean": lambda v: isinstance(v, bool),
         "null": lambda v: v is None,
     }
@@ -95,8 +96,8 @@ def conforms(doc: dict, schema: dict, value, where: str = "$") -> None:
     return None
 
 
-def response_schema(doc: dict, path: str, status: str = "200") -> dict:
-    response = doc["paths"][path]["get"]["responses"][status]
+def response_schema(doc: dict, path: str, status: str = "200", method: str = "get") -> dict:
+    response = doc["paths"][path][method]["responses"][status]
     if "$ref" in response:
         response = resolve(doc, response["$ref"])
     return response["content"]["application/json"]["schema"]
@@ -420,7 +421,9 @@ def test_the_document_is_structurally_sound(document):
             for status, response in operation["responses"].items():
                 if status != "200":
                     assert response == {"$ref": response.get("$ref")}, (path, status)
-                    assert response_schema(document, path, status) == {"$ref": "#/components/schemas/Error"}
+                    assert response_schema(document, path, status, method) == {
+                        "$ref": "#/components/schemas/Error"
+                    }
     operation_ids = [op["operationId"] for ops in document["paths"].values() for op in ops.values()]
     assert len(operation_ids) == len(set(operation_ids))
 

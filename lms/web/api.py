@@ -8,6 +8,7 @@ app's error handlers answer so for every path under /api/.
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
@@ -15,8 +16,8 @@ from flask_login import current_user
 from curricula.stakeholders import StakeholderRole
 from lms import openapi
 from lms.db import get_db
-from lms.models import Membership, OrgUnit, User
-from lms.services import Invalid, organizations, people
+from lms.models import CheckAttempt, Membership, Module, OrgUnit, Progress, Reflection, User
+from lms.services import Invalid, learning, organizations, people
 from lms.services.access import Actor, actor_for
 from lms.web import csrf
 
@@ -194,3 +195,162 @@ def _person(m: Membership) -> dict:
         "created_at": _timestamp(m.created_at),
         "deactivated_at": _timestamp(m.deactivated_at),
     }
+
+
+# --- learning: the published modules and the caller's own assignments, answers and reflections -------
+
+
+@bp.get("/modules")
+def list_modules():
+    filters = {name: request.args.get(name, "").strip() for name in learning.CATALOGUE_FILTERS}
+    modules = learning.catalogue(get_db(), _user(), **filters)
+    return jsonify(items=[_module_summary(m) for m in modules])
+
+
+@bp.get("/modules/<slug>")
+def get_module(slug: str):
+    return jsonify(_module_detail(learning.module_view(get_db(), _user(), slug)))
+
+
+@bp.get("/me/assignments")
+def my_assignments():
+    """The caller's assignments in every organisation they are an active member of."""
+    user = _user()
+    items = []
+    for membership in user.memberships:
+        if membership.active:
+            mine = learning.my_learning(get_db(), Actor(user, membership))
+            items.extend(_assignment(membership, item, item is mine.next_up) for item in mine.items)
+    return jsonify(items=items)
+
+
+@bp.post("/modules/<slug>/checks/<key>/answer")
+def answer_check(slug: str, key: str):
+    chosen = _body().get("chosen")
+    if not isinstance(chosen, list) or not all(type(c) is int for c in chosen):
+        raise Invalid("chosen must be a list of option numbers, counted from 0.", "chosen")
+    answer = learning.answer_check(get_db(), _user(), slug, key, set(chosen))
+    return jsonify(
+        correct=answer.correct,
+        explanation_html=answer.explanation_html,
+        module_completed=answer.module_completed,
+        just_completed=answer.just_completed,
+        progress=_progress(answer.progress),
+    )
+
+
+@bp.put("/modules/<slug>/reflections/<key>")
+def save_reflection(slug: str, key: str):
+    text = _body().get("text")
+    if not isinstance(text, str):
+        raise Invalid("text must be a string.", "text")
+    return jsonify(_reflection(key, learning.save_reflection(get_db(), _user(), slug, key, text)))
+
+
+def _user() -> User:
+    return current_user._get_current_object()  # type: ignore[attr-defined]
+
+
+def _body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise Invalid("Send a JSON object (Content-Type: application/json).")
+    return body
+
+
+def _module_summary(m: Module) -> dict:
+    return {
+        "slug": m.slug,
+        "title": m.title,
+        "summary": m.summary,
+        "curriculum": m.curriculum,
+        "dose": m.dose,
+        "component": m.component,
+        "principles": list(m.principles),
+        "roles": list(m.roles),
+        "minutes": m.minutes,
+        "requires": list(m.requires),
+        "objectives": list(m.objectives),
+        "active": m.active,
+    }
+
+
+def _attempt(attempt: CheckAttempt | None) -> dict | None:
+    if attempt is None:
+        return None
+    return {
+        "chosen": attempt.chosen,
+        "correct": attempt.correct,
+        "answered_at": _timestamp(attempt.answered_at),
+    }
+
+
+def _module_detail(view: learning.ModuleView) -> dict:
+    def check(data: dict) -> dict:
+        attempt = view.attempts.get(data["key"])
+        shown = view.completed or (attempt is not None and attempt.correct)
+        return {
+            "key": data["key"],
+            "question_html": data["question_html"],
+            "options": [{"text_html": o["text_html"]} for o in data["options"]],
+            "multiple": view.check(data["key"]).multiple,
+            "latest_attempt": _attempt(attempt),
+            "explanation_html": data.get("explanation_html") if shown else None,
+        }
+
+    def reflection(data: dict) -> dict:
+        saved = view.reflections.get(data["key"])
+        return {
+            "key": data["key"],
+            "prompt_html": data["prompt_html"],
+            "text": saved.text if saved else None,
+            "updated_at": _timestamp(saved.updated_at) if saved else None,
+        }
+
+    return {
+        **_module_summary(view.module),
+        "content_hash": view.module.content_hash,
+        "segments": [{"kind": s["kind"], "value": s["value"]} for s in view.module.segments],
+        "checks": [check(c) for c in view.module.checks],
+        "reflections": [reflection(r) for r in view.module.reflections],
+        "prerequisites_complete": view.prerequisites_complete,
+        "progress": _progress(view.progress),
+    }
+
+
+def _progress(p: Progress | None) -> dict | None:
+    if p is None:
+        return None
+    return {
+        "status": p.status.value,
+        "started_at": _timestamp(p.started_at),
+        "last_seen_at": _timestamp(p.last_seen_at),
+        "resume_at": p.resume_at,
+        "completed_at": _timestamp(p.completed_at),
+        "completed_hash": p.completed_hash,
+        "score": p.score,
+    }
+
+
+def _assignment(m: Membership, item: learning.AssignedModule, next_up: bool) -> dict:
+    return {
+        "id": item.assignment.id,
+        "organization": {"slug": m.organization.slug, "name": m.organization.name},
+        "module": {
+            "slug": item.module.slug,
+            "title": item.module.title,
+            "minutes": item.module.minutes,
+            "dose": item.module.dose,
+        },
+        "source": item.assignment.source.value,
+        "assigned_at": _timestamp(item.assignment.assigned_at),
+        "due_on": item.due_on.isoformat(),
+        "overdue": item.overdue,
+        "status": item.status.value,
+        "completed_at": _timestamp(item.completed_at),
+        "next_up": next_up,
+    }
+
+
+def _reflection(key: str, r: Reflection) -> dict:
+    return {"key": key, "text": r.text, "updated_at": _timestamp(r.updated_at)}
