@@ -14,6 +14,9 @@ from flask.cli import AppGroup
 import lms
 from curricula.corpus import load_corpus
 from curricula.model import Corpus
+from lms.db import get_db
+from lms.services import content as publishing
+from lms.services import dosing
 
 DEFAULT_ROOT = Path(lms.__file__).resolve().parent.parent / "content"
 
@@ -60,6 +63,26 @@ def check(path: Path) -> None:
     report(path, corpus)
     if corpus.problems:
         raise SystemExit(1)
+
+
+@content.command("sync")
+@root_argument
+def sync(path: Path) -> None:
+    """Check PATH and publish it (nothing if there is any problem), then re-plan dose assignments.
+
+    Publishing is one transaction; re-planning follows, one transaction per organisation, so a big
+    organisation does not hold the publication open (the nightly reconcile would finish an interrupted one).
+    """
+    corpus = load_corpus(path)
+    if corpus.problems:
+        report(path, corpus)
+        click.echo("Nothing was published.")
+        raise SystemExit(1)
+    db = get_db()
+    published = publishing.sync(db, corpus)
+    click.echo(f"Published {summary(corpus).split(';')[0]}: {published}.")
+    for slug, counts in dosing.reconcile_all(db).items():
+        click.echo(f"Dose assignments in {slug}: {counts}.")
 
 
 commands: list[click.Command] = [content]

@@ -18,7 +18,7 @@ from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
 from lms.models import AuditEvent, Membership, OrgUnit, Permission, User
 from lms.security import hash_password
-from lms.services import Forbidden, Invalid, NotFound, audit
+from lms.services import Forbidden, Invalid, NotFound, audit, dosing
 from lms.services.access import Actor, membership_in_org
 from lms.services.accounts import password_problems
 
@@ -179,6 +179,7 @@ def add_person(
         target_id=membership.id,
         changes={**_snapshot(membership, user), "permissions": sorted(p.value for p in permissions)},
     )
+    dosing.plan_for(db, membership)  # a new person holds their dose assignments the moment they are added
     db.commit()
     return membership
 
@@ -221,6 +222,8 @@ def update_person(db: Session, actor: Actor, membership_id: int, data: PersonInp
             target_id=membership.id,
             changes=changes,
         )
+    if "stakeholder_role" in changes or "unit_id" in changes:
+        dosing.plan_for(db, membership)
     db.commit()
     return membership
 
@@ -274,6 +277,7 @@ def deactivate_person(db: Session, actor: Actor, membership_id: int) -> Membersh
         target_id=membership.id,
         changes={"active": [True, False]},
     )
+    dosing.plan_for(db, membership)  # cancels their open dose assignments
     db.commit()
     return membership
 
@@ -296,6 +300,7 @@ def reactivate_person(db: Session, actor: Actor, membership_id: int) -> Membersh
         target_id=membership.id,
         changes={"active": [False, True]},
     )
+    dosing.plan_for(db, membership)
     db.commit()
     return membership
 
