@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from lms.db import get_db
 from lms.mail import transport_from_url
-from lms.services import outbox
+from lms.services import dosing, outbox
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,18 @@ def deliver_outbox(app: Flask) -> None:
             log.info("Outbox: sent %s message(s)", sent)
 
 
+def reconcile_dose_assignments(app: Flask) -> None:
+    """Hourly: re-plan the dose assignments of each organisation where it is 02:00-02:59 local time."""
+    with app.app_context():
+        for slug, counts in dosing.reconcile_nightly(get_db()).items():
+            log.info("Dose assignments in %s: %s", slug, counts)
+
+
 # (job, seconds between runs)
-JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = ((deliver_outbox, 15),)
+JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = (
+    (deliver_outbox, 15),
+    (reconcile_dose_assignments, 3600),
+)
 
 
 def _guarded(job: Callable[[Flask], None]) -> Callable[[Flask], None]:

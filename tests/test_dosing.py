@@ -4,7 +4,7 @@ keep it so; HR and org admins override the policy per role."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -331,3 +331,20 @@ def test_only_hr_and_org_admins_may_change_the_policy(db, make, tree, library):
             dosing.set_override(db, Actor(who.user, who), "clinician", {"awareness": 10})
     dosing.set_override(db, admin, "clinician", {"awareness": 10})
     assert dosing.effective_policy(db, tree.org.id)["clinician"] == {"awareness": 10}
+
+
+def test_the_hourly_job_reconciles_each_organisation_at_two_in_the_morning_its_own_time(
+    app, db, make, tree, other_tree, library
+):
+    from lms.scheduler import JOBS, reconcile_dose_assignments
+
+    other_tree.org.time_zone = "Asia/Tokyo"
+    db.commit()
+    here, there = make.person(tree), make.person(other_tree)
+    two_thirty_in_new_york = datetime(2025, 3, 3, 7, 30, tzinfo=UTC)  # 16:30 in Tokyo
+
+    done = dosing.reconcile_nightly(db, now=two_thirty_in_new_york)
+
+    assert set(done) == {"alpha"}
+    assert len(assignments(db, here)) == 4 and assignments(db, there) == {}
+    assert (reconcile_dose_assignments, 3600) in JOBS

@@ -49,6 +49,7 @@ from lms.services import Invalid, NotFound, audit
 from lms.services.access import Actor
 
 DAYS_MIN, DAYS_MAX = 1, 730
+NIGHTLY_HOUR = 2  # local time of the nightly reconcile
 BATCH = 500  # memberships planned per round of queries in `reconcile`
 
 Policy = dict[str, dict[str, int]]  # role -> {level: days}
@@ -210,6 +211,23 @@ def reconcile_all(db: Session, *, today: date | None = None) -> dict[str, PlanCo
         slug: reconcile(db, org_id, today=today)
         for org_id, slug in db.execute(select(Organization.id, Organization.slug).order_by(Organization.id))
     }
+
+
+def reconcile_nightly(db: Session, *, now: datetime | None = None) -> dict[str, PlanCounts]:
+    """Reconcile each organisation where it is now between 02:00 and 02:59 local time.
+
+    The scheduler calls this every hour, so each organisation is reconciled once a night in its own time
+    zone, when few people are learning. (A night whose 02:00 hour is skipped by daylight saving goes
+    without; the next night catches up. Running twice in the hour is harmless: planning is idempotent.)
+    """
+    now = now or utcnow()
+    done: dict[str, PlanCounts] = {}
+    for org_id, slug, zone in db.execute(
+        select(Organization.id, Organization.slug, Organization.time_zone).order_by(Organization.id)
+    ):
+        if now.astimezone(ZoneInfo(zone or "UTC")).hour == NIGHTLY_HOUR:
+            done[slug] = reconcile(db, org_id)
+    return done
 
 
 def _plan_many(db: Session, context: _Context, people: list[Membership]) -> PlanCounts:
