@@ -186,12 +186,12 @@ def learning_summary() -> learning.MyLearning | None:
 
 @bp.app_template_filter("learning_date")
 def learning_date(value: date | datetime | None, time_zone: str = "UTC") -> str:
-    """ "7 Mar 2026": unambiguous in every English locale. Times are shown as dates where the person is."""
+    """A date as 7 Mar 2026 (no-break spaces): unambiguous in English; a time as its date locally."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(time_zone)).date()
-    return f"{value.day} {value:%b %Y}"
+    return f"{value.day}\u00a0{value:%b}\u00a0{value.year}"
 
 
 @bp.app_template_filter("learning_inline")
