@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 from html import unescape
+from pathlib import Path
 
 import pytest
 from conftest import csrf_token
 from learning_factory import Library
 from sqlalchemy import func, select
 
+from curricula.corpus import load_corpus
 from curricula.stakeholders import StakeholderRole
 from lms.models import CheckAttempt, Reflection
+from lms.services import content
 
 CHECKS = [
     (
@@ -330,3 +333,28 @@ def test_the_record_shows_the_person_their_organisation_and_completed_levels(lib
     assert "Foundational: completed" not in page
     assert "Foundational 1 of 2 required modules still to complete." in page
     assert re.search(r"Found one \d+ \w+ \d{4}", page) and "Found two" not in page
+
+
+# --- the real curricula ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def published(db):
+    """content/ as `lms content sync` publishes it."""
+    corpus = load_corpus(Path(__file__).parent.parent / "content")
+    if corpus.problems:
+        pytest.skip(f"content/ has problems: {corpus.problems[0]}")  # tests/test_curricula_corpus.py fails
+    content.sync(db, corpus)
+    return corpus
+
+
+def test_every_real_module_page_renders_each_check_and_reflection(published, learner, login_as):
+    client = login_as(learner)
+    for module in published.modules:
+        resp = client.get(f"/modules/{module.id}")
+        assert resp.status_code == 200, module.id
+        html = resp.get_data(as_text=True)
+        assert html.count(">Check my answer</button>") == len(module.checks), module.id
+        assert html.count(">Save my reflection</button>") == len(module.reflections), module.id
+        for check in module.checks:
+            assert f'id="check-{check.key}"' in html and "<legend><p>" not in html, module.id
