@@ -56,13 +56,14 @@ def _error(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from lms.web import admin, api, auth, health, home, learning
+    from lms.web import admin, api, auth, health, home, learning, policy
 
     csrf.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(policy.bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie-authenticated writes
