@@ -101,6 +101,9 @@ WITHOUT_ID: dict[str, Callable[[Side], dict[str, Any]]] = {
     "admin.people": lambda s: {},
     "admin.person_new": lambda s: {**person_details(s), "email": "new.person@stranger.example"},
     "admin.audit": lambda s: {},
+    "policy.page": lambda s: {},
+    "policy.save": lambda s: {"require_awareness": "y", "days_awareness": "1"},
+    "policy.reset": lambda s: {},
 }
 
 
@@ -119,7 +122,7 @@ def requests_to(rule, side: Side) -> list[tuple[str, str, dict[str, Any]]]:
         obj = getattr(side, target)
     else:
         obj, data = None, WITHOUT_ID[rule.endpoint]
-    path = rule.rule.replace("<org>", side.slug)
+    path = rule.rule.replace("<org>", side.slug).replace("<role>", "clinician")
     if obj is not None:
         path = path.replace("<int:unit_id>", str(obj.id)).replace("<int:membership_id>", str(obj.id))
     assert "<" not in path, f"no value for an argument of {rule.rule}"
