@@ -236,6 +236,25 @@ def test_opening_a_module_starts_it_and_notes_the_visit_at_most_once_a_minute(db
     assert db.scalar(select(func.count()).select_from(Progress)) == 1
 
 
+def test_reading_a_module_again_within_a_minute_writes_nothing(app, db, lib, learner):
+    lib.module("pdsa", checks=TWO_CHECKS)
+    svc.answer_check(db, learner.user, "pdsa", "aim", {0})
+    statements: list[str] = []
+
+    def note(conn, cursor, statement, *args) -> None:
+        statements.append(statement.split()[0].upper())
+
+    engine = app.extensions["lms.engine"]
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        view = svc.visit_module(db, learner.user, "pdsa")
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert view.attempts["aim"].chosen == [0]
+    assert set(statements) == {"SELECT"}
+    assert len(statements) <= 6
+
+
 def test_unknown_and_retired_modules_are_not_found_unless_the_person_started_them(db, lib, learner):
     lib.module("old-module", retired=True)
     with pytest.raises(NotFound):

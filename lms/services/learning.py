@@ -442,8 +442,11 @@ def _view(db: Session, user: User, module: Module, progress: Progress | None) ->
 def open_module(db: Session, user: User, module: Module) -> Progress:
     """Start the person's progress on their first visit; note the visit (at most once a minute, so
     reading a page does not write on every request)."""
+    return _note_visit(db, user, module, _progress(db, user, module))
+
+
+def _note_visit(db: Session, user: User, module: Module, progress: Progress | None) -> Progress:
     now = utcnow()
-    progress = _progress(db, user, module)
     if progress is None:
         progress = _start(db, user, module, now)
     elif now - progress.last_seen_at < SEEN_AGAIN_AFTER:
@@ -455,9 +458,8 @@ def open_module(db: Session, user: User, module: Module) -> Progress:
 
 def visit_module(db: Session, user: User, slug: str) -> ModuleView:
     """The module page: the module as `module_view` shows it, with the visit recorded."""
-    module, _ = _find_module(db, user, slug)
-    progress = open_module(db, user, module)
-    return _view(db, user, module, progress)
+    module, progress = _find_module(db, user, slug)
+    return _view(db, user, module, _note_visit(db, user, module, progress))
 
 
 def _start(db: Session, user: User, module: Module, now: datetime) -> Progress:
