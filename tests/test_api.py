@@ -166,7 +166,7 @@ def test_garbage_credentials_are_refused(client, header):
 
 
 def test_a_cookie_authenticated_write_must_carry_a_csrf_token(app, make, tree):
-    """No endpoint writes yet; the guard every future write passes through is checked directly."""
+    """The guard every write passes through, checked directly (tests/test_learning_api.py sends real ones)."""
     user = make.person(tree).user
     with app.test_request_context(f"{PREFIX}/me", method="POST"):
         login_user(user)
