@@ -1,6 +1,10 @@
 """The demo health system: one organisation with a unit tree, ~200 people across the seven stakeholder
 roles, and six accounts that can sign in. Seeded by `lms demo`, once.
 
+The curricula in content/ are published first (the same `sync` as `lms content sync`), so each person
+receives their dose assignments as they are added; then a few people have worked through some modules
+(answered through the learner's own service), so dashboards have something to show.
+
 Everything goes through the same services HR and administrators use (so the audit trail of the demo
 reads like a real one): the operator creates the organisation and its first administrator, and that
 administrator adds the units and the people. The data is deterministic (a fixed random seed), so two
@@ -15,11 +19,13 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from curricula.model import Corpus
 from curricula.stakeholders import StakeholderRole
-from lms.models import Membership, Organization, OrgUnit, Permission, User
+from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Permission, User
 from lms.security import hash_password
-from lms.services import audit
+from lms.services import audit, dosing, learning
 from lms.services.access import Actor
+from lms.services.content import SyncReport, sync
 from lms.services.organizations import add_unit, create_organization
 from lms.services.people import PersonInput, add_person
 
@@ -153,19 +159,31 @@ class DemoResult:
     units: int
     people: int
     accounts: tuple[DemoAccount, ...] = ACCOUNTS
+    published: SyncReport | None = None  # what publishing content/ changed, when a corpus was given
 
 
-def seed_demo(db: Session, password: str = DEFAULT_PASSWORD, *, reset_passwords: bool = False) -> DemoResult:
-    """Create the demo organisation unless it exists.
+def seed_demo(
+    db: Session,
+    password: str = DEFAULT_PASSWORD,
+    *,
+    reset_passwords: bool = False,
+    corpus: Corpus | None = None,
+) -> DemoResult:
+    """Publish `corpus` (the curricula of content/), then create the demo organisation unless it exists.
 
     When it exists nothing changes, except that `reset_passwords` sets the six demo accounts' password
-    to `password` again (for a demo whose password someone changed or forgot).
+    to `password` again (for a demo whose password someone changed or forgot), and that content changed
+    since is published and the demo people's assignments follow it. A corpus with problems raises
+    ContentProblems before anything is written.
     """
+    published = sync(db, corpus) if corpus is not None else None
     org = db.scalar(select(Organization).where(Organization.slug == SLUG))
     if org is not None:
+        if published is not None and published.changed_anything:
+            dosing.reconcile(db, org.id)
         if reset_passwords:
             _reset_passwords(db, org, password)
-        return DemoResult(False, reset_passwords, org, *_counts(db, org))
+        return DemoResult(False, reset_passwords, org, *_counts(db, org), published=published)
 
     rng = random.Random(SEED)
     org = create_organization(db, slug=SLUG, name=NAME, time_zone=TIME_ZONE)
@@ -194,7 +212,8 @@ def seed_demo(db: Session, password: str = DEFAULT_PASSWORD, *, reset_passwords:
         name, email = _new_name(rng, used_emails)
         add_person(db, actor, _input(email, name, role, unit_id, job_code, next(employee_ids)))
     _set_passwords(db, org, password)
-    return DemoResult(True, False, org, *_counts(db, org))
+    _learn_something(db, org)
+    return DemoResult(True, False, org, *_counts(db, org), published=published)
 
 
 # --- the tree and the staff ---------------------------------------------------------------------------
@@ -264,6 +283,61 @@ def _input(email: str, name: str, role: StakeholderRole, unit_id: int, job_code:
         job_code=job_code,
         employee_id=f"RB{n:05d}",
     )
+
+
+# --- some learning done -------------------------------------------------------------------------------
+
+LEARNER_COMPLETES = 2  # the demo learner completed their first two modules and started the third
+CLINICIANS_EVERY = 3  # one clinician in three completed their first awareness module...
+CLINICIANS_ALL_AWARENESS_EVERY = 6  # ...and one in six every awareness module
+
+
+def _learn_something(db: Session, org: Organization) -> None:
+    """Progress for a few demo people, made as a learner makes it: answering checks (right at the first
+    attempt) and writing a reflection. Nobody else has started anything."""
+    learner = db.scalar(
+        select(Membership).join(User).where(Membership.org_id == org.id, User.email == f"learner@{DOMAIN}")
+    )
+    assert learner is not None
+    first, second, third = _assigned(db, learner)[:3]
+    for module in (first, second):
+        _complete(db, learner.user, module)
+    learning.save_reflection(
+        db, learner.user, third.slug, third.reflections[0]["key"], "We could test a new handover on 4 West."
+    )
+    clinicians = db.scalars(
+        select(Membership)
+        .where(
+            Membership.org_id == org.id,
+            Membership.stakeholder_role == StakeholderRole.CLINICIAN,
+            Membership.id != learner.id,
+        )
+        .order_by(Membership.id)
+    ).all()
+    for n, clinician in enumerate(clinicians):
+        if n % CLINICIANS_EVERY:
+            continue
+        awareness = [m for m in _assigned(db, clinician) if m.dose == "awareness"]
+        for module in awareness if n % CLINICIANS_ALL_AWARENESS_EVERY == 0 else awareness[:1]:
+            _complete(db, clinician.user, module)
+
+
+def _assigned(db: Session, membership: Membership) -> list[Module]:
+    """The person's open assignments' modules, prerequisites first."""
+    return list(
+        db.scalars(
+            select(Module)
+            .join(Assignment, Assignment.module_id == Module.id)
+            .where(Assignment.membership_id == membership.id, Assignment.cancelled_at.is_(None))
+            .order_by(Module.position)
+        )
+    )
+
+
+def _complete(db: Session, user: User, module: Module) -> None:
+    for check in module.checks:
+        right = [i for i, option in enumerate(check["options"]) if option["correct"]]
+        learning.answer_check(db, user, module.slug, check["key"], right)
 
 
 # --- passwords and counts -----------------------------------------------------------------------------

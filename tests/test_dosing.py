@@ -14,7 +14,16 @@ from test_content_sync import corpus, module
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
-from lms.models import Assignment, AssignmentSource, AuditEvent, Membership, Module, Progress, ProgressStatus
+from lms.models import (
+    Assignment,
+    AssignmentSource,
+    AuditEvent,
+    Membership,
+    Module,
+    Progress,
+    ProgressStatus,
+    User,
+)
 from lms.services import Forbidden, Invalid, dosing, people
 from lms.services import content as publishing
 from lms.services.access import Actor
@@ -348,3 +357,67 @@ def test_the_hourly_job_reconciles_each_organisation_at_two_in_the_morning_its_o
     assert set(done) == {"alpha"}
     assert len(assignments(db, here)) == 4 and assignments(db, there) == {}
     assert (reconcile_dose_assignments, 3600) in JOBS
+
+
+# --- the demo ------------------------------------------------------------------------------------------
+
+
+def test_the_demo_people_hold_the_assignments_their_role_requires_and_some_progress(app, db):
+    from test_demo import lms
+
+    lms(app, "demo")
+
+    db.expire_all()
+    policy = dosing.default_policy(db)
+    assert policy["clinician"] == {"awareness": 30, "foundational": 90}, "content/dosing.yaml"
+    by_level: dict[str, set[str]] = {}
+    for slug, dose in db.execute(select(Module.slug, Module.dose).where(Module.retired_at.is_(None))):
+        by_level.setdefault(dose, set()).add(slug)
+
+    def held(email: str) -> tuple[Membership, dict[str, Assignment]]:
+        membership = db.scalar(select(Membership).join(Membership.user).where(User.email == email))
+        return membership, assignments(db, membership)
+
+    for email, role in (("learner@demo.example", "clinician"), ("executive@demo.example", "executive")):
+        _, mine = held(email)
+        expected = set().union(*(by_level.get(level, set()) for level in policy[role]))
+        assert expected and set(mine) == expected, email
+        today = utcnow().astimezone(ZoneInfo("America/New_York")).date()
+        assert all(a.due_on == today + timedelta(days=policy[role][a.level]) for a in mine.values()), email
+    _, executive = held("executive@demo.example")
+    assert {a.level for a in executive.values()} == {"awareness", "sponsor"}
+
+    learner, _ = held("learner@demo.example")
+    progress = {
+        p.module.slug: p.status
+        for p in db.scalars(select(Progress).where(Progress.user_id == learner.user_id))
+    }
+    assert sorted(progress.values()) == [ProgressStatus.COMPLETED] * 2 + [ProgressStatus.IN_PROGRESS]
+    completed_by_others = db.scalars(
+        select(Progress.module_id).where(
+            Progress.user_id != learner.user_id, Progress.status == ProgressStatus.COMPLETED
+        )
+    ).all()
+    assert len(completed_by_others) >= 20
+    assert all(db.get(Module, m).dose == "awareness" for m in completed_by_others)
+
+
+def test_running_the_demo_again_leaves_assignments_and_progress_as_they_were(app, db):
+    from test_demo import lms
+
+    lms(app, "demo")
+    db.expire_all()
+    before = (
+        db.execute(select(Assignment.id, Assignment.due_on, Assignment.cancelled_at)).all(),
+        db.execute(select(Progress.id, Progress.status)).all(),
+    )
+
+    output = lms(app, "demo").output
+
+    db.expire_all()
+    after = (
+        db.execute(select(Assignment.id, Assignment.due_on, Assignment.cancelled_at)).all(),
+        db.execute(select(Progress.id, Progress.status)).all(),
+    )
+    assert after == before
+    assert "0 added, 0 changed" in output

@@ -6,7 +6,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from curricula.corpus import load_corpus
 from lms import migrate
+from lms.commands.content import DEFAULT_ROOT, report
 from lms.db import all_or_nothing
 from lms.demo import DEFAULT_PASSWORD, DemoResult, seed_demo
 
@@ -20,12 +22,22 @@ from lms.demo import DEFAULT_PASSWORD, DemoResult, seed_demo
 )
 @with_appcontext
 def demo(password: str | None) -> None:
-    """Create the database if needed and seed the demo organisation, once; print its accounts."""
+    """Create the database if needed, publish the curricula in content/ and seed the demo organisation,
+    once; print its accounts."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     migrate.upgrade(app)
+    corpus = load_corpus(DEFAULT_ROOT)
+    if corpus.problems:
+        report(DEFAULT_ROOT, corpus)
+        click.echo("The content has problems: nothing was published or seeded.")
+        raise SystemExit(1)
     # One transaction for the whole seed: interrupted, it leaves no half-built organisation behind.
     with all_or_nothing(app.extensions["lms.engine"]) as db:
-        result = seed_demo(db, password or DEFAULT_PASSWORD, reset_passwords=password is not None)
+        result = seed_demo(
+            db, password or DEFAULT_PASSWORD, reset_passwords=password is not None, corpus=corpus
+        )
+    if result.published is not None:
+        click.echo(f"Published the curricula in content/: {result.published}.")
     click.echo(_summary(result))
     click.echo(_accounts_table(result, password or DEFAULT_PASSWORD))
     click.echo("\nStart the platform with `lms run`, then open http://127.0.0.1:5000 and sign in.")
