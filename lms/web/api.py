@@ -334,7 +334,7 @@ def _progress(p: Progress | None) -> dict | None:
 
 def _assignment(m: Membership, item: learning.AssignedModule, next_up: bool) -> dict:
     return {
-        "id": item.assignment.id,
+        "id": item.assignment_id,
         "organization": {"slug": m.organization.slug, "name": m.organization.name},
         "module": {
             "slug": item.module.slug,
@@ -342,8 +342,8 @@ def _assignment(m: Membership, item: learning.AssignedModule, next_up: bool) -> 
             "minutes": item.module.minutes,
             "dose": item.module.dose,
         },
-        "source": item.assignment.source.value,
-        "assigned_at": _timestamp(item.assignment.assigned_at),
+        "source": item.source.value,
+        "assigned_at": _timestamp(item.assigned_at),
         "due_on": item.due_on.isoformat(),
         "overdue": item.overdue,
         "status": item.status.value,

@@ -9,6 +9,7 @@ field and what was typed still in it. Forms post to the block's anchor, so the b
 from __future__ import annotations
 
 from datetime import date, datetime
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
@@ -182,6 +183,12 @@ def learning_summary() -> learning.MyLearning | None:
         actor = current_actor()
         g.lms_learning_summary = learning.my_learning(get_db(), actor) if actor else None
     return g.lms_learning_summary
+
+
+@bp.app_template_global()
+def module_url(slug: str) -> str:
+    """/modules/<slug>, a fixed URL, built without url_for's routing work: a list may link 60 modules."""
+    return f"{request.script_root}/modules/{quote(slug)}"
 
 
 @bp.app_template_filter("learning_date")
