@@ -324,7 +324,16 @@ def catalogue(
         query = query.where(_json_list_has(Module.principles, principle))
     if role:
         query = query.where(_json_list_has(Module.roles, role))
-    return list(db.scalars(query.order_by(Module.position, Module.title)))
+    # Everything but the content (segments, checks, reflections): a list never shows it.
+    listed = load_only(
+        *LISTED_MODULE_FIELDS,
+        Module.summary,
+        Module.component,
+        Module.principles,
+        Module.roles,
+        Module.objectives,
+    )
+    return list(db.scalars(query.order_by(Module.position, Module.title).options(listed)))
 
 
 def _check_filters(words: Vocabulary, **filters: str) -> None:
