@@ -149,7 +149,11 @@ class CheckAttempt(Base):
 
 
 class Reflection(Base):
-    """A learner's written answer to a module's reflection prompt: private to them (DESIGN.md §6)."""
+    """A learner's written answer to a module's reflection prompt.
+
+    DESIGN.md section 6: the author reads and writes it; their coach, and faculty of a cohort they are in,
+    may read it once coaching and cohorts exist; nobody else (not HR, not org admins) ever sees it.
+    """
 
     __tablename__ = "reflection"
     __table_args__ = (UniqueConstraint("user_id", "module_id", "prompt_key"),)
