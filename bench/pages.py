@@ -8,6 +8,7 @@ capacity a page's own work (session, queries, template) costs. Add a page to END
 
 from __future__ import annotations
 
+import dataclasses
 import http.client
 import secrets
 import statistics
@@ -23,31 +24,36 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 
 from bench import BenchmarkFailed, package_versions, progress, server, wrk
+from curricula.corpus import load_corpus
 from curricula.stakeholders import StakeholderRole
 from lms import create_app, migrate
-from lms.db import get_db
-from lms.models import Membership, Organization, OrgUnit, UnitKind, User
+from lms.db import get_db, utcnow
+from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Progress, UnitKind, User
+from lms.models.learning import ProgressStatus
 from lms.security import hash_password
+from lms.services import content as publishing
+from lms.services import dosing
 
 WARMUP_S = 2
 ROUNDS = 3
 ROUND_S = 4  # so each endpoint is measured for ROUNDS * ROUND_S seconds
 USER_AGENT = "lms-bench/1 (wrk)"
 LEARNER_EMAIL = "learner@bench.example"
+CONTENT = Path(__file__).resolve().parent.parent / "content"
 
 
 @dataclass(frozen=True)
 class Endpoint:
     name: str
     path: str  # may name dataset fields, e.g. "/o/{org}/"
-    expect: str  # text the page must contain, checked before and after the load
+    expect: tuple[str, ...]  # texts the page must contain, checked before and after the load
     signed_in: bool = False
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("home", "/", expect="Welcome", signed_in=True),
-    Endpoint("healthz", "/healthz", expect='"status":"ok"'),
-    Endpoint("bare", "/_bench/bare", expect="ok"),
+    Endpoint("home", "/", expect=("Welcome", "Your learning", "Next:"), signed_in=True),
+    Endpoint("healthz", "/healthz", expect=('"status":"ok"',)),
+    Endpoint("bare", "/_bench/bare", expect=("ok",)),
 )
 BASELINE = "bare"
 # name -> (endpoint, least share of the baseline's req/s it should reach)
@@ -88,6 +94,7 @@ def run() -> dict[str, Any]:
         progress(f"migrating and seeding a fresh SQLite database in {instance}")
         migrate.upgrade(app)
         dataset = seed(app)
+        dataset |= publish_learning(app, dataset["learner_id"])
         cookie = session_cookie(app, dataset["learner_id"])
         dialect = app.extensions["lms.engine"].dialect
         db_facts = {"dialect": dialect.name, "version": ".".join(map(str, dialect.server_version_info or ()))}
@@ -195,6 +202,54 @@ def seed(app: Flask) -> dict[str, Any]:
         }
 
 
+def publish_learning(app: Flask, learner_id: int) -> dict[str, Any]:
+    """Publish the project's own curricula (content/) and assign them by dose, as `lms content sync` does.
+
+    The learner has completed their first assignment and started the second, so the home page's
+    "Your learning" card shows progress and a next step, as it would for someone a few weeks in.
+    """
+    with app.app_context():
+        db = get_db()
+        corpus = load_corpus(CONTENT)
+        if not corpus.modules:
+            raise BenchmarkFailed(f"no modules in {CONTENT}")
+        # Problems (say, a link to a module not written yet) stop a real sync but not a measurement:
+        # publish the modules that parsed, and record how many problems were set aside.
+        publishing.sync(db, dataclasses.replace(corpus, problems=()))
+        dosing.reconcile_all(db)
+        assigned = db.scalars(
+            select(Assignment).where(Assignment.user_id == learner_id).order_by(Assignment.due_on)
+        ).all()
+        if len(assigned) < 2:
+            raise BenchmarkFailed(
+                f"dosing gave the learner {len(assigned)} modules; the home card needs some"
+            )
+        now = utcnow()
+        for assignment, status in zip(
+            assigned[:2], (ProgressStatus.COMPLETED, ProgressStatus.IN_PROGRESS), strict=True
+        ):
+            module = db.get(Module, assignment.module_id)
+            assert module is not None
+            done = status is ProgressStatus.COMPLETED
+            db.add(
+                Progress(
+                    user_id=learner_id,
+                    module_id=module.id,
+                    status=status,
+                    completed_at=now if done else None,
+                    completed_hash=module.content_hash if done else None,
+                    score=1.0 if done else None,
+                )
+            )
+        db.commit()
+        return {
+            "modules": db.scalar(select(func.count()).select_from(Module)),
+            "assignments": db.scalar(select(func.count()).select_from(Assignment)),
+            "learner_assignments": len(assigned),
+            "content_problems_set_aside": len(corpus.problems),
+        }
+
+
 def session_cookie(app: Flask, user_id: int) -> str:
     """`name=value` of the session a real sign-in leaves behind, signed with the server's SECRET_KEY.
 
@@ -229,12 +284,13 @@ def check(srv: server.Server, endpoint: Endpoint, path: str, cookie: str) -> dic
         body = response.read().decode("utf-8", "replace")
     finally:
         conn.close()
-    if response.status != 200 or endpoint.expect not in body:
+    missing = [text for text in endpoint.expect if text not in body]
+    if response.status != 200 or missing:
         where = response.getheader("Location")
         raise BenchmarkFailed(
             f"{endpoint.name} ({path}) answered {response.status}"
             + (f" -> {where}" if where else "")
-            + f" without {endpoint.expect!r}; body starts: {body[:300]!r}"
+            + f" without {missing!r}; body starts: {body[:300]!r}"
         )
     return {"bytes": len(body.encode()), "sets_cookie": response.getheader("Set-Cookie") is not None}
 
