@@ -9,11 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 import lms
 from curricula.corpus import load_corpus
 from curricula.model import Corpus
+from lms import migrate
 from lms.db import get_db
 from lms.services import content as publishing
 from lms.services import dosing
@@ -78,9 +80,10 @@ def sync(path: Path) -> None:
         report(path, corpus)
         click.echo("Nothing was published.")
         raise SystemExit(1)
+    migrate.upgrade(current_app)  # as `lms run` and `lms demo` do: a fresh database gets its tables
     db = get_db()
     published = publishing.sync(db, corpus)
-    click.echo(f"Published {summary(corpus).split(';')[0]}: {published}.")
+    click.echo(f"Published {len(corpus.modules)} modules: {published}.")
     for slug, counts in dosing.reconcile_all(db).items():
         click.echo(f"Dose assignments in {slug}: {counts}.")
 
