@@ -283,3 +283,19 @@ def test_lms_content_sync_prints_the_problems_and_publishes_nothing(
     assert result.exit_code == 1
     assert f"{broken.as_posix()}:" in result.output and "Nothing was published." in result.output
     assert published(db) == {} and releases(db) == 0
+
+
+def test_after_publishing_the_command_replans_each_organisations_dose_assignments(
+    app: Flask, db: Session, content_copy: Path, make, tree
+):
+    from lms.models import Assignment
+
+    nurse = make.person(tree)  # added before any content existed: nothing assigned yet
+
+    result = run(app, "sync", str(content_copy))
+
+    assert result.exit_code == 0, result.output
+    db.expire_all()
+    held = db.scalars(select(Assignment).where(Assignment.membership_id == nurse.id)).all()
+    assert held and {a.level for a in held} == {"awareness", "foundational"}
+    assert f"Dose assignments in alpha: {len(held)} created" in result.output
