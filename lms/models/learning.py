@@ -46,6 +46,8 @@ class ContentRelease(Base):
 
 class Module(Base):
     __tablename__ = "module"
+    # Covers what a sync compares, so a re-sync reads the index, not rows heavy with JSON.
+    __table_args__ = (Index("ix_module_sync", "slug", "content_hash", "position", "path", "retired_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
