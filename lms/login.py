@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Flask, Request
 from flask_login import LoginManager
+from sqlalchemy.orm import joinedload
 
 from lms.db import get_db
-from lms.models import User
+from lms.models import Membership, User
 from lms.services import tokens
 
 login_manager = LoginManager()
@@ -16,12 +17,16 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 
+# Every page needs the person's memberships, organisations and units (navigation, the actor): one query.
+_WITH_MEMBERSHIPS = (joinedload(User.memberships).joinedload(Membership.unit),)
+
+
 @login_manager.user_loader
 def _load_user(user_key: str) -> User | None:
     user_id, _, version = user_key.partition(":")
     if not user_id.isdigit():
         return None
-    user = get_db().get(User, int(user_id))
+    user = get_db().get(User, int(user_id), options=_WITH_MEMBERSHIPS)
     # A password change bumps session_version, which signs out every other session.
     if user is None or str(user.session_version) != version:
         return None

@@ -20,7 +20,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, and_, cast, select
+from sqlalchemy import Row, Text, and_, bindparam, cast, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, load_only
 
@@ -199,40 +199,39 @@ def org_today(actor: Actor, now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(ZoneInfo(actor.org.time_zone)).date()
 
 
-def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> MyLearning:
-    """The actor's active assignments in their organisation, by dose level, and the next thing to do.
+# Built once: constructing the statement cost more than running it, on a page served this often.
+_ASSIGNED = (
+    select(
+        Assignment.id,
+        Assignment.source,
+        Assignment.assigned_at,
+        Assignment.due_on,
+        Module.slug,
+        Module.title,
+        Module.minutes,
+        Module.dose,
+        Module.requires,
+        Progress.status,
+        Progress.completed_at,
+    )
+    .join(Module, Assignment.module_id == Module.id)
+    .outerjoin(Progress, and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id")))
+    .where(
+        Assignment.membership_id == bindparam("membership_id"),
+        Assignment.cancelled_at.is_(None),
+        Module.retired_at.is_(None),
+    )
+    .order_by(Assignment.due_on, Module.position, Module.title)
+)
 
-    A constant number of queries whatever the number of assignments: the vocabulary, the assignments
-    with their modules and the person's progress in one join, and (only when a module waiting to be
-    started has prerequisites) the ids of the modules the person has completed.
+
+def _assigned(db: Session, actor: Actor, today: date) -> list[AssignedModule]:
+    """The actor's open assignments with their modules and progress: one query, plain rows.
+
+    Plain rows, not entities: for 60 assignments, loading three entities per row (and the modules'
+    content) cost more than the rest of the page.
     """
-    today = org_today(actor, now)
-    words = vocabulary(db)
-    rows = db.execute(
-        select(
-            Assignment.id,
-            Assignment.source,
-            Assignment.assigned_at,
-            Assignment.due_on,
-            Module.slug,
-            Module.title,
-            Module.minutes,
-            Module.dose,
-            Module.requires,
-            Progress.status,
-            Progress.completed_at,
-        )
-        .join(Module, Assignment.module_id == Module.id)
-        .outerjoin(Progress, and_(Progress.module_id == Module.id, Progress.user_id == actor.user.id))
-        .where(
-            Assignment.membership_id == actor.membership.id,
-            Assignment.cancelled_at.is_(None),
-            Module.retired_at.is_(None),
-        )
-        .order_by(Assignment.due_on, Module.position, Module.title)
-    ).all()
-    # Plain rows, not entities: for 60 assignments, loading three entities per row (and the modules'
-    # content) cost more than the rest of the page.
+    rows = db.execute(_ASSIGNED, {"user_id": actor.user.id, "membership_id": actor.membership.id})
     items = []
     for row in rows:
         status = LearningStatus(row.status.value) if row.status else LearningStatus.NOT_STARTED
@@ -249,6 +248,19 @@ def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> My
                 overdue=row.due_on < today and not done,
             )
         )
+    return items
+
+
+def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> MyLearning:
+    """The actor's active assignments in their organisation, by dose level, and the next thing to do.
+
+    A constant number of queries whatever the number of assignments: the vocabulary, the assignments
+    with their modules and the person's progress in one join, and (only when a module waiting to be
+    started has prerequisites) the ids of the modules the person has completed.
+    """
+    today = org_today(actor, now)
+    items = _assigned(db, actor, today)
+    words = vocabulary(db)
     by_level: dict[str, list[AssignedModule]] = {}
     for item in items:
         by_level.setdefault(item.module.dose, []).append(item)
@@ -257,6 +269,31 @@ def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> My
         for level in sorted(by_level, key=words.level_key)
     )
     return MyLearning(groups=groups, next_up=_next_up(db, actor.user, items), today=today)
+
+
+@dataclass(frozen=True, slots=True)
+class LearningSummary:
+    """What the home page shows of My learning: counts and the next thing to do."""
+
+    total: int
+    done: int
+    overdue: int
+    next_up: AssignedModule | None
+
+    @property
+    def to_do(self) -> int:
+        return self.total - self.done
+
+
+def learning_summary(db: Session, actor: Actor, *, now: datetime | None = None) -> LearningSummary:
+    """My learning in brief, without the grouping by level (the home page needs no vocabulary)."""
+    items = _assigned(db, actor, org_today(actor, now))
+    return LearningSummary(
+        total=len(items),
+        done=sum(1 for i in items if i.status is LearningStatus.COMPLETED),
+        overdue=sum(1 for i in items if i.overdue),
+        next_up=_next_up(db, actor.user, items),
+    )
 
 
 def _next_up(db: Session, user: User, items: Sequence[AssignedModule]) -> AssignedModule | None:
@@ -391,7 +428,7 @@ class ModuleView:
     progress: Progress | None
     attempts: dict[str, CheckAttempt]  # the latest per check key, against the module's current content
     reflections: dict[str, Reflection]  # by prompt key
-    missing_prerequisites: tuple[Module, ...]  # required modules the person has not completed
+    missing_prerequisites: tuple[Row, ...]  # (slug, title) of required modules not completed yet
     vocabulary: Vocabulary = field(default_factory=Vocabulary)
 
     @property
@@ -437,20 +474,44 @@ class ModuleView:
         return sum(1 for a in self.attempts.values() if a.correct)
 
 
+# The module page's statements, built once (building them cost as much as running them).
+_MODULE_AND_PROGRESS = (
+    select(Module, Progress)
+    .outerjoin(Progress, and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id")))
+    .where(Module.slug == bindparam("slug"))
+)
+_PROGRESS = select(Progress).where(
+    Progress.user_id == bindparam("user_id"), Progress.module_id == bindparam("module_id")
+)
+_ATTEMPTS = (
+    select(CheckAttempt)
+    .where(
+        CheckAttempt.user_id == bindparam("user_id"),
+        CheckAttempt.module_id == bindparam("module_id"),
+        CheckAttempt.content_hash == bindparam("content_hash"),
+    )
+    .order_by(CheckAttempt.id)
+)
+_REFLECTIONS = select(Reflection).where(
+    Reflection.user_id == bindparam("user_id"), Reflection.module_id == bindparam("module_id")
+)
+
+
 def _find_module(db: Session, user: User, slug: str) -> tuple[Module, Progress | None]:
-    """The module and the person's progress; NotFound for an unknown slug, and for a retired module
-    the person never started (it is gone from the catalogue, but whoever worked on it keeps it)."""
-    module = db.scalar(select(Module).where(Module.slug == slug))
-    if module is None:
+    """The module and the person's progress (one query); NotFound for an unknown slug, and for a
+    retired module the person never started (it is gone from the catalogue, but whoever worked on it
+    keeps it)."""
+    row = db.execute(_MODULE_AND_PROGRESS, {"user_id": user.id, "slug": slug}).first()
+    if row is None:
         raise NotFound("No such module.")
-    progress = _progress(db, user, module)
+    module, progress = row
     if not module.active and progress is None:
         raise NotFound("No such module.")
     return module, progress
 
 
 def _progress(db: Session, user: User, module: Module) -> Progress | None:
-    return db.scalar(select(Progress).where(Progress.user_id == user.id, Progress.module_id == module.id))
+    return db.scalar(_PROGRESS, {"user_id": user.id, "module_id": module.id})
 
 
 def module_view(db: Session, user: User, slug: str) -> ModuleView:
@@ -460,30 +521,18 @@ def module_view(db: Session, user: User, slug: str) -> ModuleView:
 
 def _view(db: Session, user: User, module: Module, progress: Progress | None) -> ModuleView:
     attempts: dict[str, CheckAttempt] = {}
-    for attempt in db.scalars(
-        select(CheckAttempt)
-        .where(
-            CheckAttempt.user_id == user.id,
-            CheckAttempt.module_id == module.id,
-            CheckAttempt.content_hash == module.content_hash,
-        )
-        .order_by(CheckAttempt.id)
-    ):
+    mine = {"user_id": user.id, "module_id": module.id}
+    for attempt in db.scalars(_ATTEMPTS, {**mine, "content_hash": module.content_hash}):
         attempts[attempt.check_key] = attempt
-    reflections = {
-        r.prompt_key: r
-        for r in db.scalars(
-            select(Reflection).where(Reflection.user_id == user.id, Reflection.module_id == module.id)
-        )
-    }
-    missing: tuple[Module, ...] = ()
+    reflections = {r.prompt_key: r for r in db.scalars(_REFLECTIONS, mine)}
+    missing: tuple[Row, ...] = ()
     if module.requires:
         done = select(Progress.module_id).where(
             Progress.user_id == user.id, Progress.status == ProgressStatus.COMPLETED
         )
         missing = tuple(
-            db.scalars(
-                select(Module)
+            db.execute(
+                select(Module.slug, Module.title)
                 .where(Module.slug.in_(module.requires), Module.id.not_in(done))
                 .order_by(Module.position)
             )

@@ -1,4 +1,4 @@
-"""The signed-in home page: what this person can do in their organisation."""
+"""The signed-in home page: what this person can do in their organisation, and their learning."""
 
 from __future__ import annotations
 
@@ -6,23 +6,30 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from curricula.stakeholders import LABELS
+from lms.db import get_db
+from lms.services import learning
 from lms.web import current_actor
 
 bp = Blueprint("home", __name__)
 
 
+def _home():
+    actor = current_actor()  # 404 on /o/<org>/ unless a member
+    return render_template(
+        "home/index.html",
+        role_labels=LABELS,
+        memberships=[m for m in current_user.memberships if m.active],
+        summary=learning.learning_summary(get_db(), actor) if actor else None,
+    )
+
+
 @bp.get("/")
 @login_required
 def index():
-    return render_template(
-        "home/index.html", role_labels=LABELS, memberships=[m for m in current_user.memberships if m.active]
-    )
+    return _home()
 
 
 @bp.get("/o/<org>/")
 @login_required
 def org_home(org: str):
-    current_actor()  # 404 unless a member
-    return render_template(
-        "home/index.html", role_labels=LABELS, memberships=[m for m in current_user.memberships if m.active]
-    )
+    return _home()

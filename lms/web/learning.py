@@ -12,7 +12,7 @@ from datetime import date, datetime
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -174,15 +174,6 @@ def _module_page(view: learning.ModuleView, refused: tuple[str, str, FlaskForm] 
 
 
 # --- what other pages show of a person's learning --------------------------------------------------
-
-
-@bp.app_template_global()
-def learning_summary() -> learning.MyLearning | None:
-    """My learning for the signed-in person (once per request): the home page's "Your learning" card."""
-    if "lms_learning_summary" not in g:
-        actor = current_actor()
-        g.lms_learning_summary = learning.my_learning(get_db(), actor) if actor else None
-    return g.lms_learning_summary
 
 
 @bp.app_template_global()
