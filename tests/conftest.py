@@ -241,6 +241,21 @@ def other_tree(make: Factory) -> OrgTree:
     return make.org(slug="beta", name="Beta Health")
 
 
+@pytest.fixture
+def lib(db: Session):
+    """A published content release to add modules to (tests/learning_factory.py)."""
+    from learning_factory import Library
+
+    library = Library(db)
+    library.release()
+    return library
+
+
+@pytest.fixture
+def learner(make: Factory, tree: OrgTree) -> Membership:
+    return make.person(tree, StakeholderRole.CLINICIAN, name="Lena Learner", email="lena@alpha.test")
+
+
 # --- clients --------------------------------------------------------------------------------------
 
 

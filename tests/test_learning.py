@@ -6,10 +6,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from learning_factory import Library
 from sqlalchemy import event, func, select
 
-from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
 from lms.models import CheckAttempt, Progress, ProgressStatus, Reflection
 from lms.services import Invalid, NotFound
@@ -31,18 +29,6 @@ TWO_CHECKS = [
         "Outcome, process and balancing measures.",
     ),
 ]
-
-
-@pytest.fixture
-def lib(db) -> Library:
-    library = Library(db)
-    library.release()
-    return library
-
-
-@pytest.fixture
-def learner(make, tree):
-    return make.person(tree, StakeholderRole.CLINICIAN, name="Lena Learner", email="lena@alpha.test")
 
 
 def actor_of(membership) -> Actor:

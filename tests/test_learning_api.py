@@ -6,11 +6,9 @@ from datetime import date, timedelta
 
 import pytest
 from conftest import csrf_token
-from learning_factory import Library
 from sqlalchemy import func, select
 from test_api import conforms, response_schema
 
-from curricula.stakeholders import StakeholderRole
 from lms.models import CheckAttempt, Reflection
 from lms.openapi import PREFIX
 from lms.services import tokens
@@ -29,18 +27,6 @@ CHECKS = [
         "Three kinds.",
     ),
 ]
-
-
-@pytest.fixture
-def lib(db) -> Library:
-    library = Library(db)
-    library.release()
-    return library
-
-
-@pytest.fixture
-def learner(make, tree):
-    return make.person(tree, StakeholderRole.CLINICIAN, name="Lena Learner", email="lena@alpha.test")
 
 
 @pytest.fixture

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import pytest
 from conftest import csrf_token
-from learning_factory import Library
 from sqlalchemy import func, select
 
 from curricula.corpus import load_corpus
-from curricula.stakeholders import StakeholderRole
 from lms.models import CheckAttempt, Reflection
 from lms.services import content
 
@@ -31,18 +29,6 @@ CHECKS = [
         "Outcome, process and balancing measures.",
     ),
 ]
-
-
-@pytest.fixture
-def lib(db) -> Library:
-    library = Library(db)
-    library.release()
-    return library
-
-
-@pytest.fixture
-def learner(make, tree):
-    return make.person(tree, StakeholderRole.CLINICIAN, name="Lena Learner", email="lena@alpha.test")
 
 
 @pytest.fixture
