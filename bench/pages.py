@@ -1,38 +1,58 @@
 """Benchmark `pages`: req/s and latency of real pages against a bare endpoint on the same server stack.
 
 The app runs as production runs it (gunicorn, sync workers, SQLite in a fresh instance folder), with a
-realistic organisation of about 200 people. A signed-in learner's home page and /healthz are compared
-with /_bench/bare, a route that does nothing (bench/wsgi.py): the ratio says how much of the server's
-capacity a page's own work (session, queries, template) costs. Add a page to ENDPOINTS with one line.
+realistic organisation of about 200 people and the project's curricula plus generated modules
+published. A signed-in learner holding exactly 60 assignments (some completed, some in progress with
+check attempts and reflections, some overdue, over several dose levels) opens the home page, My
+learning and a module page; these and /healthz are compared with /_bench/bare, a route that does
+nothing (bench/wsgi.py): the ratio says how much of the server's capacity a page's own work (session,
+queries, template) costs. Add a page to ENDPOINTS with one line.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import http.client
+import re
 import secrets
+import shutil
 import statistics
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Flask, session
 from flask_login import login_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import func, select
+from markupsafe import escape
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from bench import BenchmarkFailed, package_versions, progress, server, wrk
+from bench.content import write_generated_corpus
 from curricula.corpus import load_corpus
 from curricula.stakeholders import StakeholderRole
 from lms import create_app, migrate
 from lms.db import get_db, utcnow
-from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Progress, UnitKind, User
+from lms.models import (
+    Assignment,
+    AssignmentSource,
+    Membership,
+    Module,
+    Organization,
+    OrgUnit,
+    Progress,
+    UnitKind,
+    User,
+)
 from lms.models.learning import ProgressStatus
 from lms.security import hash_password
 from lms.services import content as publishing
-from lms.services import dosing
+from lms.services import dosing, learning
 
 WARMUP_S = 2
 ROUNDS = 3
@@ -45,19 +65,38 @@ CONTENT = Path(__file__).resolve().parent.parent / "content"
 @dataclass(frozen=True)
 class Endpoint:
     name: str
-    path: str  # may name dataset fields, e.g. "/o/{org}/"
-    expect: tuple[str, ...]  # texts the page must contain, checked before and after the load
+    path: str  # may name page facts, e.g. "/modules/{module}"
+    expect: tuple[str, ...]  # texts the page must contain (may name page facts), before and after the load
     signed_in: bool = False
+    # A page fact holding the exact set of module slugs the page must link to (/modules/<slug>), if any.
+    links_modules: str | None = None
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("home", "/", expect=("Welcome", "Your learning", "Next:"), signed_in=True),
+    Endpoint("my_learning", "/learning", expect=("My learning",), signed_in=True, links_modules="assigned"),
+    Endpoint(
+        "module",
+        "/modules/{module}",
+        expect=(
+            "{module_title}",
+            'action="/modules/{module}/checks/',
+            'name="chosen"',
+            "{module_reflection}",
+        ),
+        signed_in=True,
+    ),
     Endpoint("healthz", "/healthz", expect=('"status":"ok"',)),
     Endpoint("bare", "/_bench/bare", expect=("ok",)),
 )
 BASELINE = "bare"
+MODULE_LINK = re.compile(r'href="/modules/([^"#?/]+)"')
 # name -> (endpoint, least share of the baseline's req/s it should reach)
-TARGETS: dict[str, tuple[str, float]] = {"home_quarter_of_bare": ("home", 0.25)}
+TARGETS: dict[str, tuple[str, float]] = {
+    "home_quarter_of_bare": ("home", 0.25),
+    "my_learning_quarter_of_bare": ("my_learning", 0.25),
+    "module_quarter_of_bare": ("module", 0.25),
+}
 
 # The organisation: a system, 2 facilities, 3 departments each, 3 units per department.
 FACILITIES = ("Riverside General Hospital", "Northgate Community Hospital")
@@ -73,6 +112,18 @@ ROLE_COUNTS = {
     StakeholderRole.QUALITY_STAFF: 8,
     StakeholderRole.PATIENT_FAMILY_PARTNER: 10,
 }
+# The learner's assignments (see learner_sixty).
+GENERATED_MODULES = 105  # with content/'s, about 140 modules; a clinician's dose levels hold ~40
+LEARNER_ASSIGNMENTS = 60
+DOSE_ASSIGNED_DAYS_AGO = 45
+AWARENESS_LEFT = 5  # awareness modules not completed (overdue): one started, four not
+FOUNDATIONAL_DONE = 4
+COHORT_SIZE = 12
+MANUAL_OVERDUE = 2
+REFLECTIONS = (
+    "On 4 West we could test a two-minute safety huddle at the 07:00 handover, starting with one team.",
+    "Our run chart shows falls creeping up on nights; I want to ask the night staff what gets in the way.",
+)
 
 
 def run() -> dict[str, Any]:
@@ -94,12 +145,16 @@ def run() -> dict[str, Any]:
         progress(f"migrating and seeding a fresh SQLite database in {instance}")
         migrate.upgrade(app)
         dataset = seed(app)
-        dataset |= publish_learning(app, dataset["learner_id"])
+        progress(
+            f"publishing content/ and {GENERATED_MODULES} generated modules; the learner's 60 assignments"
+        )
+        learned, facts = publish_learning(app, dataset["learner_id"], Path(tmp))
+        dataset |= learned
         cookie = session_cookie(app, dataset["learner_id"])
         dialect = app.extensions["lms.engine"].dialect
         db_facts = {"dialect": dialect.name, "version": ".".join(map(str, dialect.server_version_info or ()))}
         with server.gunicorn("bench.wsgi:app", env, log=Path(tmp) / "gunicorn.log") as srv:
-            endpoints = measure(srv, dataset, cookie)
+            endpoints = measure(srv, {**dataset, **facts}, cookie)
     return {
         "figures": figures(endpoints),
         "server": {
@@ -202,52 +257,221 @@ def seed(app: Flask) -> dict[str, Any]:
         }
 
 
-def publish_learning(app: Flask, learner_id: int) -> dict[str, Any]:
-    """Publish the project's own curricula (content/) and assign them by dose, as `lms content sync` does.
+def publish_learning(app: Flask, learner_id: int, tmp: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Publish content/ plus GENERATED_MODULES generated modules, as `lms content sync` publishes, and
+    assign them by dose; then give the learner their 60 assignments and progress (`learner_sixty`).
 
-    The learner has completed their first assignment and started the second, so the home page's
-    "Your learning" card shows progress and a next step, as it would for someone a few weeks in.
+    The real curricula have too few modules for 60 assignments, so the generated ones (bench/content.py:
+    about 600 words, headings, lists, a table, two checks and a reflection each) join them, their dose
+    levels spread evenly. Returns the dataset's counts and the facts the endpoints' paths and checks use.
     """
+    root = tmp / "content"
+    shutil.copytree(CONTENT, root)
+    write_generated_corpus(root, count=GENERATED_MODULES)
     with app.app_context():
         db = get_db()
-        corpus = load_corpus(CONTENT)
+        corpus = load_corpus(root)
         if not corpus.modules:
-            raise BenchmarkFailed(f"no modules in {CONTENT}")
+            raise BenchmarkFailed(f"no modules in {root}")
         # Problems (say, a link to a module not written yet) stop a real sync but not a measurement:
         # publish the modules that parsed, and record how many problems were set aside.
         publishing.sync(db, dataclasses.replace(corpus, problems=()))
         dosing.reconcile_all(db)
-        assigned = db.scalars(
-            select(Assignment).where(Assignment.user_id == learner_id).order_by(Assignment.due_on)
-        ).all()
-        if len(assigned) < 2:
-            raise BenchmarkFailed(
-                f"dosing gave the learner {len(assigned)} modules; the home card needs some"
-            )
-        now = utcnow()
-        for assignment, status in zip(
-            assigned[:2], (ProgressStatus.COMPLETED, ProgressStatus.IN_PROGRESS), strict=True
-        ):
-            module = db.get(Module, assignment.module_id)
-            assert module is not None
-            done = status is ProgressStatus.COMPLETED
-            db.add(
-                Progress(
-                    user_id=learner_id,
-                    module_id=module.id,
-                    status=status,
-                    completed_at=now if done else None,
-                    completed_hash=module.content_hash if done else None,
-                    score=1.0 if done else None,
-                )
-            )
-        db.commit()
+        facts, mix = learner_sixty(db, learner_id)
         return {
             "modules": db.scalar(select(func.count()).select_from(Module)),
+            "modules_generated": GENERATED_MODULES,
             "assignments": db.scalar(select(func.count()).select_from(Assignment)),
-            "learner_assignments": len(assigned),
+            "learner_assignments": mix,
+            "module_page": facts["module"],
             "content_problems_set_aside": len(corpus.problems),
-        }
+        }, facts
+
+
+def learner_sixty(db: Session, learner_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Bring the learner, a clinician 45 days in, to exactly LEARNER_ASSIGNMENTS active assignments:
+
+    - DOSE: every awareness and foundational module (the clinician's policy), assigned 45 days ago, so
+      awareness (due in 30 days) is overdue where not done; all but AWARENESS_LEFT awareness modules and
+      the first FOUNDATIONAL_DONE foundational ones completed, a few started;
+    - COHORT: COHORT_SIZE practitioner modules of an improvement cohort, assigned 20 days ago, one
+      started;
+    - MANUAL: the rest from the coach level, picked by their manager 40 days ago, MANUAL_OVERDUE of them
+      already overdue.
+
+    Progress is made as a learner makes it (learning.answer_check, learning.save_reflection), then
+    back-dated. The module page measured is the last foundational module of the real content: in
+    progress, its first check answered wrongly and then rightly, its reflection written.
+    """
+    membership = db.scalar(select(Membership).where(Membership.user_id == learner_id))
+    user = db.get(User, learner_id)
+    if membership is None or user is None:
+        raise BenchmarkFailed("the benchmark learner has no membership")
+    org = db.get(Organization, membership.org_id)
+    assert org is not None
+    now = utcnow()
+    today = now.astimezone(ZoneInfo(org.time_zone)).date()
+    days = dosing.effective_policy(db, org.id)[StakeholderRole.CLINICIAN.value]
+    dose = db.execute(
+        select(Assignment, Module)
+        .join(Module, Module.id == Assignment.module_id)
+        .where(Assignment.membership_id == membership.id, Assignment.cancelled_at.is_(None))
+        .order_by(Module.position)
+    ).all()
+    by_level: dict[str, list[Module]] = {}
+    for assignment, module in dose:
+        assignment.assigned_at = now - timedelta(days=DOSE_ASSIGNED_DAYS_AGO)
+        assignment.due_on = today - timedelta(days=DOSE_ASSIGNED_DAYS_AGO) + timedelta(days=days[module.dose])
+        by_level.setdefault(module.dose, []).append(module)
+    awareness, foundational = by_level.get("awareness", []), by_level.get("foundational", [])
+    real = [m for m in foundational if not m.slug.startswith("gen-")]
+    if len(awareness) <= AWARENESS_LEFT or len(foundational) < FOUNDATIONAL_DONE + 3 or not real:
+        raise BenchmarkFailed(f"dosing gave the learner too few modules: {len(dose)}")
+    measured = real[-1]
+    if not measured.reflections or not measured.checks:
+        raise BenchmarkFailed(f"module {measured.slug} has no check or no reflection")
+    others = [m for m in foundational if m is not measured]
+
+    extra = LEARNER_ASSIGNMENTS - len(dose)
+    cohort = _unassigned(db, membership.id, "practitioner", min(COHORT_SIZE, extra))
+    manual = _unassigned(db, membership.id, "coach", extra - len(cohort))
+    if extra < 0 or len(cohort) + len(manual) != extra:
+        raise BenchmarkFailed(f"cannot make {LEARNER_ASSIGNMENTS} assignments from {len(dose)} dose ones")
+    for module in cohort:
+        _assign(db, membership, module, AssignmentSource.COHORT, now, today, ago=20, due_in=70)
+    for n, module in enumerate(manual):
+        due_in = -5 if n < MANUAL_OVERDUE else 50
+        _assign(db, membership, module, AssignmentSource.MANUAL, now, today, ago=40, due_in=due_in)
+    db.commit()
+
+    done = awareness[:-AWARENESS_LEFT] + others[:FOUNDATIONAL_DONE]
+    started = [awareness[-AWARENESS_LEFT], *others[FOUNDATIONAL_DONE : FOUNDATIONAL_DONE + 2], cohort[0]]
+    for n, module in enumerate(done):
+        _complete(db, user, module, reflect=n % 2 == 0)
+    for module in [*started, measured]:
+        _start(db, user, module)
+    for n, module in enumerate(done):  # completed over the 45 days, oldest first
+        when = now - timedelta(
+            days=DOSE_ASSIGNED_DAYS_AGO - 1 - n * (DOSE_ASSIGNED_DAYS_AGO - 2) // len(done)
+        )
+        _backdate(db, learner_id, module, started=when - timedelta(hours=1), completed=when)
+    for module in started:
+        _backdate(db, learner_id, module, started=now - timedelta(days=3), completed=None)
+    _backdate(db, learner_id, measured, started=now - timedelta(days=1), completed=None)
+    db.commit()
+
+    facts = {
+        "module": measured.slug,
+        "module_title": str(escape(measured.title)),
+        "module_reflection": str(escape(REFLECTIONS[0])),
+        "assigned": frozenset(
+            db.scalars(
+                select(Module.slug)
+                .join(Assignment, Assignment.module_id == Module.id)
+                .where(Assignment.membership_id == membership.id, Assignment.cancelled_at.is_(None))
+            )
+        ),
+    }
+    mix = _mix(db, membership.id, learner_id, today)
+    if mix["total"] != LEARNER_ASSIGNMENTS or len(facts["assigned"]) != LEARNER_ASSIGNMENTS:
+        raise BenchmarkFailed(
+            f"the learner holds {mix['total']} active assignments, not {LEARNER_ASSIGNMENTS}"
+        )
+    return facts, mix
+
+
+def _unassigned(db: Session, membership_id: int, level: str, count: int) -> list[Module]:
+    """The first `count` active modules of a level the person is not assigned, in module order."""
+    held = select(Assignment.module_id).where(Assignment.membership_id == membership_id)
+    return list(
+        db.scalars(
+            select(Module)
+            .where(Module.dose == level, Module.retired_at.is_(None), Module.id.not_in(held))
+            .order_by(Module.position)
+            .limit(max(count, 0))
+        )
+    )
+
+
+def _assign(
+    db: Session,
+    membership: Membership,
+    module: Module,
+    source: AssignmentSource,
+    now: datetime,
+    today: date,
+    *,
+    ago: int,
+    due_in: int,
+) -> None:
+    db.add(
+        Assignment(
+            membership_id=membership.id,
+            org_id=membership.org_id,
+            user_id=membership.user_id,
+            module_id=module.id,
+            source=source,
+            level=None,
+            assigned_at=now - timedelta(days=ago),
+            due_on=today + timedelta(days=due_in),
+        )
+    )
+
+
+def _complete(db: Session, user: User, module: Module, *, reflect: bool) -> None:
+    for check in module.checks:
+        right = [i for i, option in enumerate(check["options"]) if option["correct"]]
+        learning.answer_check(db, user, module.slug, check["key"], right)
+    if reflect and module.reflections:
+        learning.save_reflection(db, user, module.slug, module.reflections[0]["key"], REFLECTIONS[1])
+
+
+def _start(db: Session, user: User, module: Module) -> None:
+    """A wrong answer to the first check, then (when there is more than one check, so the module stays
+    in progress) the right one; the first reflection written."""
+    first = module.checks[0]
+    wrong = next(i for i, option in enumerate(first["options"]) if not option["correct"])
+    learning.answer_check(db, user, module.slug, first["key"], [wrong])
+    if len(module.checks) > 1:
+        right = [i for i, option in enumerate(first["options"]) if option["correct"]]
+        learning.answer_check(db, user, module.slug, first["key"], right)
+    if module.reflections:
+        learning.save_reflection(db, user, module.slug, module.reflections[0]["key"], REFLECTIONS[0])
+
+
+def _backdate(
+    db: Session, user_id: int, module: Module, *, started: datetime, completed: datetime | None
+) -> None:
+    values: dict[str, Any] = {"started_at": started, "last_seen_at": completed or started}
+    if completed is not None:
+        values["completed_at"] = completed
+    db.execute(
+        update(Progress).where(Progress.user_id == user_id, Progress.module_id == module.id).values(**values)
+    )
+
+
+def _mix(db: Session, membership_id: int, user_id: int, today: date) -> dict[str, Any]:
+    """The learner's active assignments by source and by dose level, and how many are done, started
+    and overdue, read back from the database."""
+    rows = db.execute(
+        select(Assignment.source, Module.dose, Assignment.due_on, Progress.status)
+        .join(Module, Module.id == Assignment.module_id)
+        .outerjoin(Progress, (Progress.module_id == Module.id) & (Progress.user_id == user_id))
+        .where(Assignment.membership_id == membership_id, Assignment.cancelled_at.is_(None))
+    ).all()
+    by_source: dict[str, int] = {}
+    by_level: dict[str, int] = {}
+    for source, level, _, _ in rows:
+        by_source[source.value] = by_source.get(source.value, 0) + 1
+        by_level[level] = by_level.get(level, 0) + 1
+    return {
+        "total": len(rows),
+        "by_source": by_source,
+        "by_level": by_level,
+        "completed": sum(1 for r in rows if r.status is ProgressStatus.COMPLETED),
+        "in_progress": sum(1 for r in rows if r.status is ProgressStatus.IN_PROGRESS),
+        "overdue": sum(1 for r in rows if r.due_on < today and r.status is not ProgressStatus.COMPLETED),
+    }
 
 
 def session_cookie(app: Flask, user_id: int) -> str:
@@ -275,8 +499,10 @@ def headers(endpoint: Endpoint, cookie: str) -> dict[str, str]:
     return sent
 
 
-def check(srv: server.Server, endpoint: Endpoint, path: str, cookie: str) -> dict[str, Any]:
-    """Fail loudly unless the endpoint answers 200 with its expected text (no redirect to sign-in)."""
+def check(srv: server.Server, endpoint: Endpoint, facts: dict[str, Any], cookie: str) -> dict[str, Any]:
+    """Fail loudly unless the endpoint answers 200 with its expected text (no redirect to sign-in) and,
+    for a list, links exactly the modules it should."""
+    path = endpoint.path.format(**facts)
     conn = http.client.HTTPConnection(srv.host, srv.port, timeout=10)
     try:
         conn.request("GET", path, headers=headers(endpoint, cookie))
@@ -284,7 +510,7 @@ def check(srv: server.Server, endpoint: Endpoint, path: str, cookie: str) -> dic
         body = response.read().decode("utf-8", "replace")
     finally:
         conn.close()
-    missing = [text for text in endpoint.expect if text not in body]
+    missing = [text for text in (e.format(**facts) for e in endpoint.expect) if text not in body]
     if response.status != 200 or missing:
         where = response.getheader("Location")
         raise BenchmarkFailed(
@@ -292,17 +518,31 @@ def check(srv: server.Server, endpoint: Endpoint, path: str, cookie: str) -> dic
             + (f" -> {where}" if where else "")
             + f" without {missing!r}; body starts: {body[:300]!r}"
         )
-    return {"bytes": len(body.encode()), "sets_cookie": response.getheader("Set-Cookie") is not None}
+    checked: dict[str, Any] = {}
+    if endpoint.links_modules:
+        wanted = facts[endpoint.links_modules]
+        linked = set(MODULE_LINK.findall(body))
+        if linked != wanted:
+            raise BenchmarkFailed(
+                f"{endpoint.name} ({path}) links {len(linked)} modules, not the {len(wanted)} expected: "
+                f"missing {sorted(wanted - linked)[:5]}, unexpected {sorted(linked - wanted)[:5]}"
+            )
+        checked["modules_linked"] = len(linked)
+    return {
+        "bytes": len(body.encode()),
+        "sets_cookie": response.getheader("Set-Cookie") is not None,
+        **checked,
+    }
 
 
-def measure(srv: server.Server, dataset: dict[str, Any], cookie: str) -> dict[str, dict[str, Any]]:
+def measure(srv: server.Server, facts: dict[str, Any], cookie: str) -> dict[str, dict[str, Any]]:
     """Check each endpoint, warm it up, then load it in ROUNDS short runs, interleaved and rotated.
 
     Interleaving spreads every endpoint over the same minute, so a change in the machine's load (other
     processes on these 2 cores) moves all of them alike instead of skewing one ratio.
     """
-    paths = {e.name: e.path.format(**dataset) for e in ENDPOINTS}
-    responses = {e.name: check(srv, e, paths[e.name], cookie) for e in ENDPOINTS}
+    paths = {e.name: e.path.format(**facts) for e in ENDPOINTS}
+    responses = {e.name: check(srv, e, facts, cookie) for e in ENDPOINTS}
     for e in ENDPOINTS:
         progress(f"warm-up {e.name} {paths[e.name]} for {WARMUP_S}s")
         wrk.run(srv.url(paths[e.name]), WARMUP_S, headers(e, cookie), latency=False)
@@ -318,7 +558,7 @@ def measure(srv: server.Server, dataset: dict[str, Any], cookie: str) -> dict[st
             runs[e.name].append(wrk.parse(report))
             cpu[e.name].append(None if before is None or after is None else after - before)
     for e in ENDPOINTS:  # still the page we meant to measure (nobody signed out meanwhile)
-        check(srv, e, paths[e.name], cookie)
+        check(srv, e, facts, cookie)
     return {
         e.name: {
             "path": paths[e.name],
