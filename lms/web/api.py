@@ -220,7 +220,7 @@ def my_assignments():
     for membership in user.memberships:
         if membership.active:
             mine = learning.my_learning(get_db(), Actor(user, membership))
-            items.extend(_assignment(membership, item, item is mine.next_up) for item in mine.items)
+            items.extend(_assignment(membership, item, item == mine.next_up) for item in mine.items)
     return jsonify(items=items)
 
 
