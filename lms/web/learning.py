@@ -9,6 +9,7 @@ field and what was typed still in it. Forms post to the block's anchor, so the b
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
@@ -189,6 +190,12 @@ def learning_date(value: date | datetime | None, time_zone: str = "UTC") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(ZoneInfo(time_zone)).date()
+    return _day(value)
+
+
+@lru_cache(maxsize=1024)
+def _day(value: date) -> str:
+    # A list of 60 assignments shares a handful of dates: each is formatted once.
     return f"{value.day}\u00a0{value:%b}\u00a0{value.year}"
 
 
