@@ -6,7 +6,7 @@ not belong to, so a stranger cannot even learn that an organisation exists.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,6 +19,12 @@ from lms.services import Forbidden, NotFound
 class Actor:
     user: User
     membership: Membership
+    # What the membership may do, read once: navigation asks on every page, several times.
+    permissions: frozenset[Permission] = field(init=False)
+
+    def __post_init__(self) -> None:
+        held = self.membership.permissions if self.membership.active else frozenset()
+        object.__setattr__(self, "permissions", held)
 
     @property
     def org(self) -> Organization:
@@ -29,7 +35,7 @@ class Actor:
         return self.membership.org_id
 
     def can(self, *permissions: Permission) -> bool:
-        return self.membership.has(*permissions)
+        return not self.permissions.isdisjoint(permissions)
 
     def require(self, *permissions: Permission) -> None:
         """Raise Forbidden unless the actor holds one of the permissions."""

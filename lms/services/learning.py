@@ -118,17 +118,33 @@ def _terms(entries: Iterable[Any]) -> tuple[Term, ...]:
     return tuple(terms)
 
 
+_LATEST_RELEASE = (
+    select(ContentRelease.id, ContentRelease.synced_at).order_by(ContentRelease.id.desc()).limit(1)
+)
+# A release never changes once written, so its vocabulary is built once per process: keyed by the
+# release's id and time (ids restart in a wiped database; the time tells such releases apart).
+_VOCABULARIES: dict[tuple[int, datetime], Vocabulary] = {}
+
+
 def vocabulary(db: Session) -> Vocabulary:
-    release = db.scalar(select(ContentRelease).order_by(ContentRelease.id.desc()).limit(1))
-    if release is None:
+    latest = db.execute(_LATEST_RELEASE).first()
+    if latest is None:
         return Vocabulary()
-    words = release.vocabulary or {}
-    return Vocabulary(
-        curricula=_terms(words.get("curricula", ())),
-        levels=_terms(words.get("levels", ())),
-        components=_terms(words.get("components", ())),
-        principles=_terms(words.get("principles", ())),
-    )
+    key = (latest.id, latest.synced_at)
+    words = _VOCABULARIES.get(key)
+    if words is None:
+        release = db.get(ContentRelease, latest.id)
+        entries = (release.vocabulary if release else None) or {}
+        words = Vocabulary(
+            curricula=_terms(entries.get("curricula", ())),
+            levels=_terms(entries.get("levels", ())),
+            components=_terms(entries.get("components", ())),
+            principles=_terms(entries.get("principles", ())),
+        )
+        if len(_VOCABULARIES) >= 8:
+            _VOCABULARIES.clear()
+        _VOCABULARIES[key] = words
+    return words
 
 
 # --- My learning ----------------------------------------------------------------------------------
