@@ -52,7 +52,7 @@ from lms.models import (
 from lms.models.learning import ProgressStatus
 from lms.security import hash_password
 from lms.services import content as publishing
-from lms.services import dosing, learning
+from lms.services import dosing, modules
 
 WARMUP_S = 2
 ROUNDS = 3
@@ -299,7 +299,7 @@ def learner_sixty(db: Session, learner_id: int) -> tuple[dict[str, Any], dict[st
     - MANUAL: the rest from the coach level, picked by their manager 40 days ago, MANUAL_OVERDUE of them
       already overdue.
 
-    Progress is made as a learner makes it (learning.answer_check, learning.save_reflection), then
+    Progress is made as a learner makes it (modules.answer_check, modules.save_reflection), then
     back-dated. The module page measured is the last foundational module of the real content: in
     progress, its first check answered wrongly and then rightly, its reflection written.
     """
@@ -421,9 +421,9 @@ def _assign(
 def _complete(db: Session, user: User, module: Module, *, reflect: bool) -> None:
     for check in module.checks:
         right = [i for i, option in enumerate(check["options"]) if option["correct"]]
-        learning.answer_check(db, user, module.slug, check["key"], right)
+        modules.answer_check(db, user, module.slug, check["key"], right)
     if reflect and module.reflections:
-        learning.save_reflection(db, user, module.slug, module.reflections[0]["key"], REFLECTIONS[1])
+        modules.save_reflection(db, user, module.slug, module.reflections[0]["key"], REFLECTIONS[1])
 
 
 def _start(db: Session, user: User, module: Module) -> None:
@@ -431,12 +431,12 @@ def _start(db: Session, user: User, module: Module) -> None:
     in progress) the right one; the first reflection written."""
     first = module.checks[0]
     wrong = next(i for i, option in enumerate(first["options"]) if not option["correct"])
-    learning.answer_check(db, user, module.slug, first["key"], [wrong])
+    modules.answer_check(db, user, module.slug, first["key"], [wrong])
     if len(module.checks) > 1:
         right = [i for i, option in enumerate(first["options"]) if option["correct"]]
-        learning.answer_check(db, user, module.slug, first["key"], right)
+        modules.answer_check(db, user, module.slug, first["key"], right)
     if module.reflections:
-        learning.save_reflection(db, user, module.slug, module.reflections[0]["key"], REFLECTIONS[0])
+        modules.save_reflection(db, user, module.slug, module.reflections[0]["key"], REFLECTIONS[0])
 
 
 def _backdate(

@@ -23,7 +23,7 @@ from curricula.model import Corpus
 from curricula.stakeholders import StakeholderRole
 from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Permission, User
 from lms.security import hash_password
-from lms.services import audit, dosing, learning
+from lms.services import audit, dosing, modules
 from lms.services.access import Actor
 from lms.services.content import SyncReport, sync
 from lms.services.organizations import add_unit, create_organization
@@ -302,7 +302,7 @@ def _learn_something(db: Session, org: Organization) -> None:
     first, second, third = _assigned(db, learner)[:3]
     for module in (first, second):
         _complete(db, learner.user, module)
-    learning.save_reflection(
+    modules.save_reflection(
         db, learner.user, third.slug, third.reflections[0]["key"], "We could test a new handover on 4 West."
     )
     clinicians = db.scalars(
@@ -337,7 +337,7 @@ def _assigned(db: Session, membership: Membership) -> list[Module]:
 def _complete(db: Session, user: User, module: Module) -> None:
     for check in module.checks:
         right = [i for i, option in enumerate(check["options"]) if option["correct"]]
-        learning.answer_check(db, user, module.slug, check["key"], right)
+        modules.answer_check(db, user, module.slug, check["key"], right)
 
 
 # --- passwords and counts -----------------------------------------------------------------------------

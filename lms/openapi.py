@@ -10,7 +10,7 @@ from typing import Any
 
 from curricula.stakeholders import StakeholderRole
 from lms.models import Permission, UnitKind
-from lms.services import learning
+from lms.services import catalogue, learning, modules
 
 PREFIX = "/api/v1"
 MAX_PER_PAGE = 200
@@ -444,7 +444,7 @@ SCHEMAS.update(
         ),
         "ReflectionRequest": _object(
             "The caller's reflection: 1 to 10,000 characters after trimming.",
-            {"text": {"type": "string", "minLength": 1, "maxLength": learning.REFLECTION_MAX}},
+            {"text": {"type": "string", "minLength": 1, "maxLength": modules.REFLECTION_MAX}},
         ),
         "Reflection": _object(
             "The caller's saved reflection.",
@@ -503,7 +503,7 @@ PATHS.update(
             "ModuleList",
             parameters=[
                 _query(
-                    "q", {"type": "string", "maxLength": learning.SEARCH_MAX}, "Words that must all match."
+                    "q", {"type": "string", "maxLength": catalogue.SEARCH_MAX}, "Words that must all match."
                 ),
                 _query("curriculum", {"type": "string"}, "A curriculum id."),
                 _query("component", {"type": "string"}, "A Leadership Framework for Quality component id."),

@@ -17,7 +17,7 @@ from curricula.stakeholders import StakeholderRole
 from lms import openapi
 from lms.db import get_db
 from lms.models import CheckAttempt, Membership, Module, OrgUnit, Progress, Reflection, User
-from lms.services import Invalid, learning, organizations, people
+from lms.services import Invalid, catalogue, learning, modules, organizations, people
 from lms.services.access import Actor, actor_for
 from lms.web import csrf
 
@@ -202,14 +202,14 @@ def _person(m: Membership) -> dict:
 
 @bp.get("/modules")
 def list_modules():
-    filters = {name: request.args.get(name, "").strip() for name in learning.CATALOGUE_FILTERS}
-    modules = learning.catalogue(get_db(), _user(), **filters)
-    return jsonify(items=[_module_summary(m) for m in modules])
+    filters = {name: request.args.get(name, "").strip() for name in catalogue.CATALOGUE_FILTERS}
+    found = catalogue.catalogue(get_db(), _user(), **filters)
+    return jsonify(items=[_module_summary(m) for m in found])
 
 
 @bp.get("/modules/<slug>")
 def get_module(slug: str):
-    return jsonify(_module_detail(learning.module_view(get_db(), _user(), slug)))
+    return jsonify(_module_detail(modules.module_view(get_db(), _user(), slug)))
 
 
 @bp.get("/me/assignments")
@@ -229,7 +229,7 @@ def answer_check(slug: str, key: str):
     chosen = _body().get("chosen")
     if not isinstance(chosen, list) or not all(type(c) is int for c in chosen):
         raise Invalid("chosen must be a list of option numbers, counted from 0.", "chosen")
-    answer = learning.answer_check(get_db(), _user(), slug, key, set(chosen))
+    answer = modules.answer_check(get_db(), _user(), slug, key, set(chosen))
     return jsonify(
         correct=answer.correct,
         explanation_html=answer.explanation_html,
@@ -244,7 +244,7 @@ def save_reflection(slug: str, key: str):
     text = _body().get("text")
     if not isinstance(text, str):
         raise Invalid("text must be a string.", "text")
-    return jsonify(_reflection(key, learning.save_reflection(get_db(), _user(), slug, key, text)))
+    return jsonify(_reflection(key, modules.save_reflection(get_db(), _user(), slug, key, text)))
 
 
 def _user() -> User:
@@ -285,7 +285,7 @@ def _attempt(attempt: CheckAttempt | None) -> dict | None:
     }
 
 
-def _module_detail(view: learning.ModuleView) -> dict:
+def _module_detail(view: modules.ModuleView) -> dict:
     def check(data: dict) -> dict:
         attempt = view.attempts.get(data["key"])
         shown = view.completed or (attempt is not None and attempt.correct)

@@ -22,7 +22,8 @@ from wtforms import Form, SearchField, SelectField, SelectMultipleField, TextAre
 from curricula.stakeholders import LABELS
 from lms.db import get_db
 from lms.models import User
-from lms.services import Invalid, NotFound, learning
+from lms.services import Invalid, NotFound, learning, modules
+from lms.services import catalogue as catalogue_service
 from lms.services.access import Actor
 from lms.web import current_actor, show_errors
 
@@ -53,7 +54,7 @@ class CatalogueFilter(Form):
     role = SelectField("Written for", validate_choice=False)
     dose = SelectField("Dose level", validate_choice=False)
 
-    def offer(self, words: learning.Vocabulary) -> CatalogueFilter:
+    def offer(self, words: catalogue_service.Vocabulary) -> CatalogueFilter:
         def choices(terms, blank: str) -> list[tuple[str, str]]:
             return [("", blank), *((t.id, t.title) for t in terms)]
 
@@ -65,7 +66,7 @@ class CatalogueFilter(Form):
         return self
 
     def values(self) -> dict[str, str]:
-        return {name: (self[name].data or "").strip() for name in learning.CATALOGUE_FILTERS}
+        return {name: (self[name].data or "").strip() for name in catalogue_service.CATALOGUE_FILTERS}
 
 
 class AnswerForm(FlaskForm):
@@ -104,26 +105,26 @@ def record():
 @login_required
 def catalogue():
     db = get_db()
-    words = learning.vocabulary(db)
+    words = catalogue_service.vocabulary(db)
     filters = CatalogueFilter(request.args).offer(words)
-    modules, status = None, 200
+    found, status = None, 200
     if filters.validate():
         try:
-            modules = learning.catalogue(db, _user(), **filters.values())
+            found = catalogue_service.catalogue(db, _user(), **filters.values())
         except Invalid as exc:
             show_errors(filters, exc.errors)
-    if modules is None:
+    if found is None:
         status = 400
     filtered = any(filters.values().values())
     return render_template(
-        "learning/catalogue.html", filters=filters, modules=modules, words=words, filtered=filtered
+        "learning/catalogue.html", filters=filters, modules=found, words=words, filtered=filtered
     ), status
 
 
 @bp.get("/modules/<slug>")
 @login_required
 def module(slug: str):
-    return _module_page(learning.visit_module(get_db(), _user(), slug))
+    return _module_page(modules.visit_module(get_db(), _user(), slug))
 
 
 @bp.post("/modules/<slug>/checks/<key>")
@@ -132,13 +133,13 @@ def answer(slug: str, key: str):
     form = AnswerForm()
     if form.validate_on_submit():
         try:
-            learning.answer_check(get_db(), _user(), slug, key, form.numbers())
+            modules.answer_check(get_db(), _user(), slug, key, form.numbers())
         except Invalid as exc:
             get_db().rollback()
             show_errors(form, exc.errors)
         else:
             return redirect(url_for(".module", slug=slug, _anchor=f"check-{key}"), 303)
-    return _module_page(learning.module_view(get_db(), _user(), slug), refused=("check", key, form))
+    return _module_page(modules.module_view(get_db(), _user(), slug), refused=("check", key, form))
 
 
 @bp.post("/modules/<slug>/reflections/<key>")
@@ -147,16 +148,16 @@ def reflect(slug: str, key: str):
     form = ReflectionForm()
     if form.validate_on_submit():
         try:
-            learning.save_reflection(get_db(), _user(), slug, key, form.text.data or "")
+            modules.save_reflection(get_db(), _user(), slug, key, form.text.data or "")
         except Invalid as exc:
             get_db().rollback()
             show_errors(form, exc.errors)
         else:
             return redirect(url_for(".module", slug=slug, _anchor=f"reflection-{key}"), 303)
-    return _module_page(learning.module_view(get_db(), _user(), slug), refused=("reflection", key, form))
+    return _module_page(modules.module_view(get_db(), _user(), slug), refused=("reflection", key, form))
 
 
-def _module_page(view: learning.ModuleView, refused: tuple[str, str, FlaskForm] | None = None):
+def _module_page(view: modules.ModuleView, refused: tuple[str, str, FlaskForm] | None = None):
     """The module page; `refused` is (kind, key, form) of a form just refused, shown with its errors."""
     kind, key, form = refused or ("", "", None)
     if kind == "check" and not any(c["key"] == key for c in view.module.checks):
@@ -170,7 +171,7 @@ def _module_page(view: learning.ModuleView, refused: tuple[str, str, FlaskForm] 
         refused_kind=kind,
         refused_key=key,
         refused_form=form,
-        role_label=learning.role_label,
+        role_label=catalogue_service.role_label,
     ), (400 if refused else 200)
 
 

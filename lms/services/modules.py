@@ -1,0 +1,321 @@
+"""A module's page and the work a learner does on it: opening it, answering its checks, writing its
+reflections, and completing it.
+
+A learner sees only their own work: every query here is filtered by the signed-in person's own id and
+no function takes another person's id (DESIGN.md section 6). Completion follows the content hash: a
+module is completed when the latest attempt at every check, made against the module's current content,
+is right. A completed progress keeps the hash it was completed against and stays completed, whatever is
+answered or published later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Row, and_, bindparam, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from curricula.model import Check, Option
+from lms.db import utcnow
+from lms.models import (
+    CheckAttempt,
+    Module,
+    Progress,
+    ProgressStatus,
+    Reflection,
+    User,
+)
+from lms.services import Invalid, NotFound
+from lms.services.catalogue import Vocabulary, vocabulary
+from lms.services.learning import LearningStatus, _status
+
+REFLECTION_MAX = 10_000
+SEEN_AGAIN_AFTER = timedelta(minutes=1)  # a visit within this of the last one is not written down
+
+
+# --- a module's page ------------------------------------------------------------------------------
+
+
+def _as_check(data: dict[str, Any]) -> Check:
+    options = tuple(Option(o["text_html"], bool(o["correct"])) for o in data["options"])
+    return Check(data["key"], data["question_html"], options, data.get("explanation_html") or "", 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleView:
+    module: Module
+    progress: Progress | None
+    attempts: dict[str, CheckAttempt]  # the latest per check key, against the module's current content
+    reflections: dict[str, Reflection]  # by prompt key
+    missing_prerequisites: tuple[Row, ...]  # (slug, title) of required modules not completed yet
+    vocabulary: Vocabulary = field(default_factory=Vocabulary)
+
+    @property
+    def status(self) -> LearningStatus:
+        return _status(self.progress)
+
+    @property
+    def completed(self) -> bool:
+        return self.status is LearningStatus.COMPLETED
+
+    @property
+    def completed_earlier_version(self) -> bool:
+        return self.completed and self.progress.completed_hash != self.module.content_hash  # type: ignore[union-attr]
+
+    @property
+    def prerequisites_complete(self) -> bool:
+        return not self.missing_prerequisites
+
+    def check(self, key: str) -> Check:
+        return _as_check(next(c for c in self.module.checks if c["key"] == key))
+
+    def check_number(self, key: str) -> int:
+        """1 for the module's first check, and so on: "Knowledge check 2 of 3"."""
+        return 1 + next(i for i, c in enumerate(self.module.checks) if c["key"] == key)
+
+    def prompt_html(self, key: str) -> str:
+        return next(r["prompt_html"] for r in self.module.reflections if r["key"] == key)
+
+    @property
+    def resume_anchor(self) -> str | None:
+        """The anchor of the block the person answered last, for "Continue where you stopped"."""
+        key = self.progress.resume_at if self.progress else None
+        if key is None:
+            return None
+        if any(c["key"] == key for c in self.module.checks):
+            return f"check-{key}"
+        if any(r["key"] == key for r in self.module.reflections):
+            return f"reflection-{key}"
+        return None  # the block is gone from the current content
+
+    @property
+    def checks_right(self) -> int:
+        return sum(1 for a in self.attempts.values() if a.correct)
+
+
+# The module page's statements, built once (building them cost as much as running them).
+_MODULE_AND_PROGRESS = (
+    select(Module, Progress)
+    .outerjoin(Progress, and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id")))
+    .where(Module.slug == bindparam("slug"))
+)
+_PROGRESS = select(Progress).where(
+    Progress.user_id == bindparam("user_id"), Progress.module_id == bindparam("module_id")
+)
+_ATTEMPTS = (
+    select(CheckAttempt)
+    .where(
+        CheckAttempt.user_id == bindparam("user_id"),
+        CheckAttempt.module_id == bindparam("module_id"),
+        CheckAttempt.content_hash == bindparam("content_hash"),
+    )
+    .order_by(CheckAttempt.id)
+)
+_REFLECTIONS = select(Reflection).where(
+    Reflection.user_id == bindparam("user_id"), Reflection.module_id == bindparam("module_id")
+)
+
+
+def _find_module(db: Session, user: User, slug: str) -> tuple[Module, Progress | None]:
+    """The module and the person's progress (one query); NotFound for an unknown slug, and for a
+    retired module the person never started (it is gone from the catalogue, but whoever worked on it
+    keeps it)."""
+    row = db.execute(_MODULE_AND_PROGRESS, {"user_id": user.id, "slug": slug}).first()
+    if row is None:
+        raise NotFound("No such module.")
+    module, progress = row
+    if not module.active and progress is None:
+        raise NotFound("No such module.")
+    return module, progress
+
+
+def _progress(db: Session, user: User, module: Module) -> Progress | None:
+    return db.scalar(_PROGRESS, {"user_id": user.id, "module_id": module.id})
+
+
+def module_view(db: Session, user: User, slug: str) -> ModuleView:
+    module, progress = _find_module(db, user, slug)
+    return _view(db, user, module, progress)
+
+
+def _view(db: Session, user: User, module: Module, progress: Progress | None) -> ModuleView:
+    attempts: dict[str, CheckAttempt] = {}
+    mine = {"user_id": user.id, "module_id": module.id}
+    for attempt in db.scalars(_ATTEMPTS, {**mine, "content_hash": module.content_hash}):
+        attempts[attempt.check_key] = attempt
+    reflections = {r.prompt_key: r for r in db.scalars(_REFLECTIONS, mine)}
+    missing: tuple[Row, ...] = ()
+    if module.requires:
+        done = select(Progress.module_id).where(
+            Progress.user_id == user.id, Progress.status == ProgressStatus.COMPLETED
+        )
+        missing = tuple(
+            db.execute(
+                select(Module.slug, Module.title)
+                .where(Module.slug.in_(module.requires), Module.id.not_in(done))
+                .order_by(Module.position)
+            )
+        )
+    return ModuleView(module, progress, attempts, reflections, missing, vocabulary(db))
+
+
+def open_module(db: Session, user: User, module: Module) -> Progress:
+    """Start the person's progress on their first visit; note the visit (at most once a minute, so
+    reading a page does not write on every request)."""
+    return _note_visit(db, user, module, _progress(db, user, module))
+
+
+def _note_visit(db: Session, user: User, module: Module, progress: Progress | None) -> Progress:
+    now = utcnow()
+    if progress is None:
+        progress = _start(db, user, module, now)
+    elif now - progress.last_seen_at < SEEN_AGAIN_AFTER:
+        return progress
+    progress.last_seen_at = now
+    db.commit()
+    return progress
+
+
+def visit_module(db: Session, user: User, slug: str) -> ModuleView:
+    """The module page: the module as `module_view` shows it, with the visit recorded."""
+    module, progress = _find_module(db, user, slug)
+    return _view(db, user, module, _note_visit(db, user, module, progress))
+
+
+def _start(db: Session, user: User, module: Module, now: datetime) -> Progress:
+    """A new in-progress row; if a parallel request of the same person made it first, that one."""
+    progress = Progress(
+        user_id=user.id,
+        module_id=module.id,
+        status=ProgressStatus.IN_PROGRESS,
+        started_at=now,
+        last_seen_at=now,
+    )
+    db.add(progress)
+    try:
+        db.flush()
+    except IntegrityError:
+        db.rollback()
+        progress = _progress(db, user, module)
+        if progress is None:  # pragma: no cover - the row that collided is committed
+            raise
+    return progress
+
+
+# --- answering checks and writing reflections ------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    attempt: CheckAttempt
+    correct: bool
+    explanation_html: str | None  # given once the check is answered correctly
+    progress: Progress
+    just_completed: bool  # this answer completed the module
+
+    @property
+    def module_completed(self) -> bool:
+        return self.progress.status is ProgressStatus.COMPLETED
+
+
+def answer_check(db: Session, user: User, slug: str, key: str, chosen: Iterable[int]) -> Answer:
+    module, progress = _find_module(db, user, slug)
+    data = next((c for c in module.checks if c["key"] == key), None)
+    if data is None:
+        raise NotFound("No such check in this module.")
+    check = _as_check(data)
+    picked = frozenset(chosen)
+    _validate_choice(check, picked)
+    now = utcnow()
+    if progress is None:
+        progress = _start(db, user, module, now)
+    correct = check.is_right(picked)
+    attempt = CheckAttempt(
+        user_id=user.id,
+        module_id=module.id,
+        check_key=key,
+        chosen=sorted(picked),
+        correct=correct,
+        content_hash=module.content_hash,
+        answered_at=now,
+    )
+    db.add(attempt)
+    progress.resume_at = key
+    progress.last_seen_at = now
+    just_completed = progress.status is not ProgressStatus.COMPLETED and _complete_if_done(
+        db, user, module, progress, now
+    )
+    db.commit()
+    return Answer(attempt, correct, check.explanation_html if correct else None, progress, just_completed)
+
+
+def _validate_choice(check: Check, picked: frozenset[int]) -> None:
+    if not picked:
+        raise Invalid("Choose an answer.", "chosen")
+    if not picked <= set(range(len(check.options))):
+        raise Invalid("Choose from the options given.", "chosen")
+    if len(picked) > 1 and not check.multiple:
+        raise Invalid("Choose one answer.", "chosen")
+
+
+def _complete_if_done(db: Session, user: User, module: Module, progress: Progress, now: datetime) -> bool:
+    """Complete the progress when the latest attempt at every check, against the current content, is
+    right. The score is the share of checks answered right at the first attempt."""
+    db.flush()
+    first: dict[str, bool] = {}
+    latest: dict[str, bool] = {}
+    for key, correct in db.execute(
+        select(CheckAttempt.check_key, CheckAttempt.correct)
+        .where(
+            CheckAttempt.user_id == user.id,
+            CheckAttempt.module_id == module.id,
+            CheckAttempt.content_hash == module.content_hash,
+        )
+        .order_by(CheckAttempt.id)
+    ):
+        first.setdefault(key, correct)
+        latest[key] = correct
+    keys = [c["key"] for c in module.checks]
+    if not keys or not all(latest.get(k) for k in keys):
+        return False
+    progress.status = ProgressStatus.COMPLETED
+    progress.completed_at = now
+    progress.completed_hash = module.content_hash
+    progress.score = sum(1 for k in keys if first.get(k)) / len(keys)
+    return True
+
+
+def save_reflection(db: Session, user: User, slug: str, key: str, text: str) -> Reflection:
+    """Save (or replace) the person's answer to a reflection prompt; private to them."""
+    module, progress = _find_module(db, user, slug)
+    if not any(r["key"] == key for r in module.reflections):
+        raise NotFound("No such reflection prompt in this module.")
+    text = (text or "").strip()
+    if not text:
+        raise Invalid("Write your reflection before saving it.", "text")
+    if len(text) > REFLECTION_MAX:
+        raise Invalid(
+            f"Keep your reflection to {REFLECTION_MAX:,} characters or fewer: it has {len(text):,}.", "text"
+        )
+    now = utcnow()
+    if progress is None:
+        progress = _start(db, user, module, now)
+    reflection = db.scalar(
+        select(Reflection).where(
+            Reflection.user_id == user.id, Reflection.module_id == module.id, Reflection.prompt_key == key
+        )
+    )
+    if reflection is None:
+        reflection = Reflection(user_id=user.id, module_id=module.id, prompt_key=key, created_at=now)
+        db.add(reflection)
+    reflection.text = text
+    reflection.content_hash = module.content_hash
+    reflection.updated_at = now
+    progress.resume_at = key
+    progress.last_seen_at = now
+    db.commit()
+    return reflection
