@@ -344,3 +344,16 @@ def test_every_real_module_page_renders_each_check_and_reflection(published, lea
         assert html.count(">Save my reflection</button>") == len(module.reflections), module.id
         for check in module.checks:
             assert f'id="check-{check.key}"' in html and "<legend><p>" not in html, module.id
+
+
+def test_a_question_that_already_says_choose_all_that_apply_is_not_told_twice(lib, learner, login_as):
+    said = (
+        "said",
+        "Which help? Choose all that apply.",
+        [("One", True), ("Two", True), ("No", False)],
+        "Both.",
+    )
+    lib.module("told-once", checks=[said])
+    html = login_as(learner).get("/modules/told-once").get_data(as_text=True)
+    assert html.count("Choose all that apply.") == 1
+    assert 'aria-describedby="check-said-hint"' not in html
