@@ -105,6 +105,12 @@ def test_changing_a_role_saves_the_override_replans_and_is_audited(db, login_as,
     assert open_assignments(db, nurse) == {"model-for-improvement"}
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "dosing.policy_changed"))
     assert event.actor_id == hr.user_id and event.changes["levels"][1] == {"awareness": 14}
+    trail = client.get("/o/alpha/admin/audit").get_data(as_text=True)
+    assert "Dosing policy</a>" in trail
+    assert "Stakeholder role: Clinician (point-of-care staff)" in trail
+    assert (
+        "Dose levels (days to complete): Awareness 30 days, Foundational 90 days → Awareness 14 days" in trail
+    )
 
 
 @pytest.mark.parametrize(

@@ -411,6 +411,9 @@ FIELD_LABELS = {
     "kind": "Level",
     "slug": "Slug",
     "root_unit": "Root unit",
+    "role": "Stakeholder role",
+    "levels": "Dose levels (days to complete)",
+    "overridden": "Organisation's own policy",
 }
 
 
@@ -453,7 +456,9 @@ def _shown(key: str, value: Any, unit_names: Mapping[int, str]) -> str:
         return "yes" if value else "no"
     if key in ("unit_id", "root_unit") and isinstance(value, int):
         return unit_names.get(value, f"unit {value}")
-    if key == "stakeholder_role" and value in ROLE_VALUES:
+    if key == "levels" and isinstance(value, dict):
+        return ", ".join(f"{level.capitalize()} {days} days" for level, days in value.items()) or "none"
+    if key in ("stakeholder_role", "role") and value in ROLE_VALUES:
         return LABELS[StakeholderRole(value)]
     if key == "permissions" and isinstance(value, list):
         return ", ".join(label for p, label in PERMISSION_LABELS.items() if p.value in value)
