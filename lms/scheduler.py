@@ -22,7 +22,7 @@ from sqlalchemy import text
 
 from lms.db import get_db
 from lms.mail import transport_from_url
-from lms.services import dosing, outbox
+from lms.services import accounts, dosing, outbox
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +46,18 @@ def reconcile_dose_assignments(app: Flask) -> None:
 
 
 # (job, seconds between runs)
+def forget_old_sign_in_attempts(app: Flask) -> None:
+    """Daily: sign-in attempts are kept 30 days, then deleted."""
+    with app.app_context():
+        deleted = accounts.forget_old_attempts(get_db())
+        if deleted:
+            log.info("Deleted %s sign-in attempts older than 30 days", deleted)
+
+
 JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = (
     (deliver_outbox, 15),
     (reconcile_dose_assignments, 3600),
+    (forget_old_sign_in_attempts, 86400),
 )
 
 

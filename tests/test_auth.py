@@ -6,8 +6,9 @@ from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, csrf_token
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from lms.db import utcnow
 from lms.models import LoginAttempt, User
 from lms.security import hash_password
 
@@ -142,3 +143,18 @@ def test_an_outdated_hash_is_upgraded_on_sign_in(app, client, nurse, db):
     upgraded = db.scalar(select(User.password_hash).where(User.id == nurse.user_id))
     assert upgraded != stronger
     assert "m=65536" not in upgraded
+
+
+def test_sign_in_attempts_are_forgotten_after_thirty_days(app, db, client, nurse):
+    from lms.scheduler import forget_old_sign_in_attempts
+
+    sign_in(client, nurse.user.email, "wrong password")
+    sign_in(client, nurse.user.email, "another wrong one")
+    old = db.scalars(select(LoginAttempt)).first()
+    old.attempted_at = utcnow() - timedelta(days=31)
+    db.commit()
+
+    forget_old_sign_in_attempts(app)
+
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(LoginAttempt)) == 1

@@ -10,7 +10,7 @@ import math
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from lms.db import utcnow
@@ -83,6 +83,17 @@ def _check_throttle(db: Session, *, email: str, ip: str, now: datetime) -> None:
             f"Too many sign-in attempts. Try again in {minutes} minute{'s' if minutes != 1 else ''}.",
             retry_after_minutes=minutes,
         )
+
+
+ATTEMPTS_KEPT = timedelta(days=30)  # long enough to look into a burst of failed sign-ins
+
+
+def forget_old_attempts(db: Session, *, now: datetime | None = None) -> int:
+    """Delete sign-in attempts older than ATTEMPTS_KEPT (throttling reads only the last minutes)."""
+    cutoff = (now or utcnow()) - ATTEMPTS_KEPT
+    deleted = db.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < cutoff)).rowcount
+    db.commit()
+    return deleted or 0
 
 
 # --- password reset -----------------------------------------------------------------------------
