@@ -242,6 +242,17 @@ def test_a_new_module_in_the_middle_moves_the_others_along_without_rewriting_the
     assert rows["c"].updated_at == c_written
 
 
+def test_a_new_order_alone_is_a_new_release(db: Session):
+    """Lists follow the order, and lists kept rendered are keyed by the release: a reorder is one."""
+    publishing.sync(db, corpus(module("a"), module("b")))
+
+    report = publishing.sync(db, corpus(module("b"), module("a")))
+
+    assert (report.changed, report.unchanged) == (0, 2)
+    assert report.release_id is not None and releases(db) == 2
+    assert [published(db)[s].position for s in "ba"] == [1, 2]
+
+
 # --- the command ----------------------------------------------------------------------------------
 
 

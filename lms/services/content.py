@@ -101,7 +101,12 @@ def sync(db: Session, corpus: Corpus) -> SyncReport:
     if gone:
         db.execute(update(Module).where(Module.id.in_(gone)).values(retired_at=now, updated_at=now))
     release = _release(
-        db, corpus, added=len(added), changed=counts["changed"] + counts["restored"], retired=len(gone)
+        db,
+        corpus,
+        added=len(added),
+        changed=counts["changed"] + counts["restored"],
+        retired=len(gone),
+        moved=len(moved),
     )
     db.commit()
     return SyncReport(
@@ -144,15 +149,18 @@ def vocabulary_of(corpus: Corpus) -> dict[str, Any]:
     }
 
 
-def _release(db: Session, corpus: Corpus, *, added: int, changed: int, retired: int) -> ContentRelease | None:
-    """Record a release when modules changed, when the vocabularies or the default policy changed (an
-    edit to dosing.yaml alone is a release too), or when there is none yet."""
+def _release(
+    db: Session, corpus: Corpus, *, added: int, changed: int, retired: int, moved: int
+) -> ContentRelease | None:
+    """Record a release when modules changed or moved in the order (lists follow it, and pages cached
+    for the previous release must not be served), when the vocabularies or the default policy changed
+    (an edit to dosing.yaml alone is a release too), or when there is none yet."""
     vocabulary = vocabulary_of(corpus)
     policy = {role: dict(levels) for role, levels in corpus.policy.roles.items()}
     latest = latest_release(db)
     if (
         latest is not None
-        and not (added or changed or retired)
+        and not (added or changed or retired or moved)
         and latest.vocabulary == vocabulary
         and latest.policy == policy
     ):
