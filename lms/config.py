@@ -51,6 +51,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LMS_LOGIN_WINDOW_MINUTES", "15", "Window, and pause, for sign-in rate limiting."),
     Setting("LMS_RESET_TOKEN_MINUTES", "60", "How long a password-reset link stays valid."),
     Setting("LMS_PASSWORD_PROFILE", "RFC_9106_LOW_MEMORY", "argon2id cost profile (argon2.profiles)."),
+    Setting(
+        "LMS_PAGE_CACHE_ENTRIES",
+        "1000",
+        "My learning lists kept rendered in memory, per worker process (0: render every time).",
+    ),
     Setting("LMS_SCHEDULER", "on for `lms run`", "Run the scheduler (outbox delivery) inside `lms run`."),
     Setting("LMS_LOG_LEVEL", "INFO", "Python logging level."),
 )
@@ -97,6 +102,7 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | No
         "LOGIN_WINDOW_MINUTES": int(env.get("LMS_LOGIN_WINDOW_MINUTES", "15")),
         "RESET_TOKEN_MINUTES": int(env.get("LMS_RESET_TOKEN_MINUTES", "60")),
         "PASSWORD_PROFILE": env.get("LMS_PASSWORD_PROFILE", "RFC_9106_LOW_MEMORY"),
+        "PAGE_CACHE_ENTRIES": int(env.get("LMS_PAGE_CACHE_ENTRIES", "1000")),
         "SCHEDULER": env.get("LMS_SCHEDULER", ""),
         "LOG_LEVEL": env.get("LMS_LOG_LEVEL", "INFO"),
         "SESSION_COOKIE_NAME": "lms_session",

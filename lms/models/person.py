@@ -81,6 +81,9 @@ class Membership(Base):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deactivated_at: Mapped[datetime | None]
+    # Changes whenever what My learning shows for this membership may have changed: its assignments,
+    # or the person's progress (lms.models.learning bumps it on every flush that writes either).
+    learning_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organization: Mapped[Organization] = relationship(lazy="joined")

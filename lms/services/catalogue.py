@@ -89,14 +89,22 @@ _LATEST_RELEASE = (
 _VOCABULARIES: dict[tuple[int, datetime], Vocabulary] = {}
 
 
-def vocabulary(db: Session) -> Vocabulary:
+def release_key(db: Session) -> tuple[int, datetime] | None:
+    """What tells the latest content release apart from every other (None before the first sync).
+
+    Every sync that changes what a module shows, or where it stands in the order, is a new release.
+    """
     latest = db.execute(_LATEST_RELEASE).first()
-    if latest is None:
+    return None if latest is None else (latest.id, latest.synced_at)
+
+
+def vocabulary(db: Session) -> Vocabulary:
+    key = release_key(db)
+    if key is None:
         return Vocabulary()
-    key = (latest.id, latest.synced_at)
     words = _VOCABULARIES.get(key)
     if words is None:
-        release = db.get(ContentRelease, latest.id)
+        release = db.get(ContentRelease, key[0])
         entries = (release.vocabulary if release else None) or {}
         words = Vocabulary(
             curricula=_terms(entries.get("curricula", ())),

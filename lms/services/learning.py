@@ -8,9 +8,11 @@ their own services).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Row, and_, bindparam, case, func, or_, select
@@ -27,7 +29,9 @@ from lms.models import (
     User,
 )
 from lms.services.access import Actor
-from lms.services.catalogue import LISTED_MODULE_FIELDS, vocabulary
+from lms.services.catalogue import LISTED_MODULE_FIELDS, release_key, vocabulary
+
+T = TypeVar("T")
 
 
 class LearningStatus(StrEnum):
@@ -169,8 +173,8 @@ def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> My
     """The actor's active assignments in their organisation, by dose level, and the next thing to do.
 
     A constant number of queries whatever the number of assignments: the vocabulary, the assignments
-    with their modules and the person's progress in one join, and (only when a module waiting to be
-    started has prerequisites) the ids of the modules the person has completed.
+    with their modules and the person's progress in one join, and (only when no module is in progress
+    and one waiting to be started has prerequisites) the slugs of the modules the person has completed.
     """
     today = org_today(actor, now)
     items = _assigned(db, actor, today)
@@ -182,8 +186,25 @@ def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> My
         LevelGroup(words.level(level), tuple(by_level[level]))
         for level in sorted(by_level, key=words.level_key)
     )
-    params = {"user_id": actor.user.id, "membership_id": actor.membership.id}
-    return MyLearning(groups=groups, next_up=_next_up_of(db, actor, params, today), today=today)
+    started = next((i for i in items if i.status is LearningStatus.IN_PROGRESS), None)
+    waiting = [i for i in items if i.status is LearningStatus.NOT_STARTED]
+    next_up = started or _first_ready(db, actor.user, waiting, lambda i: i.module.requires)
+    return MyLearning(groups=groups, next_up=next_up, today=today)
+
+
+def my_learning_version(db: Session, actor: Actor, *, now: datetime | None = None) -> tuple[object, ...]:
+    """Changes whenever `my_learning` would answer differently: a page rendered from it may be kept
+    under this key. It covers the membership's assignments and the person's progress (through
+    `Membership.learning_version`, bumped with every write to either), the published modules and their
+    order (the content release), and the organisation's date and time zone (due, overdue)."""
+    membership = actor.membership
+    return (
+        membership.id,
+        membership.learning_version,
+        release_key(db),
+        org_today(actor, now),
+        actor.org.time_zone,
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,20 +258,27 @@ def learning_summary(db: Session, actor: Actor, *, now: datetime | None = None) 
 
 
 def _next_up_of(db: Session, actor: Actor, params: dict[str, int], today: date) -> AssignedModule | None:
-    """The same choice as `_next_up`, made in SQL order: the first module in progress, else the first
-    not started whose prerequisites are done, else the first not started."""
+    """My learning's choice, made in SQL order without reading the whole list: the first module in
+    progress, else the first not started whose prerequisites are done, else the first not started."""
     row = db.execute(_IN_PROGRESS, params).first()
-    if row is not None:
-        return _item(row, today)
-    waiting = db.execute(_NOT_STARTED, params).all()
+    if row is None:
+        row = _first_ready(db, actor.user, db.execute(_NOT_STARTED, params).all(), lambda r: r.requires)
+    return None if row is None else _item(row, today)
+
+
+def _first_ready(
+    db: Session, user: User, waiting: Sequence[T], requires: Callable[[T], list[str] | None]
+) -> T | None:
+    """The first of `waiting` whose prerequisites the person has completed, else the first of them."""
     completed: set[str] | None = None
-    for row in waiting:
-        if row.requires:
-            completed = _completed_slugs(db, actor.user) if completed is None else completed
-            if not set(row.requires) <= completed:
+    for candidate in waiting:
+        needed = requires(candidate)
+        if needed:
+            completed = _completed_slugs(db, user) if completed is None else completed
+            if not set(needed) <= completed:
                 continue
-        return _item(row, today)
-    return _item(waiting[0], today) if waiting else None
+        return candidate
+    return waiting[0] if waiting else None
 
 
 def _completed_slugs(db: Session, user: User) -> set[str]:

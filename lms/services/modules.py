@@ -30,7 +30,8 @@ from lms.models import (
     User,
 )
 from lms.services import Invalid, NotFound
-from lms.services.catalogue import Vocabulary, vocabulary
+from lms.services.access import Actor
+from lms.services.catalogue import Vocabulary, release_key, vocabulary
 from lms.services.learning import LearningStatus, _status
 
 REFLECTION_MAX = 10_000
@@ -119,6 +120,20 @@ _REFLECTIONS = select(Reflection).where(
     Reflection.user_id == bindparam("user_id"), Reflection.module_id == bindparam("module_id")
 )
 
+# Of the modules named, those the person has not completed (slug, title), in the corpus's order.
+_MISSING_PREREQUISITES = (
+    select(Module.slug, Module.title)
+    .where(
+        Module.slug.in_(bindparam("slugs", expanding=True)),
+        Module.id.not_in(
+            select(Progress.module_id).where(
+                Progress.user_id == bindparam("user_id"), Progress.status == ProgressStatus.COMPLETED
+            )
+        ),
+    )
+    .order_by(Module.position)
+)
+
 
 def _find_module(db: Session, user: User, slug: str) -> tuple[Module, Progress | None]:
     """The module and the person's progress (one query); NotFound for an unknown slug, and for a
@@ -150,16 +165,7 @@ def _view(db: Session, user: User, module: Module, progress: Progress | None) ->
     reflections = {r.prompt_key: r for r in db.scalars(_REFLECTIONS, mine)}
     missing: tuple[Row, ...] = ()
     if module.requires:
-        done = select(Progress.module_id).where(
-            Progress.user_id == user.id, Progress.status == ProgressStatus.COMPLETED
-        )
-        missing = tuple(
-            db.execute(
-                select(Module.slug, Module.title)
-                .where(Module.slug.in_(module.requires), Module.id.not_in(done))
-                .order_by(Module.position)
-            )
-        )
+        missing = tuple(db.execute(_MISSING_PREREQUISITES, {"user_id": user.id, "slugs": module.requires}))
     return ModuleView(module, progress, attempts, reflections, missing, vocabulary(db))
 
 
@@ -180,10 +186,45 @@ def _note_visit(db: Session, user: User, module: Module, progress: Progress | No
     return progress
 
 
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A module a person opened, the visit noted: what the page's version and view are read from."""
+
+    module: Module
+    progress: Progress
+
+
+def visit(db: Session, user: User, slug: str) -> Visit:
+    module, progress = _find_module(db, user, slug)
+    return Visit(module, _note_visit(db, user, module, progress))
+
+
+def view_of(db: Session, user: User, visit: Visit) -> ModuleView:
+    return _view(db, user, visit.module, visit.progress)
+
+
 def visit_module(db: Session, user: User, slug: str) -> ModuleView:
     """The module page: the module as `module_view` shows it, with the visit recorded."""
-    module, progress = _find_module(db, user, slug)
-    return _view(db, user, module, _note_visit(db, user, module, progress))
+    return view_of(db, user, visit(db, user, slug))
+
+
+def page_version(db: Session, actor: Actor, visit: Visit) -> tuple[object, ...]:
+    """Changes whenever the module page of this visit would show otherwise: a page rendered from
+    `view_of` may be kept under it. It covers the person and the module's content (its hash, retired
+    or not); the person's work on it (every answer and reflection sets `last_seen_at`, and so does a
+    visit, at most once a minute); the completion of other modules, which the prerequisites notice
+    shows (`Membership.learning_version`); and the vocabularies (the content release)."""
+    progress = visit.progress
+    return (
+        progress.user_id,
+        visit.module.id,
+        visit.module.content_hash,
+        visit.module.retired_at,
+        progress.status,
+        progress.last_seen_at,
+        actor.membership.learning_version,
+        release_key(db),
+    )
 
 
 def _start(db: Session, user: User, module: Module, now: datetime) -> Progress:

@@ -13,6 +13,7 @@ from werkzeug.exceptions import HTTPException
 from lms.models import Permission
 from lms.services import Forbidden, Invalid, NotFound
 from lms.services.access import Actor, actor_for, default_actor
+from lms.web.fragments import Fragments
 
 csrf = CSRFProtect()
 
@@ -59,6 +60,7 @@ def init_app(app: Flask) -> None:
     from lms.web import admin, api, auth, health, home, learning, policy
 
     csrf.init_app(app)
+    app.extensions["lms.fragments"] = Fragments(app.config.get("PAGE_CACHE_ENTRIES", 1000))
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)

@@ -2,24 +2,34 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
 from curricula.stakeholders import LABELS
 from lms.db import get_db
 from lms.services import learning
 from lms.web import current_actor
+from lms.web.fragments import kept
 
 bp = Blueprint("home", __name__)
 
 
 def _home():
     actor = current_actor()  # 404 on /o/<org>/ unless a member
+    card = None
+    if actor is not None:
+        db = get_db()
+        # Kept rendered under the same version as My learning: it summarises the same things.
+        card = kept().get(
+            ("home_card", request.script_root, *learning.my_learning_version(db, actor)),
+            "learning/_home_card.html",
+            lambda: {"summary": learning.learning_summary(db, actor)},
+        )
     return render_template(
         "home/index.html",
         role_labels=LABELS,
         memberships=[m for m in current_user.memberships if m.active],
-        summary=learning.learning_summary(get_db(), actor) if actor else None,
+        learning_card=card,
     )
 
 

@@ -8,6 +8,7 @@ field and what was typed still in it. Forms post to the block's anchor, so the b
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from functools import lru_cache
 from urllib.parse import quote
@@ -16,16 +17,18 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from wtforms import Form, SearchField, SelectField, SelectMultipleField, TextAreaField
 
 from curricula.stakeholders import LABELS
 from lms.db import get_db
-from lms.models import User
+from lms.models import Module, User
 from lms.services import Invalid, NotFound, learning, modules
 from lms.services import catalogue as catalogue_service
 from lms.services.access import Actor
 from lms.web import current_actor, show_errors
+from lms.web.fragments import kept, render_part
 
 bp = Blueprint("learning", __name__)
 
@@ -89,7 +92,16 @@ class ReflectionForm(FlaskForm):
 @bp.get("/learning")
 @login_required
 def my_learning():
-    return render_template("learning/my_learning.html", mine=learning.my_learning(get_db(), _actor()))
+    db, actor = get_db(), _actor()
+    # The list is rendered once per version of what it shows (the person's assignments and progress,
+    # the published modules, the date): a learner back from a module they only read is served from
+    # memory; any answer that changes a status, or a new assignment, renders it again.
+    listing = kept().get(
+        ("my_learning", request.script_root, *learning.my_learning_version(db, actor)),
+        "learning/_my_learning.html",
+        lambda: {"mine": learning.my_learning(db, actor)},
+    )
+    return render_template("learning/my_learning.html", listing=listing)
 
 
 @bp.get("/learning/record")
@@ -124,7 +136,17 @@ def catalogue():
 @bp.get("/modules/<slug>")
 @login_required
 def module(slug: str):
-    return _module_page(modules.visit_module(get_db(), _user(), slug))
+    db, user, actor = get_db(), _user(), _actor()
+    visit = modules.visit(db, user, slug)
+    # Rendered once per version of what it shows (lms.services.modules.page_version): re-reading a
+    # module is served from memory; an answer, a reflection or a new release renders it again. The
+    # kept copy holds a slot where each response puts the CSRF token of its own session.
+    body = kept().get(
+        ("module", request.script_root, actor.org.time_zone, *modules.page_version(db, actor, visit)),
+        "learning/_module.html",
+        lambda: {**_module_context(modules.view_of(db, user, visit)), "csrf_token": lambda: _CSRF_SLOT},
+    )
+    return _module_page(visit.module, body.replace(_CSRF_SLOT, generate_csrf()))
 
 
 @bp.post("/modules/<slug>/checks/<key>")
@@ -139,7 +161,7 @@ def answer(slug: str, key: str):
             show_errors(form, exc.errors)
         else:
             return redirect(url_for(".module", slug=slug, _anchor=f"check-{key}"), 303)
-    return _module_page(modules.module_view(get_db(), _user(), slug), refused=("check", key, form))
+    return _refused(modules.module_view(get_db(), _user(), slug), "check", key, form)
 
 
 @bp.post("/modules/<slug>/reflections/<key>")
@@ -154,25 +176,36 @@ def reflect(slug: str, key: str):
             show_errors(form, exc.errors)
         else:
             return redirect(url_for(".module", slug=slug, _anchor=f"reflection-{key}"), 303)
-    return _module_page(modules.module_view(get_db(), _user(), slug), refused=("reflection", key, form))
+    return _refused(modules.module_view(get_db(), _user(), slug), "reflection", key, form)
 
 
-def _module_page(view: modules.ModuleView, refused: tuple[str, str, FlaskForm] | None = None):
-    """The module page; `refused` is (kind, key, form) of a form just refused, shown with its errors."""
-    kind, key, form = refused or ("", "", None)
+# Stands for the CSRF token in a kept module page; random, so no module's text can contain it.
+_CSRF_SLOT = f"csrf-slot-{secrets.token_hex(16)}"
+
+
+def _module_context(view: modules.ModuleView, refused: tuple[str, str, FlaskForm | None] = ("", "", None)):
+    kind, key, form = refused
+    return {
+        "view": view,
+        "module": view.module,
+        "refused_kind": kind,
+        "refused_key": key,
+        "refused_form": form,
+    }
+
+
+def _module_page(module: Module, body: Markup, status: int = 200):
+    return render_template("learning/module.html", module=module, body=body), status
+
+
+def _refused(view: modules.ModuleView, kind: str, key: str, form: FlaskForm):
+    """The module page again (400), the refused form shown with its errors and what was typed."""
     if kind == "check" and not any(c["key"] == key for c in view.module.checks):
         raise NotFound("No such check in this module.")
     if kind == "reflection" and not any(r["key"] == key for r in view.module.reflections):
         raise NotFound("No such reflection prompt in this module.")
-    return render_template(
-        "learning/module.html",
-        view=view,
-        module=view.module,
-        refused_kind=kind,
-        refused_key=key,
-        refused_form=form,
-        role_label=catalogue_service.role_label,
-    ), (400 if refused else 200)
+    body = render_part("learning/_module.html", _module_context(view, (kind, key, form)))
+    return _module_page(view.module, body, 400)
 
 
 # --- what other pages show of a person's learning --------------------------------------------------
