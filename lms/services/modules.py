@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, select
+from sqlalchemy import Row, and_, bindparam, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,6 +23,7 @@ from curricula.model import Check, Option
 from lms.db import utcnow
 from lms.models import (
     CheckAttempt,
+    ContentRelease,
     Module,
     Progress,
     ProgressStatus,
@@ -31,7 +32,7 @@ from lms.models import (
 )
 from lms.services import Invalid, NotFound
 from lms.services.access import Actor
-from lms.services.catalogue import Vocabulary, release_key, vocabulary
+from lms.services.catalogue import Vocabulary, vocabulary
 from lms.services.learning import LearningStatus, _status
 
 REFLECTION_MAX = 10_000
@@ -148,8 +149,8 @@ def _find_module(db: Session, user: User, slug: str) -> tuple[Module, Progress |
     return module, progress
 
 
-def _progress(db: Session, user: User, module: Module) -> Progress | None:
-    return db.scalar(_PROGRESS, {"user_id": user.id, "module_id": module.id})
+def _progress(db: Session, user: User, module_id: int) -> Progress | None:
+    return db.scalar(_PROGRESS, {"user_id": user.id, "module_id": module_id})
 
 
 def module_view(db: Session, user: User, slug: str) -> ModuleView:
@@ -172,13 +173,13 @@ def _view(db: Session, user: User, module: Module, progress: Progress | None) ->
 def open_module(db: Session, user: User, module: Module) -> Progress:
     """Start the person's progress on their first visit; note the visit (at most once a minute, so
     reading a page does not write on every request)."""
-    return _note_visit(db, user, module, _progress(db, user, module))
+    return _note_visit(db, user, module.id, _progress(db, user, module.id))
 
 
-def _note_visit(db: Session, user: User, module: Module, progress: Progress | None) -> Progress:
+def _note_visit(db: Session, user: User, module_id: int, progress: Progress | None) -> Progress:
     now = utcnow()
     if progress is None:
-        progress = _start(db, user, module, now)
+        progress = _start(db, user, module_id, now)
     elif now - progress.last_seen_at < SEEN_AGAIN_AFTER:
         return progress
     progress.last_seen_at = now
@@ -188,19 +189,46 @@ def _note_visit(db: Session, user: User, module: Module, progress: Progress | No
 
 @dataclass(frozen=True, slots=True)
 class Visit:
-    """A module a person opened, the visit noted: what the page's version and view are read from."""
+    """A module a person opened, the visit noted: what the page's version is made of, read without
+    the module's content (a page kept rendered does not need it), and the person's progress."""
 
-    module: Module
+    module_id: int
+    title: str
+    content_hash: str
+    retired_at: datetime | None
+    release_id: int | None  # the latest content release (its vocabularies title the page)
     progress: Progress
 
 
+# A module page's version in one query: the module's identity, the latest release, the progress.
+_VISIT = (
+    select(
+        Module.id,
+        Module.title,
+        Module.content_hash,
+        Module.retired_at,
+        select(func.max(ContentRelease.id)).scalar_subquery().label("release_id"),
+        Progress,
+    )
+    .outerjoin(Progress, and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id")))
+    .where(Module.slug == bindparam("slug"))
+)
+
+
 def visit(db: Session, user: User, slug: str) -> Visit:
-    module, progress = _find_module(db, user, slug)
-    return Visit(module, _note_visit(db, user, module, progress))
+    """Open a module's page: NotFound as for `module_view`; the visit noted as `open_module` notes it."""
+    row = db.execute(_VISIT, {"user_id": user.id, "slug": slug}).first()
+    if row is None or (row.retired_at is not None and row.Progress is None):
+        raise NotFound("No such module.")
+    progress = _note_visit(db, user, row.id, row.Progress)
+    return Visit(row.id, row.title, row.content_hash, row.retired_at, row.release_id, progress)
 
 
 def view_of(db: Session, user: User, visit: Visit) -> ModuleView:
-    return _view(db, user, visit.module, visit.progress)
+    module = db.get(Module, visit.module_id)
+    if module is None:  # pragma: no cover - modules are retired, never deleted
+        raise NotFound("No such module.")
+    return _view(db, user, module, visit.progress)
 
 
 def visit_module(db: Session, user: User, slug: str) -> ModuleView:
@@ -208,30 +236,30 @@ def visit_module(db: Session, user: User, slug: str) -> ModuleView:
     return view_of(db, user, visit(db, user, slug))
 
 
-def page_version(db: Session, actor: Actor, visit: Visit) -> tuple[object, ...]:
+def page_version(actor: Actor, visit: Visit) -> tuple[object, ...]:
     """Changes whenever the module page of this visit would show otherwise: a page rendered from
     `view_of` may be kept under it. It covers the person and the module's content (its hash, retired
     or not); the person's work on it (every answer and reflection sets `last_seen_at`, and so does a
     visit, at most once a minute); the completion of other modules, which the prerequisites notice
-    shows (`Membership.learning_version`); and the vocabularies (the content release)."""
+    shows (`Membership.learning_version`); and the vocabularies (the latest content release)."""
     progress = visit.progress
     return (
         progress.user_id,
-        visit.module.id,
-        visit.module.content_hash,
-        visit.module.retired_at,
+        visit.module_id,
+        visit.content_hash,
+        visit.retired_at,
         progress.status,
         progress.last_seen_at,
         actor.membership.learning_version,
-        release_key(db),
+        visit.release_id,
     )
 
 
-def _start(db: Session, user: User, module: Module, now: datetime) -> Progress:
+def _start(db: Session, user: User, module_id: int, now: datetime) -> Progress:
     """A new in-progress row; if a parallel request of the same person made it first, that one."""
     progress = Progress(
         user_id=user.id,
-        module_id=module.id,
+        module_id=module_id,
         status=ProgressStatus.IN_PROGRESS,
         started_at=now,
         last_seen_at=now,
@@ -241,7 +269,7 @@ def _start(db: Session, user: User, module: Module, now: datetime) -> Progress:
         db.flush()
     except IntegrityError:
         db.rollback()
-        progress = _progress(db, user, module)
+        progress = _progress(db, user, module_id)
         if progress is None:  # pragma: no cover - the row that collided is committed
             raise
     return progress
@@ -273,7 +301,7 @@ def answer_check(db: Session, user: User, slug: str, key: str, chosen: Iterable[
     _validate_choice(check, picked)
     now = utcnow()
     if progress is None:
-        progress = _start(db, user, module, now)
+        progress = _start(db, user, module.id, now)
     correct = check.is_right(picked)
     attempt = CheckAttempt(
         user_id=user.id,
@@ -344,7 +372,7 @@ def save_reflection(db: Session, user: User, slug: str, key: str, text: str) -> 
         )
     now = utcnow()
     if progress is None:
-        progress = _start(db, user, module, now)
+        progress = _start(db, user, module.id, now)
     reflection = db.scalar(
         select(Reflection).where(
             Reflection.user_id == user.id, Reflection.module_id == module.id, Reflection.prompt_key == key

@@ -23,7 +23,7 @@ from wtforms import Form, SearchField, SelectField, SelectMultipleField, TextAre
 
 from curricula.stakeholders import LABELS
 from lms.db import get_db
-from lms.models import Module, User
+from lms.models import User
 from lms.services import Invalid, NotFound, learning, modules
 from lms.services import catalogue as catalogue_service
 from lms.services.access import Actor
@@ -142,11 +142,11 @@ def module(slug: str):
     # module is served from memory; an answer, a reflection or a new release renders it again. The
     # kept copy holds a slot where each response puts the CSRF token of its own session.
     body = kept().get(
-        ("module", request.script_root, actor.org.time_zone, *modules.page_version(db, actor, visit)),
+        ("module", request.script_root, actor.org.time_zone, *modules.page_version(actor, visit)),
         "learning/_module.html",
         lambda: {**_module_context(modules.view_of(db, user, visit)), "csrf_token": lambda: _CSRF_SLOT},
     )
-    return _module_page(visit.module, body.replace(_CSRF_SLOT, generate_csrf()))
+    return _module_page(visit.title, body.replace(_CSRF_SLOT, generate_csrf()))
 
 
 @bp.post("/modules/<slug>/checks/<key>")
@@ -194,8 +194,8 @@ def _module_context(view: modules.ModuleView, refused: tuple[str, str, FlaskForm
     }
 
 
-def _module_page(module: Module, body: Markup, status: int = 200):
-    return render_template("learning/module.html", module=module, body=body), status
+def _module_page(title: str, body: Markup, status: int = 200):
+    return render_template("learning/module.html", title=title, body=body), status
 
 
 def _refused(view: modules.ModuleView, kind: str, key: str, form: FlaskForm):
@@ -205,7 +205,7 @@ def _refused(view: modules.ModuleView, kind: str, key: str, form: FlaskForm):
     if kind == "reflection" and not any(r["key"] == key for r in view.module.reflections):
         raise NotFound("No such reflection prompt in this module.")
     body = render_part("learning/_module.html", _module_context(view, (kind, key, form)))
-    return _module_page(view.module, body, 400)
+    return _module_page(view.module.title, body, 400)
 
 
 # --- what other pages show of a person's learning --------------------------------------------------
