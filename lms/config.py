@@ -54,7 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LMS_PAGE_CACHE_ENTRIES",
         "1000",
-        "My learning lists kept rendered in memory, per worker process (0: render every time).",
+        "Page parts (My learning, the home card, module pages) kept rendered per worker (0: none).",
     ),
     Setting("LMS_SCHEDULER", "on for `lms run`", "Run the scheduler (outbox delivery) inside `lms run`."),
     Setting("LMS_LOG_LEVEL", "INFO", "Python logging level."),

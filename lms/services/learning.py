@@ -61,7 +61,6 @@ class ListedModule:
     title: str
     minutes: int
     dose: str
-    requires: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +128,6 @@ _ASSIGNED = (
         Module.title,
         Module.minutes,
         Module.dose,
-        Module.requires,
         Progress.status,
         Progress.completed_at,
     )
@@ -150,7 +148,9 @@ def _assigned(db: Session, actor: Actor, today: date) -> list[AssignedModule]:
     Plain rows, not entities: for 60 assignments, loading three entities per row (and the modules'
     content) cost more than the rest of the page.
     """
-    rows = db.execute(_ASSIGNED, {"user_id": actor.user.id, "membership_id": actor.membership.id})
+    # Through the connection: plain rows need none of the ORM's work on results.
+    params = {"user_id": actor.user.id, "membership_id": actor.membership.id}
+    rows = db.connection().execute(_ASSIGNED, params).all()
     return [_item(row, today) for row in rows]
 
 
@@ -162,7 +162,7 @@ def _item(row: Row, today: date) -> AssignedModule:
         source=row.source,
         assigned_at=row.assigned_at,
         due_on=row.due_on,
-        module=ListedModule(row.slug, row.title, row.minutes, row.dose, row.requires or []),
+        module=ListedModule(row.slug, row.title, row.minutes, row.dose),
         status=status,
         completed_at=row.completed_at if done else None,
         overdue=row.due_on < today and not done,
@@ -173,8 +173,9 @@ def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> My
     """The actor's active assignments in their organisation, by dose level, and the next thing to do.
 
     A constant number of queries whatever the number of assignments: the vocabulary, the assignments
-    with their modules and the person's progress in one join, and (only when no module is in progress
-    and one waiting to be started has prerequisites) the slugs of the modules the person has completed.
+    with their modules and the person's progress in one join and, only when nothing is in progress,
+    the prerequisites of the modules waiting to be started and (when one has any) the slugs of the
+    modules the person has completed.
     """
     today = org_today(actor, now)
     items = _assigned(db, actor, today)
@@ -188,7 +189,13 @@ def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> My
     )
     started = next((i for i in items if i.status is LearningStatus.IN_PROGRESS), None)
     waiting = [i for i in items if i.status is LearningStatus.NOT_STARTED]
-    next_up = started or _first_ready(db, actor.user, waiting, lambda i: i.module.requires)
+    next_up = started
+    if started is None and waiting:
+        requires = {
+            slug: needed
+            for slug, needed in db.execute(_REQUIRES, {"slugs": [i.module.slug for i in waiting]})
+        }
+        next_up = _first_ready(db, actor.user, waiting, lambda i: requires.get(i.module.slug))
     return MyLearning(groups=groups, next_up=next_up, today=today)
 
 
@@ -243,7 +250,9 @@ _COUNTS = (
     .where(_OPEN)
 )
 _IN_PROGRESS = _ASSIGNED.where(Progress.status == ProgressStatus.IN_PROGRESS).limit(1)
-_NOT_STARTED = _ASSIGNED.where(Progress.status.is_(None))
+_NOT_STARTED = _ASSIGNED.add_columns(Module.requires).where(Progress.status.is_(None))
+# Prerequisites are read only when the next step depends on them (nothing is in progress).
+_REQUIRES = select(Module.slug, Module.requires).where(Module.slug.in_(bindparam("slugs", expanding=True)))
 
 
 def learning_summary(db: Session, actor: Actor, *, now: datetime | None = None) -> LearningSummary:
