@@ -55,6 +55,13 @@ ENDPOINTS: tuple[Endpoint, ...] = (
     Endpoint("home", "/", expect=("Welcome", "Your learning", "Next:"), signed_in=True),
     Endpoint("my_learning", "/learning", expect=("My learning",), signed_in=True, links_modules="assigned"),
     Endpoint(
+        "my_learning_rendered",
+        "/_bench/my-learning-rendered",
+        expect=("My learning",),
+        signed_in=True,
+        links_modules="assigned",
+    ),
+    Endpoint(
         "module",
         "/modules/{module}",
         expect=(
@@ -63,6 +70,12 @@ ENDPOINTS: tuple[Endpoint, ...] = (
             'name="chosen"',
             "{module_reflection}",
         ),
+        signed_in=True,
+    ),
+    Endpoint(
+        "module_rendered",
+        "/_bench/module-rendered/{module}",
+        expect=("{module_title}", 'action="/modules/{module}/checks/', "{module_reflection}"),
         signed_in=True,
     ),
     Endpoint("healthz", "/healthz", expect=('"status":"ok"',)),
@@ -107,7 +120,9 @@ def run() -> dict[str, Any]:
         dialect = app.extensions["lms.engine"].dialect
         db_facts = {"dialect": dialect.name, "version": ".".join(map(str, dialect.server_version_info or ()))}
         with server.gunicorn("bench.wsgi:app", env, log=Path(tmp) / "gunicorn.log") as srv:
+            memory = {"before_load": srv.rss_mb()}
             endpoints = measure(srv, {**dataset, **facts}, cookie)
+            memory["after_load"] = srv.rss_mb()
     return {
         "figures": figures(endpoints),
         "server": {
@@ -115,6 +130,9 @@ def run() -> dict[str, Any]:
             "command": " ".join(["gunicorn", *srv.command[3:]]),
             "workers": srv.workers,
             "production_command": f"gunicorn --workers {srv.workers} --bind 127.0.0.1:8000 'lms.wsgi:app'",
+            # Resident memory: the workers grow by what they load and keep (pages kept rendered,
+            # lms.web.fragments, at most LMS_PAGE_CACHE_ENTRIES of them per worker).
+            "rss_mb": memory,
         },
         "load": {
             "tool": "wrk",

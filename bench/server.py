@@ -13,6 +13,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import BenchmarkFailed, progress
 
@@ -53,6 +54,24 @@ class Server:
         except (OSError, IndexError, ValueError):
             return None
         return ticks / os.sysconf("SC_CLK_TCK")
+
+    def rss_mb(self) -> dict[str, Any] | None:
+        """Resident memory of the gunicorn master and of each worker, in MB; None off Linux."""
+        try:
+            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
+            return {
+                "master": _rss_mb(str(self.pid)),
+                "workers": sorted(_rss_mb(pid) for pid in children),
+            }
+        except (OSError, ValueError):
+            return None
+
+
+def _rss_mb(pid: str) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    raise ValueError(f"no VmRSS for process {pid}")
 
 
 def free_port() -> int:

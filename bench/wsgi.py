@@ -1,8 +1,9 @@
-"""The production app plus one bare route, served by the same gunicorn stack as the pages measured.
+"""The production app plus three routes, served by the same gunicorn stack as the pages measured.
 
 `/_bench/bare` does no database or template work: its req/s is the ceiling that this server, these
-workers and this machine allow, against which the real pages are compared. The production entry point
-(lms.wsgi) has no such route.
+workers and this machine allow, against which the real pages are compared. `/_bench/my-learning-rendered`
+and `/_bench/module-rendered/SLUG` are My learning and the module page with nothing kept from earlier
+requests (lms.web.fragments emptied first). The production entry point (lms.wsgi) has none of them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from flask import Response
 
 from lms import create_app
+from lms.web import learning
 
 app = create_app()
 
@@ -17,3 +19,18 @@ app = create_app()
 @app.get("/_bench/bare")
 def bare() -> Response:
     return Response("ok\n", mimetype="text/plain")
+
+
+@app.get("/_bench/my-learning-rendered")
+def my_learning_rendered():
+    """My learning as it is served after every change: its kept list dropped first, so the list is
+    read and rendered on each request (the cold path the `my_learning` endpoint mostly skips)."""
+    app.extensions["lms.fragments"].clear()
+    return learning.my_learning()
+
+
+@app.get("/_bench/module-rendered/<slug>")
+def module_rendered(slug: str):
+    """A module page as it is served after every answer: nothing kept, read and rendered each time."""
+    app.extensions["lms.fragments"].clear()
+    return learning.module(slug)
