@@ -141,12 +141,14 @@ def _find_module(db: Session, user: User, slug: str) -> tuple[Module, Progress |
     retired module the person never started (it is gone from the catalogue, but whoever worked on it
     keeps it)."""
     row = db.execute(_MODULE_AND_PROGRESS, {"user_id": user.id, "slug": slug}).first()
-    if row is None:
+    if row is None or _gone(row.Module.retired_at, row.Progress):
         raise NotFound("No such module.")
-    module, progress = row
-    if not module.active and progress is None:
-        raise NotFound("No such module.")
-    return module, progress
+    return row.Module, row.Progress
+
+
+def _gone(retired_at: datetime | None, progress: Progress | None) -> bool:
+    """A retired module is gone from the catalogue, but whoever worked on it keeps it."""
+    return retired_at is not None and progress is None
 
 
 def _progress(db: Session, user: User, module_id: int) -> Progress | None:
@@ -218,7 +220,7 @@ _VISIT = (
 def visit(db: Session, user: User, slug: str) -> Visit:
     """Open a module's page: NotFound as for `module_view`; the visit noted as `open_module` notes it."""
     row = db.execute(_VISIT, {"user_id": user.id, "slug": slug}).first()
-    if row is None or (row.retired_at is not None and row.Progress is None):
+    if row is None or _gone(row.retired_at, row.Progress):
         raise NotFound("No such module.")
     progress = _note_visit(db, user, row.id, row.Progress)
     return Visit(row.id, row.title, row.content_hash, row.retired_at, row.release_id, progress)
