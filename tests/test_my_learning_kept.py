@@ -183,31 +183,31 @@ def counted(renders: list[int], n: int, text: str = "a"):
 
 def test_a_part_is_rendered_once_per_key_and_escaped_by_its_template(templates):
     parts, renders = Fragments(capacity=10), []
-    with templates.app_context():
-        first = parts.get("k", "part.html", counted(renders, 1, "<b>"))
-        again = parts.get("k", "part.html", counted(renders, 2))
+    with templates.test_request_context():
+        first = parts.get(("k",), "part.html", counted(renders, 1, "<b>"))
+        again = parts.get(("k",), "part.html", counted(renders, 2))
     assert first == again == "<p>1: &lt;b&gt;</p>"
     assert renders == [1]
 
 
 def test_the_least_recently_used_part_makes_room(templates):
     parts, renders = Fragments(capacity=2), []
-    with templates.app_context():
-        parts.get("a", "part.html", counted(renders, 1))
-        parts.get("b", "part.html", counted(renders, 2))
-        parts.get("a", "part.html", counted(renders, 3))  # a is used again: b is now the oldest
-        parts.get("c", "part.html", counted(renders, 4))
-        parts.get("a", "part.html", counted(renders, 5))
-        parts.get("b", "part.html", counted(renders, 6))
+    with templates.test_request_context():
+        parts.get(("a",), "part.html", counted(renders, 1))
+        parts.get(("b",), "part.html", counted(renders, 2))
+        parts.get(("a",), "part.html", counted(renders, 3))  # a is used again: b is now the oldest
+        parts.get(("c",), "part.html", counted(renders, 4))
+        parts.get(("a",), "part.html", counted(renders, 5))
+        parts.get(("b",), "part.html", counted(renders, 6))
     assert renders == [1, 2, 4, 6]
     assert len(parts) == 2
 
 
 def test_with_no_room_every_request_renders(templates):
     parts, renders = Fragments(capacity=0), []
-    with templates.app_context():
-        parts.get("k", "part.html", counted(renders, 1))
-        second = parts.get("k", "part.html", counted(renders, 2))
+    with templates.test_request_context():
+        parts.get(("k",), "part.html", counted(renders, 1))
+        second = parts.get(("k",), "part.html", counted(renders, 2))
     assert second == "<p>2: a</p>" and renders == [1, 2] and len(parts) == 0
 
 

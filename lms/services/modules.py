@@ -243,7 +243,8 @@ def page_version(actor: Actor, visit: Visit) -> tuple[object, ...]:
     `view_of` may be kept under it. It covers the person and the module's content (its hash, retired
     or not); the person's work on it (every answer and reflection sets `last_seen_at`, and so does a
     visit, at most once a minute); the completion of other modules, which the prerequisites notice
-    shows (`Membership.learning_version`); and the vocabularies (the latest content release)."""
+    shows (`Membership.learning_version`); the vocabularies (the latest content release); and the
+    organisation's time zone (the dates shown)."""
     progress = visit.progress
     return (
         progress.user_id,
@@ -254,6 +255,7 @@ def page_version(actor: Actor, visit: Visit) -> tuple[object, ...]:
         progress.last_seen_at,
         actor.membership.learning_version,
         visit.release_id,
+        actor.org.time_zone,
     )
 
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Hashable, Mapping
 from threading import Lock
 from typing import Any
 
-from flask import current_app, render_template
+from flask import current_app, render_template, request
 from markupsafe import Markup
 
 
@@ -24,11 +24,15 @@ class Fragments:
         self._parts: OrderedDict[Hashable, Markup] = OrderedDict()
         self._lock = Lock()  # waitress serves with threads
 
-    def get(self, key: Hashable, template: str, context: Callable[[], Mapping[str, Any]]) -> Markup:
+    def get(
+        self, key: tuple[Hashable, ...], template: str, context: Callable[[], Mapping[str, Any]]
+    ) -> Markup:
         """The part kept under key; when there is none, the template rendered (outside the lock) with
-        the context the callable gives, and kept."""
+        the context the callable gives, and kept. Parts hold links, so the key is the template's, the
+        given one and the application's root URL (a mount point of its own)."""
         if self.capacity <= 0:
             return render_part(template, context())
+        key = (template, request.script_root, *key)
         with self._lock:
             part = self._parts.get(key)
             if part is not None:

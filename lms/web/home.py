@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from curricula.stakeholders import LABELS
@@ -21,7 +21,7 @@ def _home():
         db = get_db()
         # Kept rendered under the same version as My learning: it summarises the same things.
         card = kept().get(
-            ("home_card", request.script_root, *learning.my_learning_version(db, actor)),
+            learning.my_learning_version(db, actor),
             "learning/_home_card.html",
             lambda: {"summary": learning.learning_summary(db, actor)},
         )

@@ -97,7 +97,7 @@ def my_learning():
     # the published modules, the date): a learner back from a module they only read is served from
     # memory; any answer that changes a status, or a new assignment, renders it again.
     listing = kept().get(
-        ("my_learning", request.script_root, *learning.my_learning_version(db, actor)),
+        learning.my_learning_version(db, actor),
         "learning/_my_learning.html",
         lambda: {"mine": learning.my_learning(db, actor)},
     )
@@ -142,7 +142,7 @@ def module(slug: str):
     # module is served from memory; an answer, a reflection or a new release renders it again. The
     # kept copy holds a slot where each response puts the CSRF token of its own session.
     body = kept().get(
-        ("module", request.script_root, actor.org.time_zone, *modules.page_version(actor, visit)),
+        modules.page_version(actor, visit),
         "learning/_module.html",
         lambda: {**_module_context(modules.view_of(db, user, visit)), "csrf_token": lambda: _CSRF_SLOT},
     )
