@@ -22,6 +22,7 @@ from lms.models import (
     User,
 )
 from lms.services import Invalid
+from lms.services.search import contains
 
 CATALOGUE_FILTERS = ("q", "curriculum", "component", "principle", "role", "dose")
 SEARCH_MAX = 200
@@ -145,7 +146,7 @@ def catalogue(
         raise Invalid(f"Search for at most {SEARCH_MAX} characters.", "q")
     query = select(Module).where(Module.retired_at.is_(None))
     for word in q.lower().split():
-        query = query.where(Module.search_text.like(f"%{_escape_like(word)}%", escape="\\"))
+        query = query.where(contains(Module.search_text, word))
     if curriculum:
         query = query.where(Module.curriculum == curriculum)
     if component:
@@ -192,14 +193,10 @@ def _check_filters(words: Vocabulary, **filters: str) -> None:
         raise Invalid(errors)
 
 
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _json_list_has(column: Any, value: str) -> Any:
     """A JSON list of ids contains `value` (ids are lowercase letters, digits and hyphens, so the quoted
     form cannot appear by accident); the same SQL on SQLite and PostgreSQL."""
-    return cast(column, Text).like(f'%"{_escape_like(value)}"%', escape="\\")
+    return contains(cast(column, Text), f'"{value}"')
 
 
 def role_label(role: str) -> str:

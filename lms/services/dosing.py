@@ -434,7 +434,8 @@ def _days(value: Any) -> int | None:
         return None
     if isinstance(value, str):
         value = value.strip()
-        if not value.isdigit():
+        # ASCII digits only, and few of them: int() refuses "²" (a digit to isdigit) and 5,000 nines.
+        if not (value.isascii() and value.isdigit()) or len(value.lstrip("0")) > len(str(DAYS_MAX)):
             return None
         value = int(value)
     if not isinstance(value, int) or not DAYS_MIN <= value <= DAYS_MAX:

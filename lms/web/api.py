@@ -19,7 +19,7 @@ from lms.db import get_db
 from lms.models import CheckAttempt, Membership, Module, OrgUnit, Progress, Reflection, User
 from lms.services import Invalid, catalogue, learning, modules, organizations, people
 from lms.services.access import Actor, actor_for
-from lms.web import csrf
+from lms.web import csrf, params
 
 bp = Blueprint("api", __name__, url_prefix=openapi.PREFIX)
 
@@ -85,10 +85,12 @@ def list_people(org: str):
     filters = {
         "q": request.args.get("q", ""),
         "role": _role("role"),
-        "unit_id": _int("unit_id", default=None),
+        "unit_id": params.arg_id("unit_id"),
         "include_inactive": _flag("include_inactive", default=False),
-        "page": _int("page", default=1),
-        "per_page": _int("per_page", default=openapi.DEFAULT_PER_PAGE, maximum=openapi.MAX_PER_PAGE),
+        "page": params.arg_number("page", default=1),
+        "per_page": params.arg_number(
+            "per_page", default=openapi.DEFAULT_PER_PAGE, maximum=openapi.MAX_PER_PAGE
+        ),
     }
     page = people.list_people(get_db(), _actor(org), **filters)
     return jsonify(
@@ -118,18 +120,6 @@ def _flag(name: str, *, default: bool) -> bool:
     if value in {"false", "0"}:
         return False
     raise Invalid(f"{name} must be true or false.", name)
-
-
-def _int(name: str, *, default: int | None, maximum: int | None = None) -> int | None:
-    """A whole number of 1 or more (ids and page numbers), up to `maximum`."""
-    value = request.args.get(name, "").strip()
-    if not value:
-        return default
-    if not value.isdigit() or int(value) < 1:
-        raise Invalid(f"{name} must be a whole number of 1 or more.", name)
-    if maximum is not None and int(value) > maximum:
-        raise Invalid(f"{name} must be at most {maximum}.", name)
-    return int(value)
 
 
 def _role(name: str) -> str:
@@ -252,9 +242,9 @@ def _user() -> User:
 
 
 def _body() -> dict[str, Any]:
-    body = request.get_json(silent=True)
+    body = request.get_json()  # not JSON, or nested too deeply: Invalid saying so (lms.web.params)
     if not isinstance(body, dict):
-        raise Invalid("Send a JSON object (Content-Type: application/json).")
+        raise Invalid(params.NOT_JSON)
     return body
 
 

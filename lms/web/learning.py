@@ -27,7 +27,7 @@ from lms.models import User
 from lms.services import Invalid, NotFound, learning, modules
 from lms.services import catalogue as catalogue_service
 from lms.services.access import Actor
-from lms.web import current_actor, show_errors
+from lms.web import current_actor, params, show_errors
 from lms.web.fragments import kept, render_part
 
 bp = Blueprint("learning", __name__)
@@ -79,7 +79,14 @@ class AnswerForm(FlaskForm):
 
     def numbers(self) -> set[int]:
         # Anything but a number cannot come from the page: it becomes an option that does not exist.
-        return {int(v) if v.isdigit() else -1 for v in self.chosen.data or []}
+        return {_option_number(v) for v in self.chosen.data or []}
+
+
+def _option_number(value: str) -> int:
+    try:
+        return params.whole_number(value, "chosen", minimum=0)
+    except Invalid:
+        return -1
 
 
 class ReflectionForm(FlaskForm):
