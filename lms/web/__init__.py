@@ -57,8 +57,9 @@ def _error(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from lms.web import admin, api, auth, health, home, learning, policy
+    from lms.web import admin, api, auth, health, home, learning, params, policy, profile
 
+    params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
     csrf.init_app(app)
     app.extensions["lms.fragments"] = Fragments(app.config.get("PAGE_CACHE_ENTRIES", 1000))
     app.register_blueprint(health.bp)
@@ -67,6 +68,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(policy.bp)
     app.register_blueprint(learning.bp)
+    app.register_blueprint(profile.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie-authenticated writes
 

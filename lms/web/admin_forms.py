@@ -20,6 +20,9 @@ from curricula.stakeholders import LABELS
 from lms.models import OrgUnit, Permission, UnitKind
 from lms.services.organizations import NAME_MAX
 from lms.services.people import LIMITS
+from lms.web.params import select_id
+
+CHOOSE_UNIT = "Choose a unit from the list."
 
 PERMISSION_LABELS: dict[Permission, str] = {
     Permission.HR: "HR",
@@ -36,13 +39,6 @@ class Needed:
 
     def __call__(self, form, field) -> None:
         return None
-
-
-def optional_id(value: object) -> int | None:
-    """Coerce a select's value to an id; the empty option means none."""
-    if value is None or value == "":
-        return None
-    return int(value)  # type: ignore[call-overload]
 
 
 def unit_choices(units: Iterable[OrgUnit], *, blank: str) -> list[SelectChoice]:
@@ -64,7 +60,8 @@ def role_choices(*, blank: str) -> list[SelectChoice]:
 class AddUnitForm(FlaskForm):
     parent_id = SelectField(
         "Inside",
-        coerce=optional_id,
+        coerce=select_id,
+        invalid_value_message=CHOOSE_UNIT,
         validate_choice=False,
         validators=[InputRequired("Choose where the new unit goes.")],
         choices=[],
@@ -85,7 +82,8 @@ class RenameUnitForm(FlaskForm):
 class MoveUnitForm(FlaskForm):
     parent_id = SelectField(
         "Move under",
-        coerce=optional_id,
+        coerce=select_id,
+        invalid_value_message=CHOOSE_UNIT,
         validate_choice=False,
         validators=[InputRequired("Choose the unit to move it under.")],
         choices=[],
@@ -112,7 +110,9 @@ class PersonForm(FlaskForm):
         validate_choice=False,
         choices=role_choices(blank="Choose one of the seven roles"),
     )
-    unit_id = SelectField("Unit", coerce=optional_id, validate_choice=False, choices=[])
+    unit_id = SelectField(
+        "Unit", coerce=select_id, invalid_value_message=CHOOSE_UNIT, validate_choice=False, choices=[]
+    )
     job_code = StringField("Job code", render_kw={"maxlength": LIMITS["job_code"]})
     employee_id = StringField("Employee ID", render_kw={"maxlength": LIMITS["employee_id"]})
 
@@ -148,9 +148,19 @@ class PeopleFilter(Form):
 
     q = SearchField("Search name, email, job code or employee ID")
     role = SelectField("Stakeholder role", validate_choice=False, choices=role_choices(blank="Any role"))
-    unit = SelectField("Unit (and the units below it)", coerce=optional_id, validate_choice=False, choices=[])
+    unit = SelectField(
+        "Unit (and the units below it)",
+        coerce=select_id,
+        invalid_value_message=CHOOSE_UNIT,
+        validate_choice=False,
+        choices=[],
+    )
     inactive = BooleanField("Include deactivated people")
 
     def offer(self, units: Iterable[OrgUnit]) -> PeopleFilter:
         self.unit.choices = unit_choices(units, blank="Any unit")
         return self
+
+
+class SecondFactorPolicyForm(FlaskForm):
+    required = BooleanField("Require two-step sign-in for organisation administrators, HR and coaches")
