@@ -24,6 +24,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS: dict[str, str] = {
     "pages": "bench.pages",
     "content": "bench.content",
+    "reset": "bench.reset",
 }
 
 

@@ -1,17 +1,21 @@
-"""The production app plus three routes, served by the same gunicorn stack as the pages measured.
+"""The production app plus four routes, served by the same gunicorn stack as the pages measured.
 
 `/_bench/bare` does no database or template work: its req/s is the ceiling that this server, these
 workers and this machine allow, against which the real pages are compared. `/_bench/my-learning-rendered`
 and `/_bench/module-rendered/SLUG` are My learning and the module page with nothing kept from earlier
-requests (lms.web.fragments emptied first). The production entry point (lms.wsgi) has none of them.
+requests (lms.web.fragments emptied first). `/_bench/reset-inline` is the password-reset request as
+it was served before its work moved after the response (the `reset` benchmark's comparison). The
+production entry point (lms.wsgi) has none of them.
 """
 
 from __future__ import annotations
 
-from flask import Response
+from flask import Response, render_template
 
 from lms import create_app
-from lms.web import learning
+from lms.db import get_db
+from lms.services import accounts
+from lms.web import auth, learning
 
 app = create_app()
 
@@ -34,3 +38,14 @@ def module_rendered(slug: str):
     """A module page as it is served after every answer: nothing kept, read and rendered each time."""
     app.extensions["lms.fragments"].clear()
     return learning.module(slug)
+
+
+@app.post("/_bench/reset-inline")
+def reset_inline():
+    """A reset request that does its work before answering (as /reset did): known emails take longer."""
+    form = auth.ResetRequestForm()
+    if not form.validate_on_submit():
+        return Response("invalid\n", status=400, mimetype="text/plain")
+    accounts.request_password_reset(get_db(), email=form.email.data)
+    get_db().commit()
+    return render_template("auth/reset_sent.html")

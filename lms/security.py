@@ -1,4 +1,5 @@
-"""Password hashing (argon2id), secret tokens, and the HTTP security headers every response carries."""
+"""Password hashing (argon2id), secret tokens, and the HTTP security headers every response carries
+(including Cache-Control: no-store on everything but static files)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import secrets
 from functools import lru_cache
 
 import argon2
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, request
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
@@ -61,4 +62,10 @@ def init_app(app: Flask) -> None:
         h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
         if app.config["SESSION_COOKIE_SECURE"]:
             h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        # Ward PCs are shared: no page or API answer may be kept for the next person to find in the cache
+        # or behind the Back button. Only static files may be cached; a view may add to no-store, not
+        # weaken it.
+        is_static_file = request.endpoint == "static" and response.status_code < 400
+        if not is_static_file and not response.cache_control.no_store:
+            h["Cache-Control"] = "no-store"
         return response

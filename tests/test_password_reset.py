@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -12,7 +13,7 @@ from sqlalchemy import func, select
 from lms.db import utcnow
 from lms.mail import transport_from_url
 from lms.models import AuditEvent, OutboxMessage, PasswordResetToken, User
-from lms.services import outbox
+from lms.services import accounts, outbox
 
 NEW_PASSWORD = "a new and longer passphrase"
 SENT = "If an account uses that address, we have sent a link"
@@ -24,7 +25,10 @@ def nurse(make, tree):
 
 
 def ask_for_reset(client, email, **kwargs):
+    """POST the reset form and close the answer as a server does once it is sent (the request's work
+    runs then, after the answer: lms.web.after_response)."""
     token = csrf_token(client, "/reset")
+    kwargs.setdefault("buffered", True)
     return client.post("/reset", data={"email": email, "csrf_token": token}, **kwargs)
 
 
@@ -165,8 +169,40 @@ def test_unknown_email_gets_the_same_page_and_no_mail(app, db, client, nurse):
     unknown = ask_for_reset(client, "nobody@alpha.test")
     assert unknown.status_code == known.status_code == 200
     assert unknown.get_data(as_text=True) == known.get_data(as_text=True)
+    assert unknown.headers.get("Content-Length") == known.headers.get("Content-Length")
     assert SENT in unknown.get_data(as_text=True)
     assert db.scalars(select(OutboxMessage.to_addr)).all() == ["nurse@alpha.test"]
+
+
+def test_the_answer_is_sent_before_the_work_and_the_email_is_queued_once_it_has_gone(db, client, nurse):
+    """Looking the email up, making a link and queueing the email take time only when the account
+    exists; done after the answer, that time cannot tell a stranger which emails have accounts."""
+    token = csrf_token(client, "/reset")
+    resp = client.post("/reset", data={"email": "nurse@alpha.test", "csrf_token": token})
+    assert resp.status_code == 200
+    assert SENT in resp.get_data(as_text=True)
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0, "nothing done before the answer"
+
+    resp.close()  # what the server does once the answer is sent
+    assert db.scalars(select(OutboxMessage.to_addr)).all() == ["nurse@alpha.test"]
+    assert db.scalar(select(func.count()).select_from(PasswordResetToken)) == 1
+
+
+def test_a_failure_after_the_answer_is_logged_and_the_answer_stays_the_same(
+    db, client, nurse, monkeypatch, caplog
+):
+    def broken(db, *, email):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(accounts, "request_password_reset", broken)
+    with caplog.at_level(logging.ERROR):
+        resp = ask_for_reset(client, "nurse@alpha.test")
+    assert resp.status_code == 200
+    assert SENT in resp.get_data(as_text=True)
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "failed after the response was sent" in record.getMessage()
+    assert record.exc_info and "the database went away" in str(record.exc_info[1])
+    assert db.scalar(select(func.count()).select_from(OutboxMessage)) == 0
 
 
 def test_an_inactive_account_gets_no_link(db, client, make, tree):
@@ -179,7 +215,9 @@ def test_the_link_uses_the_configured_address_not_the_request_host(app, db, clie
     evil = {"Host": "evil.example"}
     page = client.get("/reset", headers=evil).get_data(as_text=True)
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
-    resp = client.post("/reset", data={"email": "nurse@alpha.test", "csrf_token": token}, headers=evil)
+    resp = client.post(
+        "/reset", data={"email": "nurse@alpha.test", "csrf_token": token}, headers=evil, buffered=True
+    )
     assert SENT in resp.get_data(as_text=True)
     body = db.scalar(select(OutboxMessage.body_text))
     assert f"{app.config['BASE_URL']}/reset/" in body

@@ -26,7 +26,17 @@ def run(host: str, port: int, threads: int) -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     migrate.upgrade(app)
     try:
-        server = waitress.create_server(app, host=host, port=port, threads=threads, ident="lms")
+        server = waitress.create_server(
+            app,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="lms",
+            # Proxy headers have one home, the app's ProxyFix (LMS_TRUSTED_PROXIES, lms.create_app), as
+            # under gunicorn. Waitress would clear X-Forwarded-* before the app sees them, so it passes
+            # them through when proxies are trusted, and clears them (as by default) when none are.
+            clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"],
+        )
     except OSError as exc:  # typically: the port is taken
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
     scheduler = _start_scheduler(app)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from conftest import PASSWORD
@@ -13,11 +14,20 @@ from lms.models import OutboxMessage
 pytestmark = pytest.mark.browser
 
 NEW_PASSWORD = "a new sentence to remember"
+EMAIL_WAIT_S = 5  # a bound, not a performance claim
 
 
 def emailed_reset_path(db, email: str) -> str:
-    """The path of the reset link in the email waiting in the outbox for this address."""
-    bodies = db.scalars(select(OutboxMessage.body_text).where(OutboxMessage.to_addr == email)).all()
+    """The path of the reset link in the email waiting in the outbox for this address.
+
+    The email is queued just after the answer has been sent (lms.web.after_response), so the page may
+    show before it is there: wait a moment for it."""
+    deadline = time.monotonic() + EMAIL_WAIT_S
+    while True:
+        bodies = db.scalars(select(OutboxMessage.body_text).where(OutboxMessage.to_addr == email)).all()
+        if bodies or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert len(bodies) == 1, f"expected one email to {email}, found {len(bodies)}"
     match = re.search(r"https?://[^/\s]+(/reset/\S+)", bodies[0])
     assert match, f"no reset link in:\n{bodies[0]}"
