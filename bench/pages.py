@@ -22,12 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, session
-from flask_login import login_user
 from flask_wtf.csrf import generate_csrf
 
 from bench import BenchmarkFailed, package_versions, progress, server, wrk
 from bench.dataset import GENERATED_MODULES, publish_learning, seed
-from lms import create_app, migrate
+from lms import create_app, login, migrate
 from lms.db import get_db
 from lms.models import (
     User,
@@ -152,16 +151,17 @@ def run() -> dict[str, Any]:
 def session_cookie(app: Flask, user_id: int) -> str:
     """`name=value` of the session a real sign-in leaves behind, signed with the server's SECRET_KEY.
 
-    Built as Flask-Login's login_user() builds it (user id, freshness, the session-protection id of
-    this client's address and User-Agent) plus the CSRF secret a rendered form stores, so every
-    measured request is a steady signed-in request, independent of the sign-in page.
+    Built as signing in builds it (a session held on the server, Flask-Login's user id, freshness and
+    the session-protection id of this client's address and User-Agent) plus the CSRF secret a rendered
+    form stores, so every measured request is a steady signed-in request, independent of the sign-in page.
     """
     with app.test_request_context(
         "/", environ_base={"REMOTE_ADDR": server.HOST}, headers={"User-Agent": USER_AGENT}
     ):
         user = get_db().get(User, user_id)
-        if user is None or not login_user(user):
+        if user is None or not user.is_active:
             raise BenchmarkFailed("the benchmark learner cannot sign in (inactive?)")
+        login.sign_in(user, ip=server.HOST, user_agent=USER_AGENT)
         generate_csrf()
         value = app.session_interface.get_signing_serializer(app).dumps(dict(session))
     return f"{app.config['SESSION_COOKIE_NAME']}={value}"

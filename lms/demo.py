@@ -23,7 +23,7 @@ from curricula.model import Corpus
 from curricula.stakeholders import StakeholderRole
 from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Permission, User
 from lms.security import hash_password
-from lms.services import audit, dosing, modules
+from lms.services import audit, dosing, modules, sessions
 from lms.services.access import Actor
 from lms.services.content import SyncReport, sync
 from lms.services.organizations import add_unit, create_organization
@@ -196,7 +196,9 @@ def seed_demo(
         _input(admin_spec.email, admin_spec.name, admin_spec.role, system.id, admin_spec.job_code, 1),
         org_id=org.id,
         permissions=admin_spec.permissions,
+        welcome=False,
     )
+    assert isinstance(admin, Membership)  # a new database: every demo email is new
     actor = Actor(admin.user, admin)
     places = _add_units(db, actor, system)
     employee_ids = iter(range(2, 10_000))
@@ -206,11 +208,12 @@ def seed_demo(
             actor,
             _input(spec.email, spec.name, spec.role, places[spec.unit], spec.job_code, next(employee_ids)),
             permissions=spec.permissions,
+            welcome=False,
         )
     used_emails = {spec.email for spec in ACCOUNTS}
     for role, job_code, unit_id in _staff(rng, places, PEOPLE - len(ACCOUNTS)):
         name, email = _new_name(rng, used_emails)
-        add_person(db, actor, _input(email, name, role, unit_id, job_code, next(employee_ids)))
+        add_person(db, actor, _input(email, name, role, unit_id, job_code, next(employee_ids)), welcome=False)
     _set_passwords(db, org, password)
     _learn_something(db, org)
     return DemoResult(True, False, org, *_counts(db, org), published=published)
@@ -358,7 +361,7 @@ def _set_passwords(db: Session, org: Organization, password: str) -> None:
 def _reset_passwords(db: Session, org: Organization, password: str) -> None:
     for user in _demo_users(db):
         user.password_hash = hash_password(password)
-        user.session_version += 1  # a new password signs out every old session
+        sessions.end_all(db, user.id)  # a new password signs out every old session
         audit.record(
             db,
             actor_id=None,

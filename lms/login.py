@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Flask, Request
-from flask_login import LoginManager
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import joinedload
+from flask import Flask, Request, session
+from flask_login import LoginManager, login_user, logout_user
 
 from lms.db import get_db
-from lms.models import Membership, User
-from lms.services import tokens
+from lms.models import User
+from lms.services import sessions, tokens
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
@@ -18,22 +16,40 @@ login_manager.login_message_category = "info"
 login_manager.session_protection = "basic"
 
 
-# Every page needs the person's memberships, organisations and units (navigation, the actor): one query,
-# its statement built once (building it on each request cost a third of loading the user).
-_WITH_MEMBERSHIPS = (joinedload(User.memberships).joinedload(Membership.unit),)
-_USER = select(User).where(User.id == bindparam("user_id")).options(*_WITH_MEMBERSHIPS)
+# The session cookie's key for the server-side session (lms.services.sessions).
+SESSION_KEY = "lms_sid"
+
+
+def sign_in(user: User, *, ip: str | None, user_agent: str | None) -> None:
+    """Start a session on the server and in the cookie for a person who has proved who they are.
+
+    Whatever the cookie held before (a half-finished sign-in, another person's flashes) is dropped, so
+    a session made before signing in cannot be fixed on the person."""
+    session.clear()
+    session[SESSION_KEY] = sessions.start(get_db(), user, ip=ip, user_agent=user_agent)
+    login_user(user)
+
+
+def sign_out() -> None:
+    """End this session on the server, then forget it in the cookie."""
+    key = session.get(SESSION_KEY)
+    if isinstance(key, str):
+        sessions.end(get_db(), key)
+    logout_user()
+    session.clear()
+
+
+def current_session_key() -> str | None:
+    key = session.get(SESSION_KEY)
+    return key if isinstance(key, str) else None
 
 
 @login_manager.user_loader
-def _load_user(user_key: str) -> User | None:
-    user_id, _, version = user_key.partition(":")
-    if not user_id.isdigit():
+def _load_user(user_id: str) -> User | None:
+    key = current_session_key()
+    if key is None or not user_id.isascii() or not user_id.isdigit() or len(user_id) > 18:
         return None
-    user = get_db().execute(_USER, {"user_id": int(user_id)}).unique().scalar_one_or_none()
-    # A password change bumps session_version, which signs out every other session.
-    if user is None or str(user.session_version) != version:
-        return None
-    return user
+    return sessions.user_for(get_db(), int(user_id), key)
 
 
 @login_manager.request_loader

@@ -28,8 +28,10 @@ from sqlalchemy.orm import Session
 from curricula.stakeholders import StakeholderRole
 from lms import create_app, migrate
 from lms.db import Base, get_db
+from lms.login import SESSION_KEY
 from lms.models import Membership, Organization, OrgUnit, UnitKind, User
 from lms.security import hash_password
+from lms.services import sessions
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery"
@@ -273,8 +275,11 @@ def login_as(app: Flask):
     def _login(who: Membership | User) -> FlaskClient:
         user = who.user if isinstance(who, Membership) else who
         c = app.test_client()
+        with app.app_context():
+            key = sessions.start(get_db(), get_db().get(User, user.id), ip="127.0.0.1", user_agent="pytest")
         with c.session_transaction() as sess:
             sess["_user_id"] = user.get_id()
+            sess[SESSION_KEY] = key
             sess["_fresh"] = True
         return c
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
-from lms.models import Membership, OrgUnit, UnitKind
+from lms.models import Invitation, Membership, OrgUnit, UnitKind
 
 PREFIX = "/o/<org>/admin"
 
@@ -38,6 +38,7 @@ class Side:
     spare_department: OrgUnit
     person: Membership
     gone_person: Membership
+    invitation: Invitation
     secrets: tuple[str, ...]  # text that must never appear on the other organisation's screens
 
 
@@ -51,6 +52,14 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
         tree, name=f"{word} Person", email=f"{word.lower()}.person@{tree.org.slug}.example", unit=tree.unit
     )
     gone = make.person(tree, name=f"{word} Gone", active=False)
+    invitation = Invitation(
+        org_id=tree.org.id,
+        email=f"{word.lower()}.invited@elsewhere.example",
+        name=f"{word} Invited",
+        stakeholder_role=StakeholderRole.CLINICIAN,
+    )
+    make.db.add(invitation)
+    make.db.commit()
     return Side(
         slug=tree.org.slug,
         unit=unit,
@@ -58,6 +67,7 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
         spare_department=spare,
         person=person,
         gone_person=gone,
+        invitation=invitation,
         secrets=(
             tree.org.name,
             unit.name,
@@ -67,6 +77,8 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
             person.user.email,
             gone.user.name,
             person.employee_id,
+            invitation.name,
+            invitation.email,
         ),
     )
 
@@ -74,7 +86,7 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
 def person_details(side: Side) -> dict[str, Any]:
     return {
         "email": side.person.user.email,
-        "name": "Renamed by a stranger",
+        "name": side.person.user.name,
         "stakeholder_role": "executive",
         "unit_id": side.person.unit_id,
         "job_code": "X1",
@@ -95,12 +107,14 @@ BY_ID: dict[str, tuple[str, Callable[[Side], dict[str, Any]]]] = {
     "admin.person_permissions": ("person", lambda s: {"org_admin": "y", "hr": "y"}),
     "admin.person_deactivate": ("person", lambda s: {}),
     "admin.person_reactivate": ("gone_person", lambda s: {}),
+    "admin.invitation_cancel": ("invitation", lambda s: {}),
 }
 WITHOUT_ID: dict[str, Callable[[Side], dict[str, Any]]] = {
     "admin.units": lambda s: {"parent_id": s.spare_department.id, "name": "Added by a stranger"},
     "admin.people": lambda s: {},
     "admin.person_new": lambda s: {**person_details(s), "email": "new.person@stranger.example"},
     "admin.audit": lambda s: {},
+    "admin.sign_in_security": lambda s: {},
     "policy.page": lambda s: {},
     "policy.save": lambda s: {"require_awareness": "y", "days_awareness": "1"},
     "policy.reset": lambda s: {},
@@ -124,7 +138,8 @@ def requests_to(rule, side: Side) -> list[tuple[str, str, dict[str, Any]]]:
         obj, data = None, WITHOUT_ID[rule.endpoint]
     path = rule.rule.replace("<org>", side.slug).replace("<role>", "clinician")
     if obj is not None:
-        path = path.replace("<int:unit_id>", str(obj.id)).replace("<int:membership_id>", str(obj.id))
+        for name in ("unit_id", "membership_id", "invitation_id"):
+            path = path.replace(f"<int:{name}>", str(obj.id))
     assert "<" not in path, f"no value for an argument of {rule.rule}"
     return [(method, path, data(side)) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
 

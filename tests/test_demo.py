@@ -15,6 +15,7 @@ from lms.cli import main
 from lms.db import get_db
 from lms.models import AuditEvent, Membership, Organization, OrgUnit, Permission, UnitKind, User
 from lms.security import verify_password
+from lms.services import sessions
 
 ACCOUNTS = {
     "admin@demo.example": ({Permission.ORG_ADMIN}, StakeholderRole.EXECUTIVE),
@@ -110,6 +111,10 @@ def test_running_the_demo_again_changes_nothing(app: Flask, db: Session):
 def test_a_password_given_later_resets_only_the_six_demo_accounts(app: Flask, db: Session):
     lms(app, "demo")
     people_before = counts(db)[3]
+    signed_in = {}
+    for email in ACCOUNTS:
+        user = db.scalar(select(User).where(User.email == email))
+        signed_in[email] = sessions.start(db, user, ip="127.0.0.1", user_agent="test")
 
     output = lms(app, "demo", "--password", "a new demo passphrase").output
 
@@ -119,7 +124,9 @@ def test_a_password_given_later_resets_only_the_six_demo_accounts(app: Flask, db
         user = db.scalar(select(User).where(User.email == email))
         assert verify_password(user.password_hash, "a new demo passphrase"), email
         assert not verify_password(user.password_hash, "quality-demo"), email
-        assert user.session_version == 2, "old sessions of the demo accounts end"
+        assert sessions.user_for(db, user.id, signed_in[email]) is None, (
+            "old sessions of the demo accounts end"
+        )
     assert "a new demo passphrase" in output
 
 

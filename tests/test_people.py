@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
-from lms.models import AuditEvent, Membership, Permission, User
-from lms.services import Forbidden, Invalid, NotFound, people
+from lms.models import AuditEvent, Invitation, Membership, Permission, User
+from lms.services import Forbidden, Invalid, NotFound, invitations, people
 from lms.services.access import Actor
 
 
@@ -63,16 +64,22 @@ def test_duplicate_email_and_employee_id_are_refused(db, hr, tree):
     assert "employee ID" in exc.value.errors["employee_id"][0]
 
 
-def test_a_person_known_elsewhere_joins_a_second_organisation(db, make, tree, other_tree):
+def test_a_person_known_elsewhere_is_invited_and_joins_when_they_accept(db, make, tree, other_tree):
     faculty = make.person(
         other_tree, StakeholderRole.QUALITY_STAFF, email="fay@faculty.example", faculty=True
     )
     admin = actor(make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True))
-    m = people.add_person(db, admin, nurse(tree, email="fay@faculty.example", role="quality-staff"))
-    assert m.user_id == faculty.user_id
-    db.refresh(m.user)
+    invited = people.add_person(db, admin, nurse(tree, email="fay@faculty.example", role="quality-staff"))
+    assert isinstance(invited, Invitation)
+    assert invited.name == "Nia Nurse", "the organisation keeps what it typed, not the account's name"
+    assert not db.scalar(
+        select(Membership).where(Membership.org_id == tree.org.id, Membership.user_id == faculty.user_id)
+    )
+
+    m = invitations.accept(db, faculty.user, invited.id)
+    assert m.org_id == tree.org.id and m.user_id == faculty.user_id
     assert {x.org_id for x in m.user.memberships} == {tree.org.id, other_tree.org.id}
-    with pytest.raises(Invalid, match="also belongs to another organisation"):
+    with pytest.raises(Invalid, match="only they can change their name and email"):
         people.update_person(db, admin, m.id, nurse(tree, email="fay@faculty.example", name="Fay F."))
 
 
@@ -142,3 +149,12 @@ def test_learners_cannot_see_the_roster(db, make, tree):
     learner = actor(make.person(tree))
     with pytest.raises(Forbidden):
         people.list_people(db, learner)
+
+
+def test_a_search_for_percent_or_underscore_finds_them_literally(db, make, tree, hr):
+    make.person(tree, name="Pat 100% Sure")
+    make.person(tree, name="Sam Under_score")
+    make.person(tree, name="Plain Person")
+    found = people.list_people(db, hr, q="%").items
+    assert [m.user.name for m in found] == ["Pat 100% Sure"]
+    assert [m.user.name for m in people.list_people(db, hr, q="_").items] == ["Sam Under_score"]

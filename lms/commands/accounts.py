@@ -5,13 +5,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import get_db
-from lms.models import Permission, User
+from lms.models import Invitation, Permission, User
 from lms.services import Invalid, NotFound, people, tokens
 from lms.services.access import org_by_slug
 from lms.services.accounts import normalise_email, password_problems
@@ -50,7 +52,9 @@ token_group = AppGroup("token", help="Personal access tokens for the JSON API.")
     help="Repeat for several.",
 )
 @click.option("--password", help="The password; asked for (hidden, twice) when not given.")
-@click.option("--no-password", is_flag=True, help="No password: the person sets one by a reset link.")
+@click.option(
+    "--no-password", is_flag=True, help="No password: the person is emailed a link to choose their own."
+)
 def user_create(
     email: str,
     name: str,
@@ -63,7 +67,8 @@ def user_create(
     password: str | None,
     no_password: bool,
 ) -> None:
-    """Add a person to an organisation, with a password unless --no-password."""
+    """Add a person to an organisation, with a password, or with --no-password an emailed link to choose
+    one. An email that already has an account is sent an invitation instead, which its person accepts."""
     if password is not None and no_password:
         raise click.UsageError("Give --password or --no-password, not both.")
     db = get_db()
@@ -86,17 +91,31 @@ def user_create(
         employee_id=employee_id,
     )
     try:
-        membership = people.add_person(
-            db, None, data, org_id=org.id, permissions=[Permission(p) for p in permissions]
+        added = people.add_person(
+            db,
+            None,
+            data,
+            org_id=org.id,
+            permissions=[Permission(p) for p in permissions],
+            welcome=password is None,
         )
+        if isinstance(added, Invitation):
+            click.echo(
+                f"{added.email} already has an account, so it is theirs: an invitation to join {org.slug} "
+                "was emailed to them, and shows on their home page. They join when they accept it."
+            )
+            return
         if password is not None:
-            people.set_password_as_operator(db, membership.user_id, password)
+            people.set_password_as_operator(db, added.user_id, password)
     except Invalid as exc:
         raise _fail("The person was not added", exc) from None
-    user = membership.user
-    granted = ", ".join(sorted(p.value for p in membership.permissions)) or "none"
-    click.echo(f"Added {user.name} <{user.email}> to {org.slug} as {role} (membership {membership.id}).")
-    click.echo(f"Permissions: {granted}. Password: {'none (use a reset link)' if no_password else 'set'}.")
+    user = added.user
+    granted = ", ".join(sorted(p.value for p in added.permissions)) or "none"
+    click.echo(f"Added {user.name} <{user.email}> to {org.slug} as {role} (membership {added.id}).")
+    if password is None:
+        click.echo(f"Permissions: {granted}. An invitation to choose a password was emailed to {user.email}.")
+    else:
+        click.echo(f"Permissions: {granted}. Password: set.")
 
 
 @token_group.command("create")
@@ -106,9 +125,7 @@ def user_create(
 def token_create(email: str, name: str, days: int) -> None:
     """Create a personal access token and print it alone on the last line."""
     db = get_db()
-    user = db.scalar(select(User).where(User.email == normalise_email(email)))
-    if user is None:
-        raise click.ClickException(f"No account uses the email {email!r}.")
+    user = _user_by_email(email)
     if not user.is_active:
         raise click.ClickException(f"{user.email} is not active in any organisation: a token would not work.")
     try:
@@ -117,6 +134,56 @@ def token_create(email: str, name: str, days: int) -> None:
         raise _fail("The token was not created", exc) from None
     click.echo(f"Token {name!r} for {user.email}, valid for {days} days. It is shown only this once:")
     click.echo(secret)
+
+
+@token_group.command("list")
+@click.option("--email", required=True, help="Whose tokens.")
+def token_list(email: str) -> None:
+    """List a person's tokens that still work: id, name, created, last used, expires."""
+    db = get_db()
+    user = _user_by_email(email)
+    found = tokens.tokens_of(db, user)
+    if not found:
+        click.echo(f"{user.email} has no tokens that work.")
+    for t in found:
+        click.echo(
+            f"{t.id}\t{t.name}\tcreated {_when(t.created_at)}\tlast used {_when(t.last_used_at)}"
+            f"\texpires {_when(t.expires_at)}"
+        )
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=click.IntRange(1, 2**31 - 1), required=False)
+@click.option("--email", help="With --all: whose tokens.")
+@click.option("--all", "revoke_all", is_flag=True, help="Revoke every token of --email.")
+def token_revoke(token_id: int | None, email: str | None, revoke_all: bool) -> None:
+    """Revoke one token by its id (see `lms token list`), or all of a person's with --email and --all."""
+    db = get_db()
+    if revoke_all == (token_id is not None) or revoke_all != (email is not None):
+        raise click.UsageError("Give a TOKEN_ID, or --email E --all.")
+    if token_id is not None:
+        try:
+            token = tokens.revoke(db, token_id, owner=None)
+        except NotFound:
+            raise click.ClickException(f"No token has the id {token_id}.") from None
+        click.echo(f"Revoked token {token.id} ({token.name!r}).")
+        return
+    assert email is not None
+    user = _user_by_email(email)
+    count = tokens.revoke_all(db, user.id)
+    db.commit()
+    click.echo(f"Revoked {count} token{'s' if count != 1 else ''} of {user.email}.")
+
+
+def _user_by_email(email: str) -> User:
+    user = get_db().scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        raise click.ClickException(f"No account uses the email {email!r}.")
+    return user
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 commands: list[click.Command] = [user_group, token_group]

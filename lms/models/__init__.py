@@ -1,7 +1,14 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
 
 from lms.models.audit import AuditEvent
-from lms.models.credential import ApiToken, LoginAttempt, PasswordResetToken
+from lms.models.credential import (
+    ApiToken,
+    EmailChange,
+    LoginAttempt,
+    PasswordResetToken,
+    RecoveryCode,
+    UserSession,
+)
 from lms.models.learning import (
     Assignment,
     AssignmentSource,
@@ -15,7 +22,7 @@ from lms.models.learning import (
 )
 from lms.models.organization import Organization, OrgUnit, UnitKind
 from lms.models.outbox import OutboxMessage
-from lms.models.person import Membership, Permission, User
+from lms.models.person import Invitation, Membership, Permission, User
 
 __all__ = [
     "ApiToken",
@@ -25,6 +32,8 @@ __all__ = [
     "CheckAttempt",
     "ContentRelease",
     "DosePolicyOverride",
+    "EmailChange",
+    "Invitation",
     "LoginAttempt",
     "Membership",
     "Module",
@@ -35,7 +44,9 @@ __all__ = [
     "Permission",
     "Progress",
     "ProgressStatus",
+    "RecoveryCode",
     "Reflection",
     "UnitKind",
     "User",
+    "UserSession",
 ]

@@ -35,6 +35,8 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(200))
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Whether org admins, HR and coaches must sign in with a second factor to use those permissions.
+    second_factor_required: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     def __repr__(self) -> str:
         return f"<Organization {self.slug}>"

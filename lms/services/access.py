@@ -6,6 +6,7 @@ not belong to, so a stranger cannot even learn that an organisation exists.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -14,6 +15,17 @@ from sqlalchemy.orm import Session
 from lms.models import Membership, Organization, Permission, User
 from lms.services import Forbidden, NotFound
 
+# Who may manage people (the roster, roles, units): one named set, used by every people service.
+MANAGES_PEOPLE = (Permission.ORG_ADMIN, Permission.HR)
+# Permissions an organisation may require a second factor for (Organization.second_factor_required).
+NEEDS_SECOND_FACTOR = frozenset({Permission.ORG_ADMIN, Permission.HR, Permission.COACH})
+
+
+def outranks(held: frozenset[Permission], wanted: Iterable[Permission]) -> bool:
+    """True when `held` includes every permission in `wanted`. An organisation administrator holds
+    every permission the organisation can give, so may manage HR, coaches and other administrators."""
+    return Permission.ORG_ADMIN in held or frozenset(wanted) <= held
+
 
 @dataclass(frozen=True, slots=True)
 class Actor:
@@ -21,10 +33,16 @@ class Actor:
     membership: Membership
     # What the membership may do, read once: navigation asks on every page, several times.
     permissions: frozenset[Permission] = field(init=False)
+    # Held but not usable until the person turns on the second factor their organisation requires.
+    withheld: frozenset[Permission] = field(init=False)
 
     def __post_init__(self) -> None:
         held = self.membership.permissions if self.membership.active else frozenset()
-        object.__setattr__(self, "permissions", held)
+        withheld: frozenset[Permission] = frozenset()
+        if self.membership.organization.second_factor_required and not self.user.second_factor_on:
+            withheld = held & NEEDS_SECOND_FACTOR
+        object.__setattr__(self, "permissions", held - withheld)
+        object.__setattr__(self, "withheld", withheld)
 
     @property
     def org(self) -> Organization:
@@ -40,7 +58,31 @@ class Actor:
     def require(self, *permissions: Permission) -> None:
         """Raise Forbidden unless the actor holds one of the permissions."""
         if not self.can(*permissions):
+            if self.withheld.intersection(permissions):
+                raise Forbidden(
+                    f"{self.org.name} requires two-step sign-in for this. Turn it on from your profile."
+                )
             raise Forbidden("You do not have permission to do that in this organisation.")
+
+    def may_manage(self, target: Membership) -> bool:
+        """Nobody manages someone who holds more than they do (DESIGN.md section 6)."""
+        return outranks(self.permissions, target.permissions)
+
+    def require_manage(self, target: Membership, *, granting: Iterable[Permission] = ()) -> None:
+        """Raise Forbidden unless the actor holds every permission the target holds and every permission
+        being granted: the one rule for changing another person's identity, permissions, role, unit or
+        active state."""
+        if not self.may_manage(target):
+            raise Forbidden(
+                "This person holds permissions you do not have, so only someone who holds them can "
+                "change their details, role, unit, permissions or status."
+            )
+        self.require_grant(granting)
+
+    def require_grant(self, granting: Iterable[Permission]) -> None:
+        """Nobody grants a permission they lack."""
+        if not outranks(self.permissions, granting):
+            raise Forbidden("You cannot grant a permission you do not hold.")
 
 
 def actor_for(user: User, org_slug: str) -> Actor:

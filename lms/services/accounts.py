@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from lms.db import utcnow
 from lms.models import LoginAttempt, PasswordResetToken, User
 from lms.security import digest, hash_password, new_secret, password_needs_rehash, verify_password
-from lms.services import Invalid, Throttled, audit, outbox
+from lms.services import Invalid, Throttled, audit, outbox, sessions
 
 NO_MATCH = "That email and password do not match an account."
 NOT_ACTIVE = "This account is not active. Ask your organisation's administrator."
@@ -47,10 +47,8 @@ def sign_in(db: Session, *, email: str, password: str, ip: str | None) -> User:
     matches = verify_password(user.password_hash if user else None, password)
     succeeded = user is not None and matches and user.is_active
     db.add(LoginAttempt(email=email, ip=ip, succeeded=succeeded, attempted_at=now))
-    if user is not None and succeeded:
-        user.last_login_at = now
-        if user.password_hash and password_needs_rehash(user.password_hash):
-            user.password_hash = hash_password(password)
+    if user is not None and succeeded and user.password_hash and password_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
     db.commit()
 
     if user is None or not matches:
@@ -58,6 +56,19 @@ def sign_in(db: Session, *, email: str, password: str, ip: str | None) -> User:
     if not succeeded:
         raise Invalid(NOT_ACTIVE)
     return user
+
+
+def record_attempt(db: Session, *, email: str, ip: str | None, succeeded: bool) -> None:
+    """Record one attempt at a sign-in step after the password (the second factor), and commit."""
+    db.add(
+        LoginAttempt(email=email[:254], ip=(ip or "unknown")[:64], succeeded=succeeded, attempted_at=utcnow())
+    )
+    db.commit()
+
+
+def check_throttle(db: Session, *, email: str, ip: str | None) -> None:
+    """Raise Throttled while an email or an address has failed too often (the second factor counts)."""
+    _check_throttle(db, email=email[:254], ip=(ip or "unknown")[:64], now=utcnow())
 
 
 def _check_throttle(db: Session, *, email: str, ip: str, now: datetime) -> None:
@@ -99,6 +110,9 @@ def forget_old_attempts(db: Session, *, now: datetime | None = None) -> int:
 # --- password reset -----------------------------------------------------------------------------
 
 
+WELCOME_DAYS = 7  # how long the link to choose a first password stays valid
+
+
 def request_password_reset(db: Session, *, email: str) -> None:
     """Email a reset link if an active account uses this address; answer the same either way."""
     user = db.scalar(select(User).where(User.email == normalise_email(email)[:254]))
@@ -114,19 +128,8 @@ def request_password_reset(db: Session, *, email: str) -> None:
     )
     if (recent or 0) >= RESETS_PER_HOUR:
         return  # silently: the person already has fresh links, and nobody can flood their inbox
-    secret = new_secret()
     minutes = current_app.config["RESET_TOKEN_MINUTES"]
-    db.add(
-        PasswordResetToken(
-            user_id=user.id,
-            token_hash=digest(secret),
-            created_at=now,
-            expires_at=now + timedelta(minutes=minutes),
-        )
-    )
-    # The link is built from the configured address, never from the request's Host header, which an
-    # attacker could set to their own site to harvest the secret.
-    link = f"{current_app.config['BASE_URL']}/reset/{secret}"
+    link = _password_link(db, user, purpose="reset", valid=timedelta(minutes=minutes))
     outbox.enqueue(
         db,
         to=user.email,
@@ -143,9 +146,56 @@ def request_password_reset(db: Session, *, email: str) -> None:
     db.commit()
 
 
-def check_reset_link(db: Session, *, secret: str) -> None:
-    """Raise Invalid with the reason when a reset link cannot be used (read only)."""
-    _usable_token(db, secret, utcnow())
+def send_welcome(db: Session, user: User, *, org_name: str) -> None:
+    """Email a new account's holder a link to choose their first password (the caller commits).
+
+    Any link sent before (to this or an earlier address) stops working."""
+    cancel_password_links(db, user)
+    link = _password_link(db, user, purpose="welcome", valid=timedelta(days=WELCOME_DAYS))
+    outbox.enqueue(
+        db,
+        to=user.email,
+        subject=f"{org_name} has created your Lead with Quality account",
+        body=(
+            f"Hello {user.name},\n\n"
+            f"{org_name} has created a Lead with Quality account for you, to sign in as {user.email}.\n"
+            f"To choose your password, open this link within {WELCOME_DAYS} days:\n\n"
+            f"{link}\n\n"
+            "The link works once. If it expires, ask for a new one on the sign-in page with "
+            '"Forgot your password?".\n'
+        ),
+    )
+
+
+def cancel_password_links(db: Session, user: User) -> None:
+    """Every unused reset or welcome link of this person stops working (the caller commits)."""
+    db.execute(
+        update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=utcnow())
+    )
+
+
+def _password_link(db: Session, user: User, *, purpose: str, valid: timedelta) -> str:
+    secret = new_secret()
+    now = utcnow()
+    db.add(
+        PasswordResetToken(
+            user_id=user.id,
+            token_hash=digest(secret),
+            created_at=now,
+            expires_at=now + valid,
+            purpose=purpose,
+        )
+    )
+    # The link is built from the configured address, never from the request's Host header, which an
+    # attacker could set to their own site to harvest the secret.
+    return f"{current_app.config['BASE_URL']}/reset/{secret}"
+
+
+def check_reset_link(db: Session, *, secret: str) -> PasswordResetToken:
+    """The reset or welcome link, or Invalid with the reason it cannot be used (read only)."""
+    return _usable_token(db, secret, utcnow())
 
 
 def reset_password(db: Session, *, secret: str, password: str, confirm: str) -> User:
@@ -158,20 +208,16 @@ def reset_password(db: Session, *, secret: str, password: str, confirm: str) -> 
         raise Invalid(errors)
 
     user.password_hash = hash_password(password)
-    user.session_version += 1
-    db.execute(
-        update(PasswordResetToken)
-        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
-        .values(used_at=now)
-    )
+    cancel_password_links(db, user)
+    ended = sessions.end_all(db, user.id, now=now)
     audit.record(
         db,
         actor_id=user.id,
         org_id=None,
-        action="password.reset",
+        action="password.chosen" if token.purpose == "welcome" else "password.reset",
         target_type="user",
         target_id=user.id,
-        changes={"other_links_cancelled": True},
+        changes={"other_links_cancelled": True, "sessions_ended": ended},
     )
     db.commit()
     return user

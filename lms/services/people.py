@@ -16,11 +16,12 @@ from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
-from lms.models import AuditEvent, Membership, OrgUnit, Permission, User
+from lms.models import AuditEvent, Invitation, Membership, OrgUnit, Permission, User
 from lms.security import hash_password
-from lms.services import Forbidden, Invalid, NotFound, audit, dosing
-from lms.services.access import Actor, membership_in_org
+from lms.services import Forbidden, Invalid, NotFound, accounts, audit, dosing, invitations, sessions, tokens
+from lms.services.access import MANAGES_PEOPLE, Actor, membership_in_org
 from lms.services.accounts import password_problems
+from lms.services.search import contains
 
 LIMITS = {"name": 120, "email": 254, "job_code": 32, "employee_id": 64}
 
@@ -64,20 +65,20 @@ def list_people(
     per_page: int = 50,
 ) -> Page:
     """People of the actor's organisation, by name; `unit_id` includes everyone below that unit."""
-    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    actor.require(*MANAGES_PEOPLE)
     query: Select = (
         select(Membership).join(User, Membership.user_id == User.id).where(Membership.org_id == actor.org_id)
     )
     if not include_inactive:
         query = query.where(Membership.active.is_(True))
     if q.strip():
-        like = f"%{q.strip().lower()}%"
+        text = q.strip().lower()
         query = query.where(
             or_(
-                func.lower(User.name).like(like),
-                func.lower(User.email).like(like),
-                func.lower(Membership.employee_id).like(like),
-                func.lower(Membership.job_code).like(like),
+                contains(func.lower(User.name), text),
+                contains(func.lower(User.email), text),
+                contains(func.lower(Membership.employee_id), text),
+                contains(func.lower(Membership.job_code), text),
             )
         )
     if role:
@@ -102,13 +103,13 @@ def list_people(
 
 def get_person(db: Session, actor: Actor, membership_id: int) -> Membership:
     """A person of the actor's organisation, for HR and org admins; NotFound for anyone else's."""
-    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    actor.require(*MANAGES_PEOPLE)
     return membership_in_org(db, actor, membership_id)
 
 
 def person_history(db: Session, actor: Actor, membership_id: int, *, limit: int = 20) -> list[AuditEvent]:
     """The latest audit events about one person of the actor's organisation, newest first."""
-    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    actor.require(*MANAGES_PEOPLE)
     membership = membership_in_org(db, actor, membership_id)
     return list(
         db.scalars(
@@ -134,18 +135,22 @@ def add_person(
     *,
     org_id: int | None = None,
     permissions: Iterable[Permission] = (),
-) -> Membership:
-    """Add a person to an organisation.
+    welcome: bool = True,
+) -> Membership | Invitation:
+    """Add a person to an organisation: a new account, or an invitation to an existing one.
 
-    `actor` is HR or an org admin of the organisation; only org admins may grant permissions. `actor=None`
-    is an operator at the command line (`lms user create`, the demo), who must name `org_id`.
-    An email already known from another organisation joins that person to this one.
+    `actor` is HR or an org admin of the organisation; only org admins grant permissions, and only those
+    they hold. `actor=None` is an operator at the command line (`lms user create`, the demo), who must name
+    `org_id`. A new account is emailed a link to choose its password (unless `welcome=False`: an operator
+    who sets the password, or the demo's made-up people). An email that already has an
+    account (it is its person's) gets an invitation instead, which the person accepts while signed in.
     """
     permissions = frozenset(permissions)
     if actor is not None:
-        actor.require(Permission.ORG_ADMIN, Permission.HR)
+        actor.require(*MANAGES_PEOPLE)
         if permissions and not actor.can(Permission.ORG_ADMIN):
             raise Forbidden("Only an organisation administrator can grant permissions.")
+        actor.require_grant(permissions)
         org_id = actor.org_id
     if org_id is None:
         raise ValueError("an operator must name the organisation")
@@ -155,10 +160,13 @@ def add_person(
         select(Membership.id).where(Membership.user_id == user.id, Membership.org_id == org_id)
     ):
         raise Invalid("Someone in this organisation already uses this email address.", "email")
-    if user is None:
-        user = User(email=fields["email"], name=fields["name"])
-        db.add(user)
-        db.flush()
+    if user is not None:
+        invitation = invitations.invite(db, actor, org_id, fields, permissions)
+        db.commit()
+        return invitation
+    user = User(email=fields["email"], name=fields["name"])
+    db.add(user)
+    db.flush()
     membership = Membership(
         user_id=user.id,
         org_id=org_id,
@@ -180,6 +188,8 @@ def add_person(
         changes={**_snapshot(membership, user), "permissions": sorted(p.value for p in permissions)},
     )
     dosing.plan_for(db, membership)  # a new person holds their dose assignments the moment they are added
+    if welcome:
+        accounts.send_welcome(db, user, org_name=membership.organization.name)
     db.commit()
     return membership
 
@@ -188,21 +198,24 @@ def update_person(db: Session, actor: Actor, membership_id: int, data: PersonInp
     """Edit a person's details, stakeholder role and unit.
 
     Name and email belong to the person, not to one organisation: they can be edited here only while the
-    person belongs to this organisation alone.
+    account belongs to this organisation alone and nobody has taken it yet (see `identity_editable`). A
+    new email gets a new link to choose a password; links sent to the old address stop working.
     """
-    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    actor.require(*MANAGES_PEOPLE)
     membership = membership_in_org(db, actor, membership_id)
+    actor.require_manage(membership)
     user = membership.user
     fields = _clean(db, actor.org_id, data, membership=membership)
     before = _snapshot(membership, user)
-    if (fields["email"], fields["name"]) != (user.email, user.name):
-        if len(user.memberships) > 1:
+    new_email = fields["email"] != user.email
+    if new_email or fields["name"] != user.name:
+        if not identity_editable(membership):
             raise Invalid(
-                "This person also belongs to another organisation, so only they can change their name and "
-                "email.",
-                "email" if fields["email"] != user.email else "name",
+                f"{user.name} signs in with this account, so only they can change their name and email "
+                "(from their profile).",
+                "email" if new_email else "name",
             )
-        if fields["email"] != user.email and db.scalar(select(User.id).where(User.email == fields["email"])):
+        if new_email and db.scalar(select(User.id).where(User.email == fields["email"])):
             raise Invalid("Another account already uses this email address.", "email")
         user.email, user.name = fields["email"], fields["name"]
     membership.unit_id = fields["unit_id"]
@@ -224,8 +237,18 @@ def update_person(db: Session, actor: Actor, membership_id: int, data: PersonInp
         )
     if "stakeholder_role" in changes or "unit_id" in changes:
         dosing.plan_for(db, membership)
+    if "email" in changes:
+        sessions.end_all(db, user.id)
+        accounts.send_welcome(db, user, org_name=actor.org.name)
     db.commit()
     return membership
+
+
+def identity_editable(membership: Membership) -> bool:
+    """An organisation may edit an account's name and email only while the account belongs to it alone
+    and nobody has taken it (chosen a password or signed in): an account is its person's."""
+    user = membership.user
+    return not user.claimed and all(m.id == membership.id for m in user.memberships)
 
 
 def set_permissions(
@@ -235,6 +258,7 @@ def set_permissions(
     actor.require(Permission.ORG_ADMIN)
     membership = membership_in_org(db, actor, membership_id)
     wanted = frozenset(permissions)
+    actor.require_manage(membership, granting=wanted)
     before = membership.permissions
     if Permission.ORG_ADMIN in before and Permission.ORG_ADMIN not in wanted:
         _keep_an_admin(db, membership)
@@ -256,18 +280,23 @@ def set_permissions(
 
 def deactivate_person(db: Session, actor: Actor, membership_id: int) -> Membership:
     """End a person's membership. Records stay; the person can no longer act in this organisation."""
-    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    actor.require(*MANAGES_PEOPLE)
     membership = membership_in_org(db, actor, membership_id)
     if membership.id == actor.membership.id:
         raise Invalid("You cannot deactivate yourself; ask another administrator.")
     if not membership.active:
         return membership
-    if membership.is_org_admin and not actor.can(Permission.ORG_ADMIN):
-        raise Forbidden("Only an organisation administrator can deactivate another administrator.")
+    actor.require_manage(membership)
     if membership.is_org_admin:
         _keep_an_admin(db, membership)
     membership.active = False
     membership.deactivated_at = utcnow()
+    # Signed out everywhere; and with no organisation left, the account's API tokens are revoked too
+    # (a person still active elsewhere keeps them, and they no longer reach this organisation).
+    ended = sessions.end_all(db, membership.user_id)
+    revoked = 0
+    if not any(m.active for m in membership.user.memberships if m.id != membership.id):
+        revoked = tokens.revoke_all(db, membership.user_id)
     audit.record(
         db,
         actor_id=actor.user.id,
@@ -275,7 +304,7 @@ def deactivate_person(db: Session, actor: Actor, membership_id: int) -> Membersh
         action="person.deactivated",
         target_type="membership",
         target_id=membership.id,
-        changes={"active": [True, False]},
+        changes={"active": [True, False], "sessions_ended": ended, "tokens_revoked": revoked},
     )
     dosing.plan_for(db, membership)  # cancels their open dose assignments
     db.commit()
@@ -283,10 +312,11 @@ def deactivate_person(db: Session, actor: Actor, membership_id: int) -> Membersh
 
 
 def reactivate_person(db: Session, actor: Actor, membership_id: int) -> Membership:
-    actor.require(Permission.ORG_ADMIN, Permission.HR)
+    actor.require(*MANAGES_PEOPLE)
     membership = membership_in_org(db, actor, membership_id)
     if membership.active:
         return membership
+    actor.require_manage(membership)
     if membership.unit is not None and not membership.unit.active:
         raise Invalid(f"{membership.unit.name} is archived: move the person to an active unit first.")
     membership.active = True
@@ -352,7 +382,10 @@ def _clean(db: Session, org_id: int, data: PersonInput, *, membership: Membershi
         )
         if membership is not None:
             clash = clash.where(Membership.id != membership.id)
-        if db.scalar(clash) is not None:
+        invited = select(Invitation.id).where(
+            Invitation.org_id == org_id, Invitation.employee_id == out["employee_id"], Invitation.open
+        )
+        if db.scalar(clash) is not None or db.scalar(invited) is not None:
             errors["employee_id"] = ["Another person in this organisation has this employee ID."]
     if errors:
         raise Invalid(errors)
@@ -397,7 +430,8 @@ def set_password_as_operator(db: Session, user_id: int, password: str) -> User:
     if errors:
         raise Invalid(errors)
     user.password_hash = hash_password(password)
-    user.session_version += 1
+    accounts.cancel_password_links(db, user)
+    sessions.end_all(db, user.id)
     audit.record(
         db,
         actor_id=None,

@@ -19,10 +19,10 @@ from flask_wtf import FlaskForm
 
 from curricula.stakeholders import LABELS, StakeholderRole
 from lms.db import get_db
-from lms.models import AuditEvent, Membership, OrgUnit, Permission
-from lms.services import Invalid, NotFound, audit, organizations, people
+from lms.models import AuditEvent, Invitation, Membership, OrgUnit, Permission
+from lms.services import Invalid, NotFound, audit, invitations, organizations, people, second_factor
 from lms.services.access import Actor
-from lms.web import current_actor, show_errors
+from lms.web import current_actor, params, show_errors
 from lms.web.admin_forms import (
     PERMISSION_LABELS,
     AddUnitForm,
@@ -33,6 +33,7 @@ from lms.web.admin_forms import (
     PermissionsForm,
     PersonForm,
     RenameUnitForm,
+    SecondFactorPolicyForm,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/o/<org>/admin")
@@ -217,7 +218,7 @@ def people_list(org: str):
                 role=filters.role.data or "",
                 unit_id=filters.unit.data,
                 include_inactive=filters.inactive.data,
-                page=request.args.get("page", 1, type=int),
+                page=params.arg_number("page", default=1),
                 per_page=PEOPLE_PER_PAGE,
             )
         except Invalid as exc:
@@ -236,7 +237,23 @@ def people_list(org: str):
         page_url=page_url,
         role_labels=LABELS,
         permission_labels=PERMISSION_LABELS,
+        invitations=invitations.waiting_in_org(db, actor),
+        confirm=ConfirmForm(formdata=None),
+        local_date=_event_helpers(actor, [])["local_time"],
     ), status
+
+
+@bp.post("/invitations/<int:invitation_id>/cancel")
+@login_required
+def invitation_cancel(org: str, invitation_id: int):
+    actor = _actor()
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        invitation = invitations.cancel(get_db(), actor, invitation_id)
+        flash(f"The invitation to {invitation.email} is withdrawn.", "success")
+    else:
+        flash("This form has expired. Try again.", "error")
+    return redirect(url_for(".people", org=org))
 
 
 @bp.route("/people/new", methods=["GET", "POST"])
@@ -248,8 +265,12 @@ def person_new(org: str):
     done = _submit(
         form,
         lambda: people.add_person(db, actor, _person_input(form), permissions=form.chosen_permissions()),
-        lambda membership: f"{membership.user.name} was added.",
-        lambda membership: url_for(".person", org=org, membership_id=membership.id),
+        _added,
+        lambda added: (
+            url_for(".people", org=org)
+            if isinstance(added, Invitation)
+            else url_for(".person", org=org, membership_id=added.id)
+        ),
     )
     if done is not None:
         return done
@@ -257,6 +278,15 @@ def person_new(org: str):
     return render_template(
         "admin/person_new.html", form=form, can_grant=actor.can(Permission.ORG_ADMIN)
     ), _status()
+
+
+def _added(added: Membership | Invitation) -> str:
+    if isinstance(added, Invitation):
+        return (
+            f"{added.email} already has an account, so we emailed them an invitation. They join "
+            f"{added.organization.name} when they accept it; until then you see only what you typed."
+        )
+    return f"{added.user.name} was added. We emailed them a link to choose their password."
 
 
 @bp.get("/people/<int:membership_id>")
@@ -360,6 +390,8 @@ def _person_page(
         standing=standing or ConfirmForm(formdata=None),
         history=history,
         can_grant=actor.can(Permission.ORG_ADMIN),
+        can_manage=actor.may_manage(membership),
+        identity_editable=people.identity_editable(membership),
         is_self=membership.id == actor.membership.id,
         role_labels=LABELS,
         permission_labels=PERMISSION_LABELS,
@@ -378,6 +410,30 @@ def _person_data(m: Membership) -> dict[str, Any]:
     }
 
 
+# --- sign-in security ----------------------------------------------------------------------------------
+
+
+@bp.route("/sign-in-security", methods=["GET", "POST"])
+@login_required
+def sign_in_security(org: str):
+    actor = _actor()
+    actor.require(Permission.ORG_ADMIN)
+    form = SecondFactorPolicyForm(data={"required": actor.org.second_factor_required})
+    done = _submit(
+        form,
+        lambda: second_factor.set_required(get_db(), actor, bool(form.required.data)),
+        lambda _: (
+            "Two-step sign-in is now required for administrators, HR and coaches."
+            if form.required.data
+            else "Two-step sign-in is now up to each person."
+        ),
+        lambda _: url_for(".sign_in_security", org=org),
+    )
+    if done is not None:
+        return done
+    return render_template("admin/sign_in_security.html", form=form), _status()
+
+
 # --- the audit trail ----------------------------------------------------------------------------------
 
 
@@ -386,7 +442,7 @@ def _person_data(m: Membership) -> dict[str, Any]:
 def audit_trail(org: str):
     actor = _actor()
     db = get_db()
-    before = request.args.get("before", type=int)
+    before = params.arg_id("before")
     events = audit.list_events(db, actor, limit=EVENTS_PER_PAGE + 1, before_id=before)
     older = events[EVENTS_PER_PAGE - 1].id if len(events) > EVENTS_PER_PAGE else None
     return render_template(

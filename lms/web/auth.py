@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import current_user, login_user, logout_user
+import time
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
+from lms import login
 from lms.db import get_db
-from lms.services import Invalid, Throttled, accounts
+from lms.models import User
+from lms.services import Invalid, Throttled, accounts, second_factor
 from lms.web import show_errors
+from lms.web.after_response import run_after_response
 
 bp = Blueprint("auth", __name__)
 
@@ -38,6 +43,13 @@ class ResetRequestForm(FlaskForm):
     )
 
 
+class CodeForm(FlaskForm):
+    code = StringField(
+        "Code",
+        [DataRequired("Type the code from your app."), Length(max=32, message="That code is too long.")],
+    )
+
+
 class NewPasswordForm(FlaskForm):
     password = PasswordField("New password", [DataRequired("Choose a new password.")])
     confirm = PasswordField("Type the new password again", [DataRequired("Type the new password again.")])
@@ -56,6 +68,11 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
+# A half-finished sign-in (the password was right; the second factor is still to come) lasts this long.
+SECOND_STEP_SECONDS = 300
+_PENDING = "lms_pending_sign_in"
+
+
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in():
     if current_user.is_authenticated:
@@ -69,23 +86,79 @@ def sign_in():
             )
         except Throttled as exc:
             form.form_errors.append(str(exc))
-            status = 429
+            return _throttled(render_template("auth/sign_in.html", form=form), exc)
         except Invalid as exc:
             show_errors(form, exc.errors)
             status = 400
         else:
-            login_user(user)
-            flash(f"Welcome back, {user.name}.", "success")
-            return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+            target = safe_next(request.args.get("next"))
+            if user.second_factor_on:
+                session.clear()
+                session[_PENDING] = {"user": user.id, "at": int(time.time()), "next": target}
+                return redirect(url_for(".second_step"))
+            return _signed_in(user, target)
     elif form.errors:
         status = 400
     return render_template("auth/sign_in.html", form=form), status
 
 
+@bp.route("/sign-in/code", methods=["GET", "POST"])
+def second_step():
+    """The second step of signing in: a code from the person's app, or one of their recovery codes.
+
+    Wrong codes count against the email and the address exactly as wrong passwords do."""
+    pending = session.get(_PENDING)
+    user = _pending_user(pending)
+    if user is None:
+        session.pop(_PENDING, None)
+        flash("Sign in again: the second step waits for at most five minutes.", "info")
+        return redirect(url_for(".sign_in"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        db = get_db()
+        try:
+            accounts.check_throttle(db, email=user.email, ip=request.remote_addr)
+        except Throttled as exc:
+            form.form_errors.append(str(exc))
+            return _throttled(render_template("auth/second_step.html", form=form), exc)
+        right = second_factor.verify(db, user, form.code.data)
+        accounts.record_attempt(db, email=user.email, ip=request.remote_addr, succeeded=right)
+        if right:
+            return _signed_in(user, pending.get("next"))
+        form.code.errors = [
+            "That code is not right. Type the 6 digits your app shows now, or one of your recovery codes."
+        ]
+        status = 400
+    elif form.errors:
+        status = 400
+    return render_template("auth/second_step.html", form=form), status
+
+
+def _pending_user(pending: object) -> User | None:
+    if not isinstance(pending, dict) or not isinstance(pending.get("user"), int):
+        return None
+    if not isinstance(pending.get("at"), int) or time.time() - pending["at"] > SECOND_STEP_SECONDS:
+        return None
+    user = get_db().get(User, pending["user"])
+    return user if user is not None and user.is_active and user.second_factor_on else None
+
+
+def _signed_in(user: User, target: str | None):
+    login.sign_in(user, ip=request.remote_addr, user_agent=request.user_agent.string)
+    flash(f"Welcome back, {user.name}.", "success")
+    return redirect(target or url_for("home.index"))
+
+
+def _throttled(body: str, exc: Throttled):
+    """429 with the page and Retry-After, in seconds, as RFC 9110 asks."""
+    return body, 429, {"Retry-After": str(exc.retry_after_minutes * 60)}
+
+
 @bp.post("/sign-out")
 def sign_out():
     was_signed_in = current_user.is_authenticated
-    logout_user()
+    login.sign_out()
     if was_signed_in:
         flash("You have signed out.", "success")
     return redirect(url_for("auth.sign_in"))
@@ -95,8 +168,10 @@ def sign_out():
 def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(get_db(), email=form.email.data)
-        return render_template("auth/reset_sent.html")
+        # The same answer, at once, whether or not the email has an account: the lookup, the link and the
+        # email happen after the answer has been sent, so how long they take tells nobody anything.
+        sent = render_template("auth/reset_sent.html")
+        return run_after_response(sent, accounts.request_password_reset, email=form.email.data)
     return render_template("auth/reset_request.html", form=form), 400 if form.errors else 200
 
 
@@ -110,10 +185,12 @@ def reset_password(token: str):
             )
             flash("Your password has been changed. Sign in with your new password.", "success")
             return redirect(url_for("auth.sign_in"))
-        accounts.check_reset_link(get_db(), secret=token)
+        link = accounts.check_reset_link(get_db(), secret=token)
     except Invalid as exc:
         if "" in exc.errors:  # the link itself cannot be used: no form to fill in
             return render_template("auth/reset_link_problem.html", messages=exc.errors[""]), 400
         show_errors(form, exc.errors)
+        link = None
     status = 400 if form.errors else 200
-    return render_template("auth/reset_password.html", form=form), status
+    welcome = link is not None and link.purpose == "welcome"
+    return render_template("auth/reset_password.html", form=form, welcome=welcome), status

@@ -7,8 +7,9 @@ from flask_login import current_user, login_required
 
 from curricula.stakeholders import LABELS
 from lms.db import get_db
-from lms.services import learning
+from lms.services import invitations, learning
 from lms.web import current_actor
+from lms.web.admin_forms import ConfirmForm
 from lms.web.fragments import kept
 
 bp = Blueprint("home", __name__)
@@ -30,6 +31,8 @@ def _home():
         role_labels=LABELS,
         memberships=[m for m in current_user.memberships if m.active],
         learning_card=card,
+        invitations=invitations.waiting_for(get_db(), current_user),
+        confirm=ConfirmForm(formdata=None),
     )
 
 

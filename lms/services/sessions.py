@@ -1,0 +1,112 @@
+"""Signed-in browsers, held on the server so that they can be ended there.
+
+The session cookie carries a random key; only its digest is stored. Signing out ends this session; a new
+password, an email change, a deactivation and "sign out everywhere" end all of a person's sessions. A
+session also ends by itself once it is older than the configured lifetime, whatever the cookie says.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, joinedload
+
+from lms.db import utcnow
+from lms.models import Membership, User, UserSession
+from lms.security import digest, new_secret
+
+# The signed-in person with their memberships, organisations and units (navigation and the actor need
+# them on every page), found through a live session: one query, its statement built once.
+_USER_BY_SESSION = (
+    select(User)
+    .join(UserSession, UserSession.user_id == User.id)
+    .where(
+        UserSession.key_hash == bindparam("key_hash"),
+        UserSession.user_id == bindparam("user_id"),
+        UserSession.ended_at.is_(None),
+        UserSession.created_at > bindparam("since"),
+    )
+    .options(joinedload(User.memberships).joinedload(Membership.unit))
+)
+
+
+def lifetime() -> timedelta:
+    return timedelta(seconds=current_app.config["PERMANENT_SESSION_LIFETIME"])
+
+
+def start(db: Session, user: User, *, ip: str | None, user_agent: str | None) -> str:
+    """Open a session for a person who has just proved who they are; returns the key for the cookie."""
+    key = new_secret()
+    now = utcnow()
+    db.add(
+        UserSession(
+            user_id=user.id,
+            key_hash=digest(key),
+            created_at=now,
+            ip=(ip or "")[:64],
+            user_agent=(user_agent or "")[:255],
+        )
+    )
+    user.last_login_at = now
+    db.commit()
+    return key
+
+
+def user_for(db: Session, user_id: int, key: str) -> User | None:
+    """The person a live session key belongs to, else None (read only)."""
+    return (
+        db.execute(
+            _USER_BY_SESSION,
+            {"key_hash": digest(key), "user_id": user_id, "since": utcnow() - lifetime()},
+        )
+        .unique()
+        .scalar_one_or_none()
+    )
+
+
+def end(db: Session, key: str) -> None:
+    """End one session (signing out)."""
+    db.execute(
+        update(UserSession)
+        .where(UserSession.key_hash == digest(key), UserSession.ended_at.is_(None))
+        .values(ended_at=utcnow())
+    )
+    db.commit()
+
+
+def end_all(db: Session, user_id: int, *, now: datetime | None = None) -> int:
+    """End every session of a person, in the caller's transaction (no commit); returns how many."""
+    result = db.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None))
+        .values(ended_at=now or utcnow())
+    )
+    return result.rowcount or 0
+
+
+def sign_out_everywhere(db: Session, user: User) -> int:
+    """The profile's "sign out everywhere": every session of the person ends, this one included."""
+    count = end_all(db, user.id)
+    db.commit()
+    return count
+
+
+def live(db: Session, user: User) -> list[UserSession]:
+    """The person's live sessions, newest first (shown on their profile)."""
+    return list(
+        db.scalars(
+            select(UserSession)
+            .where(
+                UserSession.user_id == user.id,
+                UserSession.ended_at.is_(None),
+                UserSession.created_at > utcnow() - lifetime(),
+            )
+            .order_by(UserSession.created_at.desc())
+        )
+    )
+
+
+def is_current(record: UserSession, key: str | None) -> bool:
+    return key is not None and record.key_hash == digest(key)
