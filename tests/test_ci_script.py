@@ -33,3 +33,10 @@ def test_readme_quick_start_runs_the_same_test_command_as_ci(request: pytest.Fix
         root_conftest = request.config.pluginmanager.get_plugin(str(ROOT / "tests" / "conftest.py"))
         root_conftest.missing("README.md is not written yet")
     assert readme.read_text(encoding="utf-8").count(_ci_test_command()) >= 1
+
+
+def test_ci_checks_lint_format_and_the_import_contracts():
+    script = (ROOT / ".ci" / "run").read_text()
+    for guard in (".venv/bin/ruff check .", ".venv/bin/ruff format --check .", ".venv/bin/lint-imports"):
+        assert guard in script, f"{guard} is not run by CI"
+    assert "guard_status == 0" in script, "a broken guardrail fails CI"
