@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
 from lms.cli import main
-from lms.models import ApiToken, AuditEvent, Permission, User
+from lms.models import ApiToken, AuditEvent, OutboxMessage, Permission, User
 from lms.security import verify_password
 
 PASSWORD = "a long enough password"
@@ -76,6 +76,21 @@ def test_user_create_without_a_password(db, tree, lms):
     user = added(db, "np@alpha.example")
     assert user.password_hash is None
     assert user.memberships[0].permissions == frozenset()
+    assert "An invitation to choose a password was emailed to np@alpha.example." in result.output
+    (welcome,) = db.scalars(select(OutboxMessage).where(OutboxMessage.to_addr == "np@alpha.example"))
+    assert "/reset/" in welcome.body_text
+
+
+def test_user_create_for_an_email_known_elsewhere_invites_and_joins_nobody(db, make, tree, other_tree, lms):
+    known = make.person(other_tree, email="known@beta.example", name="Known Elsewhere")
+    result = lms(
+        "user", "create", "--email", "known@beta.example", "--name", "Typed Name", "--org", "alpha",
+        "--role", "clinician", "--no-password",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "already has an account" in result.output and "invitation" in result.output
+    db.expire_all()
+    assert [m.org_id for m in db.get(User, known.user_id).memberships] == [other_tree.org.id]
 
 
 def test_user_create_in_an_unknown_organisation_fails_clearly(db, tree, lms):
