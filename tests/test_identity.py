@@ -281,3 +281,17 @@ def test_an_email_change_needs_the_password_and_a_free_address(app, db, make, tr
     assert "Another account uses this address" in html and "not your current password" in html
     assert 'value="taken@alpha.example"' in html, "what was typed stays"
     assert mail_to(db, "taken@alpha.example") == []
+
+
+def test_the_person_page_says_whether_the_account_has_been_taken(app, db, b_hr, login_as):
+    added = people.add_person(
+        db, actor(b_hr), people.PersonInput("new@beta.example", "New Person", "clinician")
+    )
+    client = login_as(b_hr)
+    page = client.get(f"/o/{b_hr.organization.slug}/admin/people/{added.id}").get_data(as_text=True)
+    assert "Not yet: they choose a password" in page
+    assert 'name="email"' in page, "nobody has taken it: the organisation may still correct the email"
+    login_as(added)  # the person signs in
+    page = client.get(f"/o/{b_hr.organization.slug}/admin/people/{added.id}").get_data(as_text=True)
+    assert "Not yet" not in page and "only they can change their name and email" in page
+    assert 'type="email"' not in page, "the email shows as text, not as a field"
