@@ -7,7 +7,7 @@ from flask_login import LoginManager, login_user, logout_user
 
 from lms.db import get_db
 from lms.models import User
-from lms.services import sessions, tokens
+from lms.services import accounts, sessions, tokens
 
 login_manager = LoginManager()
 login_manager.login_view = "auth.sign_in"
@@ -27,7 +27,9 @@ def sign_in(user: User, *, ip: str | None, user_agent: str | None) -> None:
     a session made before signing in cannot be fixed on the person."""
     session.clear()
     session[SESSION_KEY] = sessions.start(get_db(), user, ip=ip, user_agent=user_agent)
-    login_user(user)
+    # force: the caller has decided (accounts.may_sign_in), which lets in a person with no active
+    # organisation but an invitation waiting; User.is_active alone would refuse them.
+    login_user(user, force=True)
 
 
 def sign_out() -> None:
@@ -49,7 +51,12 @@ def _load_user(user_id: str) -> User | None:
     key = current_session_key()
     if key is None or not user_id.isascii() or not user_id.isdigit() or len(user_id) > 18:
         return None
-    return sessions.user_for(get_db(), int(user_id), key)
+    db = get_db()
+    user = sessions.user_for(db, int(user_id), key)
+    if user is None or user.is_active:
+        return user
+    # No active organisation: signed in only while an invitation waits (one query, on this rare path).
+    return user if accounts.may_sign_in(db, user) else None
 
 
 @login_manager.request_loader

@@ -295,3 +295,22 @@ def test_the_person_page_says_whether_the_account_has_been_taken(app, db, b_hr, 
     page = client.get(f"/o/{b_hr.organization.slug}/admin/people/{added.id}").get_data(as_text=True)
     assert "Not yet" not in page and "only they can change their name and email" in page
     assert 'type="email"' not in page, "the email shows as text, not as a field"
+
+
+def test_someone_who_left_their_organisation_signs_in_to_accept_anothers_invitation(
+    app, db, make, tree, b_hr, a_nurse
+):
+    a_admin = make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True)
+    people.deactivate_person(db, actor(a_admin), a_nurse.id)
+    browser = app.test_client()
+    assert sign_in(browser, "alma@alpha.example").status_code == 400, "no organisation, no invitation"
+
+    invitation = people.add_person(
+        db, actor(b_hr), people.PersonInput("alma@alpha.example", "A. N.", "clinician")
+    )
+    assert sign_in(browser, "alma@alpha.example").status_code == 302
+    home = browser.get("/").get_data(as_text=True)
+    assert f"{b_hr.organization.name} invites you to join" in home
+    resp = browser.post(f"/invitations/{invitation.id}/accept", data={"csrf_token": csrf_token(browser, "/")})
+    assert resp.location.endswith(f"/o/{b_hr.organization.slug}/")
+    assert browser.get(f"/o/{b_hr.organization.slug}/").status_code == 200

@@ -66,6 +66,13 @@ class User(UserMixin, Base):
         return self.active and any(m.active for m in self.memberships)
 
     @property
+    def is_authenticated(self) -> bool:
+        """A loaded user is signed in: the loaders (lms.login) decide, from a live session or token.
+        (Flask-Login's default, `is_active`, would sign out someone who has left their organisation but
+        has signed in to accept another's invitation.)"""
+        return self.active
+
+    @property
     def claimed(self) -> bool:
         """The person has taken the account: chosen a password or signed in. From then on only they
         change its email and name (DESIGN.md section 6)."""

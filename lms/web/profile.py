@@ -166,7 +166,8 @@ def confirm_email(secret: str):
             user = profile.confirm_email_change(get_db(), secret=secret)
         except Invalid as exc:
             return render_template("profile/email_link_problem.html", messages=exc.errors[""]), 400
-        login.sign_out()
+        if current_user.is_authenticated and current_user.id == user.id:
+            login.sign_out()  # this session ended with the others; forget it in the cookie too
         flash(f"You now sign in as {user.email}. Every device was signed out: sign in again.", "success")
         return redirect(url_for("auth.sign_in"))
     return render_template("profile/confirm_email.html", form=form), 400 if form.errors else 200
