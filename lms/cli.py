@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup
@@ -46,12 +50,40 @@ def init_app(app: Flask) -> None:
     """Commands are registered on the group above; nothing to attach to the app itself."""
 
 
+def _one_transaction(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """A command is a boundary: what its session changed commits when it returns, rolls back when it
+    raises (lms.db.finish_command). A command that works in steps commits each itself (lms.db.commit_each)."""
+
+    @functools.wraps(callback)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from lms.db import finish_command
+
+        try:
+            result = callback(*args, **kwargs)
+        except BaseException:
+            finish_command(succeeded=False)
+            raise
+        finish_command(succeeded=True)
+        return result
+
+    return run
+
+
+def _each_in_one_transaction(command: click.Command) -> None:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _each_in_one_transaction(sub)
+    elif command.callback is not None:
+        command.callback = _one_transaction(command.callback)
+
+
 def _register() -> None:
     from lms.commands import accounts, content, demo, mail, serve
 
     for module in (serve, demo, accounts, mail, content):
         for command in module.commands:
             main.add_command(command)
+    _each_in_one_transaction(main)
 
 
 _register()

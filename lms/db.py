@@ -1,4 +1,8 @@
-"""Database plumbing: the declarative base, the engine, and one session per request.
+"""Database plumbing: the declarative base, the engine, one session per request, and the boundaries.
+
+Services change and flush; the boundary owns the transaction and commits once: the request (after a
+successful answer, `finish_request`), each `lms` command (`finish_command`, wired by lms.cli), each
+scheduler job run and each piece of work after a response (`unit_of_work`, `commit_each`).
 
 SQLite (the embedded default) runs in WAL mode with foreign keys on and a busy timeout, so the web
 process and the scheduler can share one file. PostgreSQL uses the same models and migrations.
@@ -6,12 +10,12 @@ process and the scheduler can share one file. PostgreSQL uses the same models an
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from flask import Flask, current_app, g
+from flask import Flask, Response, current_app, g, has_app_context
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -65,32 +69,99 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _savepoint_inside_a_transaction(conn: Any, _name: str) -> None:
+            # pysqlite opens a transaction only before a write: a SAVEPOINT that came first would open one
+            # of its own, and releasing it would commit. Begin first, so a savepoint (a race on a unique key,
+            # `begin_nested`) stays part of the unit of work the boundary commits or rolls back.
+            dbapi_conn = conn.connection.dbapi_connection
+            if not dbapi_conn.in_transaction:
+                dbapi_conn.execute("BEGIN")
+
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
 
 
-@contextmanager
-def all_or_nothing(engine: Engine) -> Iterator[Session]:
-    """A session for an operator task made of many service calls (the demo, later an import).
+def settle(db: Session, *, keep: bool) -> None:
+    """The one rule for ending a unit of work: commit it (keep) or roll it back.
 
-    Each service still commits once, but here that commit only flushes into one outer transaction,
-    which commits when the block ends: a crash half-way leaves nothing half-written.
+    A commit that fails is rolled back and raised, so the boundary that called it answers with an error.
     """
-    with engine.connect() as conn, conn.begin():
-        session = Session(bind=conn, join_transaction_mode="rollback_only", expire_on_commit=False)
-        try:
-            yield session
-        finally:
-            session.close()
+    if not keep:
+        db.rollback()
+        return
+    try:
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+
+
+@contextmanager
+def unit_of_work(db: Session | None = None) -> Iterator[Session]:
+    """One transaction at a boundary (an `lms` command, a scheduler job run, work after a response): the
+    session (by default the context's, lms.db.get_db) commits when the block ends and rolls back when it
+    raises. Services never commit: the caller at the boundary does, here or in the request hook."""
+    session = get_db() if db is None else db
+    try:
+        yield session
+    except BaseException:
+        settle(session, keep=False)
+        raise
+    settle(session, keep=True)
+
+
+T = TypeVar("T")
+_END: Any = object()
+
+
+def commit_each(steps: Iterable[T], db: Session | None = None) -> list[T]:
+    """Run a service that works in steps (one email, one organisation) and commit after each step, so an
+    error loses only the step it happened in; returns what the steps yielded."""
+    session = get_db() if db is None else db
+    iterator = iter(steps)
+    done: list[T] = []
+    while True:
+        with unit_of_work(session):
+            step = next(iterator, _END)
+        if step is _END:
+            return done
+        done.append(step)
+
+
+def keep_refused() -> None:
+    """Keep this request's changes although it answers 4xx: a refused sign-in still records its attempt
+    (the throttle counts it). Without this, a request answered with a status of 400 or more rolls back."""
+    g.lms_keep_refused = True
+
+
+def finish_request(response: Response) -> Response:
+    """The request's boundary (an after_request hook, so a failed commit still becomes an error answer):
+    commit when the answer is a success (status < 400), roll back when it refuses or fails."""
+    db: Session | None = g.get("lms_db")
+    if db is not None:
+        settle(db, keep=response.status_code < 400 or g.pop("lms_keep_refused", False))
+    return response
+
+
+def finish_command(*, succeeded: bool) -> None:
+    """An `lms` command's boundary (lms.cli wraps every command in it): commit what the command's session
+    changed when it returned, roll it back when it raised."""
+    db: Session | None = g.get("lms_db") if has_app_context() else None
+    if db is not None:
+        settle(db, keep=succeeded)
 
 
 def init_app(app: Flask) -> None:
     engine = make_engine(app.config["DATABASE_URL"])
     app.extensions["lms.engine"] = engine
     app.extensions["lms.sessionmaker"] = sessionmaker(bind=engine, expire_on_commit=False)
+    # Registered first, so it runs after every other after_request hook: their changes are in the commit.
+    app.after_request(finish_request)
 
     @app.teardown_appcontext
     def _close_session(_exc: BaseException | None) -> None:
+        # Closing rolls back whatever was not committed (a view that raised, a command that failed).
         db: Session | None = g.pop("lms_db", None)
         if db is not None:
             db.close()

@@ -355,7 +355,7 @@ def _set_passwords(db: Session, org: Organization, password: str) -> None:
     for user in _demo_users(db):
         user.password_hash = hash_password(password)  # one hash each: a salt of its own
         user.time_zone = org.time_zone
-    db.commit()
+    db.flush()
 
 
 def _reset_passwords(db: Session, org: Organization, password: str) -> None:
@@ -371,7 +371,7 @@ def _reset_passwords(db: Session, org: Organization, password: str) -> None:
             target_id=user.id,
             changes={"by": "lms demo --password"},
         )
-    db.commit()
+    db.flush()
 
 
 def _counts(db: Session, org: Organization) -> tuple[int, int]:

@@ -1,5 +1,8 @@
 """Background jobs (APScheduler 3): find what is due and call the services; no business rule lives here.
 
+Each job run is a boundary: it commits its work (lms.db.unit_of_work, or lms.db.commit_each after each
+message or organisation) and rolls back on error.
+
 Run either inside `lms run` (one machine, one process) or as the dedicated `lms scheduler` process.
 Never once per web worker. Every job is safe to run twice at once (services claim rows with
 FOR UPDATE SKIP LOCKED on PostgreSQL), and on PostgreSQL a second `lms scheduler` waits on an advisory
@@ -20,7 +23,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 from sqlalchemy import text
 
-from lms.db import get_db
+from lms.db import commit_each, get_db, unit_of_work
 from lms.mail import transport_from_url
 from lms.services import accounts, dosing, outbox
 
@@ -31,25 +34,27 @@ SCHEDULER_LOCK_KEY = 0x6C6D7373636865
 
 
 def deliver_outbox(app: Flask) -> None:
-    """Send the email that is due."""
+    """Send the email that is due, committing after each message (a crash never resends one)."""
     with app.app_context():
-        sent = outbox.deliver_due(get_db(), transport_from_url(app.config["SMTP_URL"]))
-        if sent:
-            log.info("Outbox: sent %s message(s)", sent)
+        delivery = outbox.Delivery.of(
+            commit_each(outbox.deliveries(get_db(), transport_from_url(app.config["SMTP_URL"])))
+        )
+        if delivery.sent:
+            log.info("Outbox: sent %s message(s)", delivery.sent)
 
 
 def reconcile_dose_assignments(app: Flask) -> None:
-    """Hourly: re-plan the dose assignments of each organisation where it is 02:00-02:59 local time."""
+    """Hourly: re-plan the dose assignments of each organisation where it is 02:00-02:59 local time, each
+    organisation in a transaction of its own."""
     with app.app_context():
-        for slug, counts in dosing.reconcile_nightly(get_db()).items():
+        for slug, counts in commit_each(dosing.reconcile_nightly(get_db())):
             log.info("Dose assignments in %s: %s", slug, counts)
 
 
-# (job, seconds between runs)
 def forget_old_sign_in_attempts(app: Flask) -> None:
     """Daily: sign-in attempts are kept 30 days, then deleted."""
-    with app.app_context():
-        deleted = accounts.forget_old_attempts(get_db())
+    with app.app_context(), unit_of_work() as db:
+        deleted = accounts.forget_old_attempts(db)
         if deleted:
             log.info("Deleted %s sign-in attempts older than 30 days", deleted)
 
@@ -58,7 +63,7 @@ JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = (
     (deliver_outbox, 15),
     (reconcile_dose_assignments, 3600),
     (forget_old_sign_in_attempts, 86400),
-)
+)  # (job, seconds between runs)
 
 
 def _guarded(job: Callable[[Flask], None]) -> Callable[[Flask], None]:

@@ -19,7 +19,7 @@ from email import message_from_bytes
 from email.message import Message
 
 import pytest
-from flask import Flask
+from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from curricula.stakeholders import StakeholderRole
 from lms import create_app, migrate
-from lms.db import Base, get_db
+from lms.db import Base, get_db, unit_of_work
 from lms.login import SESSION_KEY
 from lms.models import Membership, Organization, OrgUnit, UnitKind, User
 from lms.security import hash_password
@@ -66,15 +66,28 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         admin.dispose()
 
 
+def commit_the_tests_work() -> None:
+    """Commit what the test did through the session of its own app context (the `db` fixture), as a
+    request, a command or a job would at its boundary. Tests that call a service and then look through
+    another session (a request, a command, a job) call this, or let the test client do it."""
+    if has_app_context() and "lms_db" in g:
+        g.lms_db.commit()
+
+
 class IsolatedClient(FlaskClient):
     """Runs each request in an app context of its own, as a server does.
 
     The `db` fixture holds an app context for the whole test, and Flask would reuse it for the client's
     requests, so `g` (the signed-in user, the actor, the session) would leak from one request, or one
     client, into the next and hide bugs such as a sign-out that does not sign out.
+
+    Services never commit (the request, the command or the job does): what the test itself did through
+    its own session (the `db` fixture) is committed first, the test being the boundary of its own work,
+    so the request sees it as it would see a committed change.
     """
 
     def open(self, *args, **kwargs):
+        commit_the_tests_work()
         with self.application.app_context():
             return super().open(*args, **kwargs)
 
@@ -275,8 +288,9 @@ def login_as(app: Flask):
     def _login(who: Membership | User) -> FlaskClient:
         user = who.user if isinstance(who, Membership) else who
         c = app.test_client()
-        with app.app_context():
-            key = sessions.start(get_db(), get_db().get(User, user.id), ip="127.0.0.1", user_agent="pytest")
+        commit_the_tests_work()
+        with app.app_context(), unit_of_work() as db:
+            key = sessions.start(db, db.get(User, user.id), ip="127.0.0.1", user_agent="pytest")
         with c.session_transaction() as sess:
             sess["_user_id"] = user.get_id()
             sess[SESSION_KEY] = key

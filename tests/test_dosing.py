@@ -352,7 +352,7 @@ def test_the_hourly_job_reconciles_each_organisation_at_two_in_the_morning_its_o
     here, there = make.person(tree), make.person(other_tree)
     two_thirty_in_new_york = datetime(2025, 3, 3, 7, 30, tzinfo=UTC)  # 16:30 in Tokyo
 
-    done = dosing.reconcile_nightly(db, now=two_thirty_in_new_york)
+    done = dict(dosing.reconcile_nightly(db, now=two_thirty_in_new_york))
 
     assert set(done) == {"alpha"}
     assert len(assignments(db, here)) == 4 and assignments(db, there) == {}

@@ -171,7 +171,6 @@ def token_revoke(token_id: int | None, email: str | None, revoke_all: bool) -> N
     assert email is not None
     user = _user_by_email(email)
     count = tokens.revoke_all(db, user.id)
-    db.commit()
     click.echo(f"Revoked {count} token{'s' if count != 1 else ''} of {user.email}.")
 
 

@@ -16,7 +16,7 @@ import lms
 from curricula.corpus import load_corpus
 from curricula.model import Corpus
 from lms import migrate
-from lms.db import get_db
+from lms.db import commit_each, unit_of_work
 from lms.services import content as publishing
 from lms.services import dosing
 
@@ -81,10 +81,10 @@ def sync(path: Path) -> None:
         click.echo("Nothing was published.")
         raise SystemExit(1)
     migrate.upgrade(current_app)  # as `lms run` and `lms demo` do: a fresh database gets its tables
-    db = get_db()
-    published = publishing.sync(db, corpus)
+    with unit_of_work() as db:
+        published = publishing.sync(db, corpus)
     click.echo(f"Published {len(corpus.modules)} modules: {published}.")
-    for slug, counts in dosing.reconcile_all(db).items():
+    for slug, counts in commit_each(dosing.reconcile_all(db)):
         click.echo(f"Dose assignments in {slug}: {counts}.")
 
 

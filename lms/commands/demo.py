@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 from curricula.corpus import load_corpus
 from lms import migrate
 from lms.commands.content import DEFAULT_ROOT, report
-from lms.db import all_or_nothing
+from lms.db import unit_of_work
 from lms.demo import DEFAULT_PASSWORD, DemoResult, seed_demo
 
 
@@ -32,7 +32,7 @@ def demo(password: str | None) -> None:
         click.echo("The content has problems: nothing was published or seeded.")
         raise SystemExit(1)
     # One transaction for the whole seed: interrupted, it leaves no half-built organisation behind.
-    with all_or_nothing(app.extensions["lms.engine"]) as db:
+    with unit_of_work() as db:
         result = seed_demo(
             db, password or DEFAULT_PASSWORD, reset_passwords=password is not None, corpus=corpus
         )

@@ -6,7 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
-from lms.db import get_db
+from lms.db import commit_each, get_db
 from lms.mail import transport_from_url
 from lms.services import outbox
 
@@ -20,7 +20,9 @@ def mail() -> None:
 @click.option("--batch", default=500, show_default=True, help="Send at most this many messages.")
 def send(batch: int) -> None:
     """Send the email that is due now (the scheduler does this every 15 seconds)."""
-    delivery = outbox.deliver(get_db(), transport_from_url(current_app.config["SMTP_URL"]), batch=batch)
+    transport = transport_from_url(current_app.config["SMTP_URL"])
+    # Committed after each message, as the scheduler job does: a crash never resends one.
+    delivery = outbox.Delivery.of(commit_each(outbox.deliveries(get_db(), transport, batch=batch)))
     click.echo(f"Sent {delivery.sent} message(s).")
     if delivery.failed:
         click.echo(f"{delivery.failed} message(s) failed and will be retried; the log says why.", err=True)

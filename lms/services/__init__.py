@@ -1,5 +1,7 @@
-"""Use cases. Each public function is one transaction: it checks access (DESIGN.md section 6), changes
-what it must, records audit events, and commits once. Views and jobs call these and nothing else."""
+"""Use cases. Each public function checks access (DESIGN.md section 6), changes what it must, records audit
+events and flushes; it never commits: the request, the `lms` command or the scheduler job that calls it
+owns the transaction (lms.db: `finish_request`, `finish_command`, `unit_of_work`), so two services called
+in one request commit together or not at all. Views and jobs call these and nothing else."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from lms.db import utcnow
-from lms.models import LoginAttempt, PasswordResetToken, User
+from lms.models import Invitation, LoginAttempt, PasswordResetToken, User
 from lms.security import digest, hash_password, new_secret, password_needs_rehash, verify_password
 from lms.services import Invalid, Throttled, audit, outbox, sessions
 
@@ -45,11 +45,11 @@ def sign_in(db: Session, *, email: str, password: str, ip: str | None) -> User:
 
     user = db.scalar(select(User).where(User.email == email))
     matches = verify_password(user.password_hash if user else None, password)
-    succeeded = user is not None and matches and user.is_active
+    succeeded = user is not None and matches and may_sign_in(db, user)
     db.add(LoginAttempt(email=email, ip=ip, succeeded=succeeded, attempted_at=now))
     if user is not None and succeeded and user.password_hash and password_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
-    db.commit()
+    db.flush()
 
     if user is None or not matches:
         raise Invalid(NO_MATCH)
@@ -58,12 +58,25 @@ def sign_in(db: Session, *, email: str, password: str, ip: str | None) -> User:
     return user
 
 
+def may_sign_in(db: Session, user: User) -> bool:
+    """An account signs in while it is active and belongs to an active organisation, or while an
+    invitation waits for it: someone who has left one organisation can still accept another's."""
+    if not user.active:
+        return False
+    if any(m.active for m in user.memberships):
+        return True
+    waiting = select(Invitation.id).where(Invitation.email == user.email, Invitation.open).limit(1)
+    return db.scalar(waiting) is not None
+
+
 def record_attempt(db: Session, *, email: str, ip: str | None, succeeded: bool) -> None:
-    """Record one attempt at a sign-in step after the password (the second factor), and commit."""
+    """Record one attempt at a sign-in step after the password (the second factor).
+
+    A refused step answers 4xx: the view keeps the attempt anyway (lms.db.keep_refused)."""
     db.add(
         LoginAttempt(email=email[:254], ip=(ip or "unknown")[:64], succeeded=succeeded, attempted_at=utcnow())
     )
-    db.commit()
+    db.flush()
 
 
 def check_throttle(db: Session, *, email: str, ip: str | None) -> None:
@@ -103,7 +116,7 @@ def forget_old_attempts(db: Session, *, now: datetime | None = None) -> int:
     """Delete sign-in attempts older than ATTEMPTS_KEPT (throttling reads only the last minutes)."""
     cutoff = (now or utcnow()) - ATTEMPTS_KEPT
     deleted = db.execute(delete(LoginAttempt).where(LoginAttempt.attempted_at < cutoff)).rowcount
-    db.commit()
+    db.flush()
     return deleted or 0
 
 
@@ -116,7 +129,7 @@ WELCOME_DAYS = 7  # how long the link to choose a first password stays valid
 def request_password_reset(db: Session, *, email: str) -> None:
     """Email a reset link if an active account uses this address; answer the same either way."""
     user = db.scalar(select(User).where(User.email == normalise_email(email)[:254]))
-    if user is None or not user.is_active:
+    if user is None or not may_sign_in(db, user):
         return
     now = utcnow()
     recent = db.scalar(
@@ -143,7 +156,7 @@ def request_password_reset(db: Session, *, email: str) -> None:
             "as it is.\n"
         ),
     )
-    db.commit()
+    db.flush()
 
 
 def send_welcome(db: Session, user: User, *, org_name: str) -> None:
@@ -219,13 +232,13 @@ def reset_password(db: Session, *, secret: str, password: str, confirm: str) -> 
         target_id=user.id,
         changes={"other_links_cancelled": True, "sessions_ended": ended},
     )
-    db.commit()
+    db.flush()
     return user
 
 
 def _usable_token(db: Session, secret: str, now: datetime) -> PasswordResetToken:
     token = db.scalar(select(PasswordResetToken).where(PasswordResetToken.token_hash == digest(secret)))
-    if token is None or not token.user.is_active:
+    if token is None or not may_sign_in(db, token.user):
         raise Invalid(LINK_UNKNOWN)
     if token.used_at is not None:
         raise Invalid(LINK_USED)

@@ -108,7 +108,7 @@ def sync(db: Session, corpus: Corpus) -> SyncReport:
         retired=len(gone),
         moved=len(moved),
     )
-    db.commit()
+    db.flush()
     return SyncReport(
         added=len(added),
         changed=counts["changed"],

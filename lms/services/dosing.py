@@ -22,7 +22,7 @@ Rules of a plan (only DOSE assignments are touched; COHORT and MANUAL ones belon
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -179,7 +179,7 @@ def plan_for(db: Session, membership: Membership, *, today: date | None = None) 
 
 
 def reconcile(db: Session, org_id: int, *, today: date | None = None) -> PlanCounts:
-    """Plan every person of the organisation (the nightly job, and after a content sync); commit once.
+    """Plan every person of the organisation (the nightly job, and after a content sync).
 
     People are read in batches; each batch costs three queries (people, their assignments, their
     completions) whatever its size. Inactive people are included so that open assignments left behind
@@ -201,33 +201,36 @@ def reconcile(db: Session, org_id: int, *, today: date | None = None) -> PlanCou
             break
         last_id = people[-1].id
         counts.add(_plan_many(db, context, people))
-    db.commit()
+    db.flush()
     return counts
 
 
-def reconcile_all(db: Session, *, today: date | None = None) -> dict[str, PlanCounts]:
-    """Reconcile every organisation, each in its own transaction; counts by organisation slug."""
-    return {
-        slug: reconcile(db, org_id, today=today)
-        for org_id, slug in db.execute(select(Organization.id, Organization.slug).order_by(Organization.id))
-    }
+def reconcile_all(db: Session, *, today: date | None = None) -> Iterator[tuple[str, PlanCounts]]:
+    """Reconcile every organisation, one after the other: yields (slug, counts) after each, so the caller
+    may commit each organisation on its own (lms.db.commit_each)."""
+    for org_id, slug in list(
+        db.execute(select(Organization.id, Organization.slug).order_by(Organization.id))
+    ):
+        yield slug, reconcile(db, org_id, today=today)
 
 
-def reconcile_nightly(db: Session, *, now: datetime | None = None) -> dict[str, PlanCounts]:
+def reconcile_nightly(db: Session, *, now: datetime | None = None) -> Iterator[tuple[str, PlanCounts]]:
     """Reconcile each organisation where it is now between 02:00 and 02:59 local time.
 
     The scheduler calls this every hour, so each organisation is reconciled once a night in its own time
     zone, when few people are learning. (A night whose 02:00 hour is skipped by daylight saving goes
     without; the next night catches up. Running twice in the hour is harmless: planning is idempotent.)
+    Yields (slug, counts) after each organisation, so the job commits each on its own.
     """
     now = now or utcnow()
-    done: dict[str, PlanCounts] = {}
-    for org_id, slug, zone in db.execute(
-        select(Organization.id, Organization.slug, Organization.time_zone).order_by(Organization.id)
-    ):
+    orgs = list(
+        db.execute(
+            select(Organization.id, Organization.slug, Organization.time_zone).order_by(Organization.id)
+        )
+    )
+    for org_id, slug, zone in orgs:
         if now.astimezone(ZoneInfo(zone or "UTC")).hour == NIGHTLY_HOUR:
-            done[slug] = reconcile(db, org_id)
-    return done
+            yield slug, reconcile(db, org_id)
 
 
 def _plan_many(db: Session, context: _Context, people: list[Membership]) -> PlanCounts:
@@ -418,7 +421,7 @@ def _replan(
         else {"role": role, "overridden": [True, False]},
     )
     counts = plan_role(db, actor.org_id, role)
-    db.commit()
+    db.flush()
     return PolicyChange(role, after, overridden, counts)
 
 

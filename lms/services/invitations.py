@@ -106,7 +106,7 @@ def cancel(db: Session, actor: Actor, invitation_id: int) -> Invitation:
         target_id=invitation.id,
         changes={"email": invitation.email},
     )
-    db.commit()
+    db.flush()
     return invitation
 
 
@@ -157,7 +157,7 @@ def accept(db: Session, user: User, invitation_id: int) -> Membership:
         changes={"email": user.email, "name": user.name},
     )
     dosing.plan_for(db, membership)
-    db.commit()
+    db.flush()
     db.refresh(user)
     return membership
 
@@ -175,7 +175,7 @@ def decline(db: Session, user: User, invitation_id: int) -> Invitation:
         target_id=invitation.id,
         changes={"email": invitation.email},
     )
-    db.commit()
+    db.flush()
     return invitation
 
 

@@ -185,7 +185,7 @@ def _note_visit(db: Session, user: User, module_id: int, progress: Progress | No
     elif now - progress.last_seen_at < SEEN_AGAIN_AFTER:
         return progress
     progress.last_seen_at = now
-    db.commit()
+    db.flush()
     return progress
 
 
@@ -268,11 +268,11 @@ def _start(db: Session, user: User, module_id: int, now: datetime) -> Progress:
         started_at=now,
         last_seen_at=now,
     )
-    db.add(progress)
     try:
-        db.flush()
+        # A savepoint: a collision undoes this insert only, not the rest of the caller's unit of work.
+        with db.begin_nested():
+            db.add(progress)
     except IntegrityError:
-        db.rollback()
         progress = _progress(db, user, module_id)
         if progress is None:  # pragma: no cover - the row that collided is committed
             raise
@@ -322,7 +322,7 @@ def answer_check(db: Session, user: User, slug: str, key: str, chosen: Iterable[
     just_completed = progress.status is not ProgressStatus.COMPLETED and _complete_if_done(
         db, user, module, progress, now
     )
-    db.commit()
+    db.flush()
     return Answer(attempt, correct, check.explanation_html if correct else None, progress, just_completed)
 
 
@@ -390,5 +390,5 @@ def save_reflection(db: Session, user: User, slug: str, key: str, text: str) -> 
     reflection.updated_at = now
     progress.resume_at = key
     progress.last_seen_at = now
-    db.commit()
+    db.flush()
     return reflection

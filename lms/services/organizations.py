@@ -58,7 +58,7 @@ def create_organization(
         target_id=org.id,
         changes={"slug": slug, "name": name, "root_unit": root.id},
     )
-    db.commit()
+    db.flush()
     return org
 
 
@@ -141,7 +141,7 @@ def add_unit(db: Session, actor: Actor, *, parent_id: int, name: str) -> OrgUnit
         target_id=unit.id,
         changes={"name": name, "kind": kind.value, "parent": parent.name},
     )
-    db.commit()
+    db.flush()
     return unit
 
 
@@ -160,7 +160,7 @@ def rename_unit(db: Session, actor: Actor, unit_id: int, *, name: str) -> OrgUni
             target_id=unit.id,
             changes={"name": [old, unit.name]},
         )
-    db.commit()
+    db.flush()
     return unit
 
 
@@ -203,7 +203,7 @@ def move_unit(db: Session, actor: Actor, unit_id: int, *, new_parent_id: int) ->
         target_id=unit.id,
         changes={"parent": [old_parent.name if old_parent else None, new_parent.name]},
     )
-    db.commit()
+    db.flush()
     db.expire_all()  # paths of the subtree changed in SQL
     return unit
 
@@ -234,7 +234,7 @@ def archive_unit(db: Session, actor: Actor, unit_id: int) -> OrgUnit:
         target_id=unit.id,
         changes={"name": unit.name},
     )
-    db.commit()
+    db.flush()
     return unit
 
 
@@ -256,7 +256,7 @@ def restore_unit(db: Session, actor: Actor, unit_id: int) -> OrgUnit:
         target_id=unit.id,
         changes={"name": unit.name},
     )
-    db.commit()
+    db.flush()
     return unit
 
 

@@ -7,6 +7,7 @@ with back-off (1, 2, 4 ... minutes, at most an hour) until the mail server takes
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -34,15 +35,25 @@ class Delivery:
     sent: int
     failed: int
 
+    @classmethod
+    def of(cls, outcomes: Iterable[bool]) -> Delivery:
+        """Count the outcomes `deliveries` yielded (True: sent)."""
+        done = list(outcomes)
+        return cls(sent=sum(done), failed=len(done) - sum(done))
 
-def deliver(db: Session, transport: Transport, *, now: datetime | None = None, batch: int = 50) -> Delivery:
-    """Send up to `batch` due messages, committing each on its own so a crash never resends one.
 
-    Messages are claimed one at a time with FOR UPDATE SKIP LOCKED (on PostgreSQL), so two senders
-    running at once never send the same message; the lock lasts until that message's commit.
+def deliveries(
+    db: Session, transport: Transport, *, now: datetime | None = None, batch: int = 50
+) -> Iterator[bool]:
+    """Send up to `batch` due messages, one at a time; yields after each whether it was sent (a failure is
+    kept on the message for a retry).
+
+    The caller commits after each message (the scheduler job and `lms mail send` run this through
+    lms.db.commit_each), so a crash never resends one. Messages are claimed one at a time with
+    FOR UPDATE SKIP LOCKED (on PostgreSQL), so two senders running at once never send the same message;
+    the lock lasts until that message's commit.
     """
     now = now or utcnow()
-    sent = failed = 0
     for _ in range(batch):
         message = db.scalar(
             select(OutboxMessage)
@@ -52,22 +63,27 @@ def deliver(db: Session, transport: Transport, *, now: datetime | None = None, b
             .with_for_update(skip_locked=True)
         )
         if message is None:
-            break
+            return
         try:
             transport.send(to=message.to_addr, subject=message.subject, body=message.body_text)
         except Exception as exc:  # any failure is kept on the message and retried; never dropped
             _record_failure(message, exc, now)
-            failed += 1
+            sent = False
         else:
             message.sent_at = now
             message.last_error = None
-            sent += 1
-        db.commit()
-    return Delivery(sent=sent, failed=failed)
+            sent = True
+        db.flush()
+        yield sent
+
+
+def deliver(db: Session, transport: Transport, *, now: datetime | None = None, batch: int = 50) -> Delivery:
+    """Send up to `batch` due messages in the caller's transaction (see `deliveries` to commit each)."""
+    return Delivery.of(deliveries(db, transport, now=now, batch=batch))
 
 
 def deliver_due(db: Session, transport: Transport, *, now: datetime | None = None, batch: int = 50) -> int:
-    """Send the due messages; returns how many were sent."""
+    """Send the due messages in the caller's transaction; returns how many were sent."""
     return deliver(db, transport, now=now, batch=batch).sent
 
 

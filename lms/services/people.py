@@ -162,7 +162,7 @@ def add_person(
         raise Invalid("Someone in this organisation already uses this email address.", "email")
     if user is not None:
         invitation = invitations.invite(db, actor, org_id, fields, permissions)
-        db.commit()
+        db.flush()
         return invitation
     user = User(email=fields["email"], name=fields["name"])
     db.add(user)
@@ -190,7 +190,7 @@ def add_person(
     dosing.plan_for(db, membership)  # a new person holds their dose assignments the moment they are added
     if welcome:
         accounts.send_welcome(db, user, org_name=membership.organization.name)
-    db.commit()
+    db.flush()
     return membership
 
 
@@ -240,7 +240,7 @@ def update_person(db: Session, actor: Actor, membership_id: int, data: PersonInp
     if "email" in changes:
         sessions.end_all(db, user.id)
         accounts.send_welcome(db, user, org_name=actor.org.name)
-    db.commit()
+    db.flush()
     return membership
 
 
@@ -274,7 +274,7 @@ def set_permissions(
             target_id=membership.id,
             changes={"permissions": [sorted(p.value for p in before), sorted(p.value for p in wanted)]},
         )
-    db.commit()
+    db.flush()
     return membership
 
 
@@ -307,7 +307,7 @@ def deactivate_person(db: Session, actor: Actor, membership_id: int) -> Membersh
         changes={"active": [True, False], "sessions_ended": ended, "tokens_revoked": revoked},
     )
     dosing.plan_for(db, membership)  # cancels their open dose assignments
-    db.commit()
+    db.flush()
     return membership
 
 
@@ -331,7 +331,7 @@ def reactivate_person(db: Session, actor: Actor, membership_id: int) -> Membersh
         changes={"active": [False, True]},
     )
     dosing.plan_for(db, membership)
-    db.commit()
+    db.flush()
     return membership
 
 
@@ -440,5 +440,5 @@ def set_password_as_operator(db: Session, user_id: int, password: str) -> User:
         target_type="user",
         target_id=user.id,
     )
-    db.commit()
+    db.flush()
     return user

@@ -35,7 +35,7 @@ def rename(db: Session, user: User, name: str) -> User:
     if name != user.name:
         _audit_everywhere(db, user, "person.renamed_self", {"name": [user.name, name]})
         user.name = name
-    db.commit()
+    db.flush()
     return user
 
 
@@ -82,7 +82,7 @@ def request_email_change(db: Session, user: User, *, new_email: str, password: s
             "If you did not ask for this, ignore this email: nothing changes.\n"
         ),
     )
-    db.commit()
+    db.flush()
     return email
 
 
@@ -113,7 +113,7 @@ def confirm_email_change(db: Session, *, secret: str) -> User:
             "If you did not make this change, tell your organisation's administrator at once.\n"
         ),
     )
-    db.commit()
+    db.flush()
     return user
 
 

@@ -60,7 +60,7 @@ def turn_on(db: Session, user: User, *, secret: str, code: str, password: str) -
     audit.record(
         db, actor_id=user.id, org_id=None, action="second_factor.on", target_type="user", target_id=user.id
     )
-    db.commit()
+    db.flush()
     return codes
 
 
@@ -74,7 +74,7 @@ def turn_off(db: Session, user: User, *, password: str) -> None:
     audit.record(
         db, actor_id=user.id, org_id=None, action="second_factor.off", target_type="user", target_id=user.id
     )
-    db.commit()
+    db.flush()
 
 
 def renew_recovery_codes(db: Session, user: User, *, password: str) -> list[str]:
@@ -92,7 +92,7 @@ def renew_recovery_codes(db: Session, user: User, *, password: str) -> list[str]
         target_type="user",
         target_id=user.id,
     )
-    db.commit()
+    db.flush()
     return codes
 
 
@@ -103,7 +103,7 @@ def verify(db: Session, user: User, code: str) -> bool:
     step = _matching_step(user.totp_secret, code)
     if step is not None and step > (user.totp_last_step or -1):
         user.totp_last_step = step
-        db.commit()
+        db.flush()
         return True
     recovery = db.scalar(
         select(RecoveryCode).where(
@@ -123,7 +123,7 @@ def verify(db: Session, user: User, code: str) -> bool:
         target_type="user",
         target_id=user.id,
     )
-    db.commit()
+    db.flush()
     return True
 
 
@@ -157,7 +157,7 @@ def set_required(db: Session, actor: Actor, required: bool) -> None:
         target_id=org.id,
         changes={"second_factor_required": [not required, required]},
     )
-    db.commit()
+    db.flush()
 
 
 def _matching_step(secret: str, code: str) -> int | None:

@@ -50,7 +50,7 @@ def start(db: Session, user: User, *, ip: str | None, user_agent: str | None) ->
         )
     )
     user.last_login_at = now
-    db.commit()
+    db.flush()
     return key
 
 
@@ -73,7 +73,7 @@ def end(db: Session, key: str) -> None:
         .where(UserSession.key_hash == digest(key), UserSession.ended_at.is_(None))
         .values(ended_at=utcnow())
     )
-    db.commit()
+    db.flush()
 
 
 def end_all(db: Session, user_id: int, *, now: datetime | None = None) -> int:
@@ -89,7 +89,7 @@ def end_all(db: Session, user_id: int, *, now: datetime | None = None) -> int:
 def sign_out_everywhere(db: Session, user: User) -> int:
     """The profile's "sign out everywhere": every session of the person ends, this one included."""
     count = end_all(db, user.id)
-    db.commit()
+    db.flush()
     return count
 
 

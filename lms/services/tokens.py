@@ -40,7 +40,7 @@ def create_token(db: Session, user: User, *, name: str, days: int | None = None)
         target_id=token.id,
         changes={"name": name, "expires_at": str(token.expires_at)},
     )
-    db.commit()
+    db.flush()
     return secret
 
 
@@ -62,7 +62,7 @@ def user_for_token(db: Session, secret: str) -> User | None:
         return None
     if token.last_used_at is None or token.last_used_at <= now - LAST_USE_STEP:
         token.last_used_at = now
-        db.commit()
+        db.flush()
     return user
 
 
@@ -98,7 +98,7 @@ def revoke(db: Session, token_id: int, *, owner: User | None) -> ApiToken:
             target_id=token.id,
             changes={"name": token.name},
         )
-    db.commit()
+    db.flush()
     return token
 
 

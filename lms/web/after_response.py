@@ -3,7 +3,8 @@
 For work whose duration must not show in the answer (a password-reset request takes longer when the
 email has an account) or need not hold the person up. The server calls it once it has sent the
 response (WSGI `close()`); the work gets a database session of its own, is committed when it returns
-and rolled back when it fails. A failure is logged, never raised: the answer has already gone.
+and rolled back when it fails (lms.db.unit_of_work: this runner is the work's boundary, as a request
+is). A failure is logged, never raised: the answer has already gone.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any
 
 from flask import Flask, Response, current_app
 from flask.typing import ResponseReturnValue
-from sqlalchemy.orm import Session
 
-from lms.db import get_db
+from lms.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -34,18 +34,11 @@ def run_after_response(answer: ResponseReturnValue, work: Callable[..., Any], /,
 
     def _run() -> None:
         with app.app_context():
-            db: Session | None = None
             try:
-                db = get_db()
-                work(db, **kwargs)
-                db.commit()
+                with unit_of_work() as db:
+                    work(db, **kwargs)
             except Exception:
                 log.exception("%s failed after the response was sent; its transaction was rolled back", name)
-                if db is not None:
-                    try:
-                        db.rollback()
-                    except Exception:
-                        log.exception("rolling back %s failed too", name)
 
     response.call_on_close(_run)
     return response

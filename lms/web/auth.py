@@ -11,7 +11,7 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length, Regexp
 
 from lms import login
-from lms.db import get_db
+from lms.db import get_db, keep_refused
 from lms.models import User
 from lms.services import Invalid, Throttled, accounts, second_factor
 from lms.web import show_errors
@@ -88,6 +88,7 @@ def sign_in():
             form.form_errors.append(str(exc))
             return _throttled(render_template("auth/sign_in.html", form=form), exc)
         except Invalid as exc:
+            keep_refused()  # the failed attempt is recorded: the throttle counts it
             show_errors(form, exc.errors)
             status = 400
         else:
@@ -126,6 +127,7 @@ def second_step():
         accounts.record_attempt(db, email=user.email, ip=request.remote_addr, succeeded=right)
         if right:
             return _signed_in(user, pending.get("next"))
+        keep_refused()  # the wrong code is recorded: the throttle counts it
         form.code.errors = [
             "That code is not right. Type the 6 digits your app shows now, or one of your recovery codes."
         ]
@@ -140,8 +142,11 @@ def _pending_user(pending: object) -> User | None:
         return None
     if not isinstance(pending.get("at"), int) or time.time() - pending["at"] > SECOND_STEP_SECONDS:
         return None
-    user = get_db().get(User, pending["user"])
-    return user if user is not None and user.is_active and user.second_factor_on else None
+    db = get_db()
+    user = db.get(User, pending["user"])
+    if user is None or not user.second_factor_on or not accounts.may_sign_in(db, user):
+        return None
+    return user
 
 
 def _signed_in(user: User, target: str | None):
