@@ -281,6 +281,27 @@ def test_the_view_holds_the_latest_attempt_per_check(db, lib, learner):
     assert view.check("measures").multiple and not view.check("aim").multiple
 
 
+def test_an_explanation_shows_once_its_check_is_right_and_every_one_once_the_module_is_completed(
+    db, lib, learner
+):
+    """The one rule the module page and the API follow (`ModuleView.explanation_shown`)."""
+    slug = "model-for-improvement"
+    lib.module(slug, checks=TWO_CHECKS)
+
+    def shown() -> dict[str, bool]:
+        view = modules.module_view(db, learner.user, slug)
+        return {key: view.explanation_shown(key) for key in ("aim", "measures")}
+
+    assert shown() == {"aim": False, "measures": False}
+    modules.answer_check(db, learner.user, slug, "measures", {0})
+    assert shown() == {"aim": False, "measures": False}  # answered, but not right
+    modules.answer_check(db, learner.user, slug, "measures", {0, 1})
+    assert shown() == {"aim": False, "measures": True}
+    modules.answer_check(db, learner.user, slug, "aim", {0})  # completes the module
+    modules.answer_check(db, learner.user, slug, "aim", {1})  # wrong now, but the module stays completed
+    assert shown() == {"aim": True, "measures": True}
+
+
 # --- My learning ----------------------------------------------------------------------------------
 
 

@@ -43,11 +43,10 @@ class LearningStatus(StrEnum):
     def label(self) -> str:
         return {"not_started": "Not started", "in_progress": "In progress", "completed": "Completed"}[self]
 
-
-def _status(progress: Progress | None) -> LearningStatus:
-    if progress is None:
-        return LearningStatus.NOT_STARTED
-    return LearningStatus(progress.status.value)
+    @classmethod
+    def of(cls, status: ProgressStatus | None) -> LearningStatus:
+        """Where a person stands on a module, from their progress's status (None: no progress yet)."""
+        return cls.NOT_STARTED if status is None else cls(status.value)
 
 
 # --- My learning ----------------------------------------------------------------------------------
@@ -117,6 +116,12 @@ def org_today(actor: Actor, now: datetime | None = None) -> date:
     return (now or utcnow()).astimezone(ZoneInfo(actor.org.time_zone)).date()
 
 
+_IS_DONE = Progress.status == ProgressStatus.COMPLETED
+_NOT_COMPLETED = or_(Progress.status.is_(None), ~_IS_DONE)
+# The overdue rule, written once: due before today in the organisation's date and not completed. My
+# learning reads it per row (`AssignedModule.overdue`), the home page's summary counts it.
+_OVERDUE = and_(Assignment.due_on < bindparam("today"), _NOT_COMPLETED)
+
 # Built once: constructing the statement cost more than running it, on a page served this often.
 _ASSIGNED = (
     select(
@@ -130,6 +135,7 @@ _ASSIGNED = (
         Module.dose,
         Progress.status,
         Progress.completed_at,
+        _OVERDUE.label("overdue"),
     )
     .join(Module, Assignment.module_id == Module.id)
     .outerjoin(Progress, and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id")))
@@ -149,13 +155,14 @@ def _assigned(db: Session, actor: Actor, today: date) -> list[AssignedModule]:
     content) cost more than the rest of the page.
     """
     # Through the connection: plain rows need none of the ORM's work on results.
-    params = {"user_id": actor.user.id, "membership_id": actor.membership.id}
+    params = {"user_id": actor.user.id, "membership_id": actor.membership.id, "today": today}
     rows = db.connection().execute(_ASSIGNED, params).all()
-    return [_item(row, today) for row in rows]
+    return [_item(row) for row in rows]
 
 
-def _item(row: Row, today: date) -> AssignedModule:
-    status = LearningStatus(row.status.value) if row.status else LearningStatus.NOT_STARTED
+def _item(row: Row) -> AssignedModule:
+    """A row of `_ASSIGNED` (or a statement built from it) as the item My learning lists."""
+    status = LearningStatus.of(row.status)
     done = status is LearningStatus.COMPLETED
     return AssignedModule(
         assignment_id=row.id,
@@ -165,7 +172,7 @@ def _item(row: Row, today: date) -> AssignedModule:
         module=ListedModule(row.slug, row.title, row.minutes, row.dose),
         status=status,
         completed_at=row.completed_at if done else None,
-        overdue=row.due_on < today and not done,
+        overdue=bool(row.overdue),
     )
 
 
@@ -187,15 +194,18 @@ def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> My
         LevelGroup(words.level(level), tuple(by_level[level]))
         for level in sorted(by_level, key=words.level_key)
     )
-    started = next((i for i in items if i.status is LearningStatus.IN_PROGRESS), None)
     waiting = [i for i in items if i.status is LearningStatus.NOT_STARTED]
-    next_up = started
-    if started is None and waiting:
-        requires = {
-            slug: needed
-            for slug, needed in db.execute(_REQUIRES, {"slugs": [i.module.slug for i in waiting]})
-        }
-        next_up = _first_ready(db, actor.user, waiting, lambda i: requires.get(i.module.slug))
+    requires: dict[str, list[str] | None] | None = None
+
+    def requires_of(item: AssignedModule) -> list[str] | None:
+        nonlocal requires  # read once, for every module waiting, when the first of them is weighed
+        if requires is None:
+            rows = db.execute(_REQUIRES, {"slugs": [i.module.slug for i in waiting]})
+            requires = {slug: needed for slug, needed in rows}
+        return requires.get(item.module.slug)
+
+    started = next((i for i in items if i.status is LearningStatus.IN_PROGRESS), None)
+    next_up = _next_up(db, actor.user, started, lambda: waiting, requires_of)
     return MyLearning(groups=groups, next_up=next_up, today=today)
 
 
@@ -234,16 +244,8 @@ _OPEN = and_(
     Module.retired_at.is_(None),
 )
 _MINE = and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id"))
-_IS_DONE = Progress.status == ProgressStatus.COMPLETED
-_NOT_COMPLETED = or_(Progress.status.is_(None), ~_IS_DONE)
 _COUNTS = (
-    select(
-        func.count(),
-        func.count(case((_IS_DONE, 1))),
-        func.count(
-            case((and_(Assignment.due_on < bindparam("today"), or_(Progress.status.is_(None), ~_IS_DONE)), 1))
-        ),
-    )
+    select(func.count(), func.count(case((_IS_DONE, 1))), func.count(case((_OVERDUE, 1))))
     .select_from(Assignment)
     .join(Module, Assignment.module_id == Module.id)
     .outerjoin(Progress, _MINE)
@@ -259,35 +261,46 @@ def learning_summary(db: Session, actor: Actor, *, now: datetime | None = None) 
     """My learning in brief for the home page: counted in SQL, the next thing to do found without
     reading the whole list, so the home page costs the same for 6 assignments as for 60."""
     today = org_today(actor, now)
-    params = {"user_id": actor.user.id, "membership_id": actor.membership.id}
-    total, done, overdue = db.execute(_COUNTS, {**params, "today": today}).one()
-    return LearningSummary(
-        total=total, done=done, overdue=overdue, next_up=_next_up_of(db, actor, params, today)
+    params = {"user_id": actor.user.id, "membership_id": actor.membership.id, "today": today}
+    total, done, overdue = db.execute(_COUNTS, params).one()
+    return LearningSummary(total=total, done=done, overdue=overdue, next_up=_next_up_of(db, actor, params))
+
+
+def _next_up_of(db: Session, actor: Actor, params: dict[str, object]) -> AssignedModule | None:
+    """My learning's choice (`_next_up`), made in SQL order without reading the whole list."""
+    row = _next_up(
+        db,
+        actor.user,
+        db.execute(_IN_PROGRESS, params).first(),
+        lambda: db.execute(_NOT_STARTED, params).all(),
+        lambda r: r.requires,
     )
+    return None if row is None else _item(row)
 
 
-def _next_up_of(db: Session, actor: Actor, params: dict[str, int], today: date) -> AssignedModule | None:
-    """My learning's choice, made in SQL order without reading the whole list: the first module in
-    progress, else the first not started whose prerequisites are done, else the first not started."""
-    row = db.execute(_IN_PROGRESS, params).first()
-    if row is None:
-        row = _first_ready(db, actor.user, db.execute(_NOT_STARTED, params).all(), lambda r: r.requires)
-    return None if row is None else _item(row, today)
-
-
-def _first_ready(
-    db: Session, user: User, waiting: Sequence[T], requires: Callable[[T], list[str] | None]
+def _next_up(
+    db: Session,
+    user: User,
+    started: T | None,
+    waiting: Callable[[], Sequence[T]],
+    requires: Callable[[T], list[str] | None],
 ) -> T | None:
-    """The first of `waiting` whose prerequisites the person has completed, else the first of them."""
+    """The next thing to do, the one rule My learning and the home page's summary both follow: the
+    first module in progress (`started`), else the first of those not started (`waiting`, read only
+    when nothing is in progress) whose prerequisites the person has completed, else the first not
+    started."""
+    if started is not None:
+        return started
+    waiting_now = waiting()
     completed: set[str] | None = None
-    for candidate in waiting:
+    for candidate in waiting_now:
         needed = requires(candidate)
         if needed:
             completed = _completed_slugs(db, user) if completed is None else completed
             if not set(needed) <= completed:
                 continue
         return candidate
-    return waiting[0] if waiting else None
+    return waiting_now[0] if waiting_now else None
 
 
 def _completed_slugs(db: Session, user: User) -> set[str]:

@@ -33,13 +33,34 @@ from lms.models import (
 from lms.services import Invalid, NotFound
 from lms.services.access import Actor
 from lms.services.catalogue import Vocabulary, vocabulary
-from lms.services.learning import LearningStatus, _status
+from lms.services.learning import LearningStatus
 
 REFLECTION_MAX = 10_000
 SEEN_AGAIN_AFTER = timedelta(minutes=1)  # a visit within this of the last one is not written down
 
 
 # --- a module's page ------------------------------------------------------------------------------
+
+
+def _block(blocks: Iterable[dict[str, Any]], key: str) -> dict[str, Any] | None:
+    """The check or reflection prompt `key` of a module's current content, if it has one."""
+    return next((b for b in blocks if b["key"] == key), None)
+
+
+def check_data(module: Module, key: str) -> dict[str, Any]:
+    """The module's check `key` in its current content; NotFound when the module has no such check."""
+    data = _block(module.checks, key)
+    if data is None:
+        raise NotFound("No such check in this module.")
+    return data
+
+
+def reflection_data(module: Module, key: str) -> dict[str, Any]:
+    """The module's reflection prompt `key` in its current content; NotFound when it has no such prompt."""
+    data = _block(module.reflections, key)
+    if data is None:
+        raise NotFound("No such reflection prompt in this module.")
+    return data
 
 
 def _as_check(data: dict[str, Any]) -> Check:
@@ -58,7 +79,7 @@ class ModuleView:
 
     @property
     def status(self) -> LearningStatus:
-        return _status(self.progress)
+        return LearningStatus.of(self.progress.status if self.progress else None)
 
     @property
     def completed(self) -> bool:
@@ -73,14 +94,20 @@ class ModuleView:
         return not self.missing_prerequisites
 
     def check(self, key: str) -> Check:
-        return _as_check(next(c for c in self.module.checks if c["key"] == key))
+        return _as_check(check_data(self.module, key))
+
+    def explanation_shown(self, key: str) -> bool:
+        """Whether the page shows check `key`'s explanation: once its latest attempt is right, and for
+        every check once the module is completed."""
+        attempt = self.attempts.get(key)
+        return self.completed or (attempt is not None and attempt.correct)
 
     def check_number(self, key: str) -> int:
         """1 for the module's first check, and so on: "Knowledge check 2 of 3"."""
         return 1 + next(i for i, c in enumerate(self.module.checks) if c["key"] == key)
 
     def prompt_html(self, key: str) -> str:
-        return next(r["prompt_html"] for r in self.module.reflections if r["key"] == key)
+        return reflection_data(self.module, key)["prompt_html"]
 
     @property
     def resume_anchor(self) -> str | None:
@@ -88,9 +115,9 @@ class ModuleView:
         key = self.progress.resume_at if self.progress else None
         if key is None:
             return None
-        if any(c["key"] == key for c in self.module.checks):
+        if _block(self.module.checks, key) is not None:
             return f"check-{key}"
-        if any(r["key"] == key for r in self.module.reflections):
+        if _block(self.module.reflections, key) is not None:
             return f"reflection-{key}"
         return None  # the block is gone from the current content
 
@@ -297,10 +324,7 @@ class Answer:
 
 def answer_check(db: Session, user: User, slug: str, key: str, chosen: Iterable[int]) -> Answer:
     module, progress = _find_module(db, user, slug)
-    data = next((c for c in module.checks if c["key"] == key), None)
-    if data is None:
-        raise NotFound("No such check in this module.")
-    check = _as_check(data)
+    check = _as_check(check_data(module, key))
     picked = frozenset(chosen)
     _validate_choice(check, picked)
     now = utcnow()
@@ -365,8 +389,7 @@ def _complete_if_done(db: Session, user: User, module: Module, progress: Progres
 def save_reflection(db: Session, user: User, slug: str, key: str, text: str) -> Reflection:
     """Save (or replace) the person's answer to a reflection prompt; private to them."""
     module, progress = _find_module(db, user, slug)
-    if not any(r["key"] == key for r in module.reflections):
-        raise NotFound("No such reflection prompt in this module.")
+    reflection_data(module, key)
     text = (text or "").strip()
     if not text:
         raise Invalid("Write your reflection before saving it.", "text")

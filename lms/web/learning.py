@@ -207,10 +207,10 @@ def _module_page(title: str, body: Markup, status: int = 200):
 
 def _refused(view: modules.ModuleView, kind: str, key: str, form: FlaskForm):
     """The module page again (400), the refused form shown with its errors and what was typed."""
-    if kind == "check" and not any(c["key"] == key for c in view.module.checks):
-        raise NotFound("No such check in this module.")
-    if kind == "reflection" and not any(r["key"] == key for r in view.module.reflections):
-        raise NotFound("No such reflection prompt in this module.")
+    if kind == "check":
+        modules.check_data(view.module, key)  # NotFound for a check the module does not have
+    elif kind == "reflection":
+        modules.reflection_data(view.module, key)
     body = render_part("learning/_module.html", _module_context(view, (kind, key, form)))
     return _module_page(view.module.title, body, 400)
 
