@@ -20,6 +20,15 @@ class StakeholderRole(StrEnum):
     BOARD = "board"
 
 
+def role_named(value: object) -> StakeholderRole | None:
+    """The stakeholder role whose value `value` is, or None: the one rule for what a valid role is.
+    Callers say what a wrong one means to them (a field to correct, a page that does not exist)."""
+    try:
+        return StakeholderRole(value)
+    except ValueError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class StakeholderGroup:
     role: StakeholderRole

@@ -345,3 +345,10 @@ def test_an_empty_reflection():
     assert body_problems(f"{CHECK}\n::: reflection empty\n:::\n") == [
         f"{PATH}:20: a reflection needs a prompt"
     ]
+
+
+def test_a_stakeholder_role_is_one_of_the_seven_by_its_value():
+    from curricula.stakeholders import StakeholderRole, role_named
+
+    assert role_named("unit-leader") is StakeholderRole.UNIT_LEADER
+    assert [role_named(v) for v in ("Unit-Leader", "", None, 3, "surgeon")] == [None] * 5

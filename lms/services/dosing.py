@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from curricula.stakeholders import LABELS, StakeholderRole
+from curricula.stakeholders import LABELS, StakeholderRole, role_named
 from lms.db import utcnow
 from lms.models import (
     Assignment,
@@ -47,6 +47,7 @@ from lms.models import (
 )
 from lms.services import Invalid, NotFound, audit
 from lms.services.access import Actor
+from lms.services.catalogue import vocabulary
 
 DAYS_MIN, DAYS_MAX = 1, 730
 NIGHTLY_HOUR = 2  # local time of the nightly reconcile
@@ -98,9 +99,7 @@ def default_policy(db: Session) -> Policy:
 
 def level_ids(db: Session) -> list[str]:
     """The dose levels of the latest content release, in order (widest first)."""
-    release = _latest_release(db)
-    levels = (release.vocabulary or {}).get("levels", []) if release else []
-    return [lv["id"] if isinstance(lv, dict) else lv for lv in levels]
+    return [level.id for level in vocabulary(db).levels]
 
 
 def _overrides(db: Session, org_id: int) -> dict[str, DosePolicyOverride]:
@@ -409,10 +408,9 @@ def _replan(
     overridden: bool,
     target_id: int,
 ) -> PolicyChange:
-    audit.record(
+    audit.by(
         db,
-        actor_id=actor.user.id,
-        org_id=actor.org_id,
+        actor,
         action="dosing.policy_changed",
         target_type="dose_policy",
         target_id=target_id,
@@ -426,10 +424,10 @@ def _replan(
 
 
 def _known_role(role: str) -> str:
-    try:
-        return StakeholderRole(role).value
-    except ValueError:
-        raise NotFound("No such stakeholder role.") from None
+    known = role_named(role)
+    if known is None:
+        raise NotFound("No such stakeholder role.")
+    return known.value
 
 
 def _days(value: Any) -> int | None:
@@ -474,11 +472,7 @@ class PolicyOverview:
 def overview(db: Session, actor: Actor) -> PolicyOverview:
     """The organisation's dosing for every role, default and overrides side by side (HR, org admins)."""
     actor.require(Permission.HR, Permission.ORG_ADMIN)
-    release = _latest_release(db)
-    levels = [
-        (lv["id"], lv.get("title") or lv["id"]) if isinstance(lv, dict) else (lv, lv)
-        for lv in ((release.vocabulary or {}).get("levels", []) if release else [])
-    ]
+    levels = [(level.id, level.title) for level in vocabulary(db).levels]
     default = default_policy(db)
     overrides = _overrides(db, actor.org_id)
     roles = [

@@ -14,7 +14,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, selectinload
 
-from curricula.stakeholders import StakeholderRole
+from curricula.stakeholders import StakeholderRole, role_named
 from lms.db import utcnow
 from lms.models import AuditEvent, Invitation, Membership, OrgUnit, Permission, User
 from lms.security import hash_password
@@ -82,7 +82,7 @@ def list_people(
             )
         )
     if role:
-        query = query.where(Membership.stakeholder_role == _role(role))
+        query = query.where(Membership.stakeholder_role == stakeholder_role(role, "role"))
     if unit_id is not None:
         unit = db.get(OrgUnit, unit_id)
         if unit is None or unit.org_id != actor.org_id:
@@ -226,10 +226,9 @@ def update_person(db: Session, actor: Actor, membership_id: int, data: PersonInp
     changes = audit.diff(before, _snapshot(membership, user))
     if changes:
         action = "person.role_changed" if "stakeholder_role" in changes else "person.updated"
-        audit.record(
+        audit.by(
             db,
-            actor_id=actor.user.id,
-            org_id=actor.org_id,
+            actor,
             action=action,
             target_type="membership",
             target_id=membership.id,
@@ -265,10 +264,9 @@ def set_permissions(
     for p in Permission:
         setattr(membership, f"is_{p.value}", p in wanted)
     if wanted != before:
-        audit.record(
+        audit.by(
             db,
-            actor_id=actor.user.id,
-            org_id=actor.org_id,
+            actor,
             action="person.permissions_changed",
             target_type="membership",
             target_id=membership.id,
@@ -297,10 +295,9 @@ def deactivate_person(db: Session, actor: Actor, membership_id: int) -> Membersh
     revoked = 0
     if not any(m.active for m in membership.user.memberships if m.id != membership.id):
         revoked = tokens.revoke_all(db, membership.user_id)
-    audit.record(
+    audit.by(
         db,
-        actor_id=actor.user.id,
-        org_id=actor.org_id,
+        actor,
         action="person.deactivated",
         target_type="membership",
         target_id=membership.id,
@@ -321,10 +318,9 @@ def reactivate_person(db: Session, actor: Actor, membership_id: int) -> Membersh
         raise Invalid(f"{membership.unit.name} is archived: move the person to an active unit first.")
     membership.active = True
     membership.deactivated_at = None
-    audit.record(
+    audit.by(
         db,
-        actor_id=actor.user.id,
-        org_id=actor.org_id,
+        actor,
         action="person.reactivated",
         target_type="membership",
         target_id=membership.id,
@@ -338,11 +334,12 @@ def reactivate_person(db: Session, actor: Actor, membership_id: int) -> Membersh
 # --- internals ----------------------------------------------------------------------------------------
 
 
-def _role(value: str) -> StakeholderRole:
-    try:
-        return StakeholderRole(value)
-    except ValueError:
-        raise Invalid("Choose one of the seven stakeholder roles.", "stakeholder_role") from None
+def stakeholder_role(value: str, field: str = "stakeholder_role") -> StakeholderRole:
+    """The role a person typed or picked, or Invalid on `field`."""
+    role = role_named(value)
+    if role is None:
+        raise Invalid("Choose one of the seven stakeholder roles.", field)
+    return role
 
 
 def _clean(db: Session, org_id: int, data: PersonInput, *, membership: Membership | None = None) -> dict:
@@ -364,7 +361,7 @@ def _clean(db: Session, org_id: int, data: PersonInput, *, membership: Membershi
         except EmailNotValidError as exc:
             errors["email"] = [f"Enter a valid email address ({exc})."]
     try:
-        out["stakeholder_role"] = _role(data.stakeholder_role)
+        out["stakeholder_role"] = stakeholder_role(data.stakeholder_role)
     except Invalid as exc:
         errors.update(exc.errors)
     out["unit_id"] = None

@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify, request
 from flask_login import current_user
 
-from curricula.stakeholders import StakeholderRole
+from curricula.stakeholders import StakeholderRole, role_named
 from lms import openapi
 from lms.db import get_db
 from lms.models import CheckAttempt, Membership, Module, OrgUnit, Progress, Reflection, User
@@ -124,8 +124,8 @@ def _flag(name: str, *, default: bool) -> bool:
 
 def _role(name: str) -> str:
     value = request.args.get(name, "").strip()
-    roles = [r.value for r in StakeholderRole]
-    if value and value not in roles:
+    if value and role_named(value) is None:
+        roles = [r.value for r in StakeholderRole]
         raise Invalid(f"{name} must be one of: {', '.join(roles)}.", name)
     return value
 
@@ -278,14 +278,13 @@ def _attempt(attempt: CheckAttempt | None) -> dict | None:
 def _module_detail(view: modules.ModuleView) -> dict:
     def check(data: dict) -> dict:
         attempt = view.attempts.get(data["key"])
-        shown = view.completed or (attempt is not None and attempt.correct)
         return {
             "key": data["key"],
             "question_html": data["question_html"],
             "options": [{"text_html": o["text_html"]} for o in data["options"]],
             "multiple": view.check(data["key"]).multiple,
             "latest_attempt": _attempt(attempt),
-            "explanation_html": data.get("explanation_html") if shown else None,
+            "explanation_html": data.get("explanation_html") if view.explanation_shown(data["key"]) else None,
         }
 
     def reflection(data: dict) -> dict:
