@@ -35,6 +35,27 @@ def record(
     return event
 
 
+def by(
+    db: Session,
+    actor: Actor,
+    *,
+    action: str,
+    target_type: str,
+    target_id: int | None,
+    changes: Mapping[str, Any] | None = None,
+) -> AuditEvent:
+    """Record what an actor did in their organisation (the caller's transaction)."""
+    return record(
+        db,
+        actor_id=actor.user.id,
+        org_id=actor.org_id,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        changes=changes,
+    )
+
+
 def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[Any]]:
     """{field: [old, new]} for the fields whose value changed."""
     return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}

@@ -97,10 +97,9 @@ def cancel(db: Session, actor: Actor, invitation_id: int) -> Invitation:
         raise NotFound("No such invitation waiting in this organisation.")
     invitation.closed_at = utcnow()
     invitation.closed_reason = "cancelled"
-    audit.record(
+    audit.by(
         db,
-        actor_id=actor.user.id,
-        org_id=actor.org_id,
+        actor,
         action="invitation.cancelled",
         target_type="invitation",
         target_id=invitation.id,

@@ -132,10 +132,9 @@ def add_unit(db: Session, actor: Actor, *, parent_id: int, name: str) -> OrgUnit
         raise Invalid(f"{parent.name} is a unit, the lowest level: it cannot hold other units.", "parent_id")
     name = _check_name(db, actor.org_id, parent, name)
     unit = _new_unit(db, actor.org_id, parent, kind, name)
-    audit.record(
+    audit.by(
         db,
-        actor_id=actor.user.id,
-        org_id=actor.org_id,
+        actor,
         action="unit.added",
         target_type="org_unit",
         target_id=unit.id,
@@ -151,10 +150,9 @@ def rename_unit(db: Session, actor: Actor, unit_id: int, *, name: str) -> OrgUni
     old = unit.name
     unit.name = _check_name(db, actor.org_id, unit.parent, name, exclude_id=unit.id)
     if unit.name != old:
-        audit.record(
+        audit.by(
             db,
-            actor_id=actor.user.id,
-            org_id=actor.org_id,
+            actor,
             action="unit.renamed",
             target_type="org_unit",
             target_id=unit.id,
@@ -194,10 +192,9 @@ def move_unit(db: Session, actor: Actor, unit_id: int, *, new_parent_id: int) ->
     )
     unit.parent_id = new_parent.id
     unit.name = name
-    audit.record(
+    audit.by(
         db,
-        actor_id=actor.user.id,
-        org_id=actor.org_id,
+        actor,
         action="unit.moved",
         target_type="org_unit",
         target_id=unit.id,
@@ -225,10 +222,9 @@ def archive_unit(db: Session, actor: Actor, unit_id: int) -> OrgUnit:
     if people:
         raise Invalid(f"{people} active person(s) belong to {unit.name}: move them to another unit first.")
     unit.archived_at = utcnow()
-    audit.record(
+    audit.by(
         db,
-        actor_id=actor.user.id,
-        org_id=actor.org_id,
+        actor,
         action="unit.archived",
         target_type="org_unit",
         target_id=unit.id,
@@ -247,10 +243,9 @@ def restore_unit(db: Session, actor: Actor, unit_id: int) -> OrgUnit:
         raise Invalid(f"Restore {unit.parent.name} first: {unit.name} sits under it.")
     _check_name(db, actor.org_id, unit.parent, unit.name, exclude_id=unit.id)
     unit.archived_at = None
-    audit.record(
+    audit.by(
         db,
-        actor_id=actor.user.id,
-        org_id=actor.org_id,
+        actor,
         action="unit.restored",
         target_type="org_unit",
         target_id=unit.id,

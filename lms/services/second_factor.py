@@ -148,10 +148,9 @@ def set_required(db: Session, actor: Actor, required: bool) -> None:
     if org.second_factor_required == required:
         return
     org.second_factor_required = required
-    audit.record(
+    audit.by(
         db,
-        actor_id=actor.user.id,
-        org_id=org.id,
+        actor,
         action="organization.second_factor_required",
         target_type="organization",
         target_id=org.id,
