@@ -10,6 +10,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from lms.db import get_db
 from lms.models import Permission
 from lms.services import Forbidden, Invalid, NotFound
 from lms.services.access import Actor, actor_for, default_actor
@@ -35,6 +36,21 @@ def current_actor() -> Actor | None:
         actor = actor_for(current_user, slug) if slug else default_actor(current_user)
     g.lms_actor = actor
     return actor
+
+
+def acting_actor(missing: str = "No such organisation.") -> Actor:
+    """current_actor() on a page that needs one (login_required has run): NotFound without one."""
+    actor = current_actor()
+    if actor is None:
+        raise NotFound(missing)
+    return actor
+
+
+def show_refusal(form: FlaskForm, exc: Invalid, aliases: Mapping[str, str] | None = None) -> None:
+    """Show a service's refusal on the form, after dropping whatever the refused attempt left in the
+    session (the page is drawn from what is stored; the request's boundary rolls back too)."""
+    get_db().rollback()
+    show_errors(form, exc.errors, aliases)
 
 
 def show_errors(

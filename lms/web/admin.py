@@ -20,9 +20,9 @@ from flask_wtf import FlaskForm
 from curricula.stakeholders import LABELS, StakeholderRole
 from lms.db import get_db
 from lms.models import AuditEvent, Invitation, Membership, OrgUnit, Permission
-from lms.services import Invalid, NotFound, audit, invitations, organizations, people, second_factor
+from lms.services import Invalid, audit, invitations, organizations, people, second_factor
 from lms.services.access import Actor
-from lms.web import current_actor, params, show_errors
+from lms.web import acting_actor, params, show_errors, show_refusal
 from lms.web.admin_forms import (
     PERMISSION_LABELS,
     AddUnitForm,
@@ -45,19 +45,6 @@ HISTORY_LENGTH = 20
 T = TypeVar("T")
 
 
-def _actor() -> Actor:
-    actor = current_actor()
-    if actor is None:  # login_required runs first; this only narrows the type
-        raise NotFound("No such organisation.")
-    return actor
-
-
-def _refused(form: FlaskForm, exc: Invalid, aliases: Mapping[str, str] | None = None) -> None:
-    """Show a service's refusal on the form; drop whatever the failed attempt left in the session."""
-    get_db().rollback()
-    show_errors(form, exc.errors, aliases)
-
-
 def _submit(
     form: FlaskForm,
     change: Callable[[], T],
@@ -71,7 +58,7 @@ def _submit(
     try:
         result = change()
     except Invalid as exc:
-        _refused(form, exc)
+        show_refusal(form, exc)
         return None
     flash(message(result), "success")
     return redirect(target(result))
@@ -88,7 +75,7 @@ def _status() -> int:
 @bp.route("/units", methods=["GET", "POST"])
 @login_required
 def units(org: str):
-    actor = _actor()
+    actor = acting_actor()
     form = AddUnitForm()
     done = _submit(
         form,
@@ -107,71 +94,64 @@ def units(org: str):
 @bp.get("/units/<int:unit_id>")
 @login_required
 def unit(org: str, unit_id: int):
-    return _unit_page(_actor(), unit_id)
+    return _unit_page(acting_actor(), unit_id)
 
 
-@bp.post("/units/<int:unit_id>/rename")
-@login_required
-def unit_rename(org: str, unit_id: int):
-    actor = _actor()
-    form = RenameUnitForm()
-    done = _submit(
-        form,
-        lambda: organizations.rename_unit(get_db(), actor, unit_id, name=form.name.data),
-        lambda unit: f"The unit is now called {unit.name}.",
-        lambda unit: url_for(".unit", org=org, unit_id=unit_id),
-    )
-    if done is not None:
-        return done
-    return _unit_page(actor, unit_id, rename=form)
+def _unit_change(
+    name: str,
+    form_class: type[FlaskForm],
+    change: Callable[..., OrgUnit],
+    message: Callable[[OrgUnit], str],
+    slot: str,
+) -> None:
+    """POST /units/<id>/<name>: one form and one service call (`change(db, actor, unit_id, form)`); the
+    unit page again, with this form's errors in `slot`, when the service refuses."""
+
+    @login_required
+    def view(org: str, unit_id: int):
+        actor = acting_actor()
+        form = form_class()
+        done = _submit(
+            form,
+            lambda: change(get_db(), actor, unit_id, form),
+            message,
+            lambda _: url_for(".unit", org=org, unit_id=unit_id),
+        )
+        return done or _unit_page(actor, unit_id, **{slot: form})
+
+    bp.add_url_rule(f"/units/<int:unit_id>/{name}", f"unit_{name}", view, methods=["POST"])
 
 
-@bp.post("/units/<int:unit_id>/move")
-@login_required
-def unit_move(org: str, unit_id: int):
-    actor = _actor()
-    form = MoveUnitForm()
-    done = _submit(
-        form,
-        lambda: organizations.move_unit(get_db(), actor, unit_id, new_parent_id=form.parent_id.data),
-        lambda unit: f"{unit.name} now sits under {unit.parent.name}.",
-        lambda unit: url_for(".unit", org=org, unit_id=unit_id),
-    )
-    if done is not None:
-        return done
-    return _unit_page(actor, unit_id, move=form)
-
-
-@bp.post("/units/<int:unit_id>/archive")
-@login_required
-def unit_archive(org: str, unit_id: int):
-    actor = _actor()
-    form = ConfirmForm()
-    done = _submit(
-        form,
-        lambda: organizations.archive_unit(get_db(), actor, unit_id),
-        lambda unit: f"{unit.name} is archived. Its history is kept; restore it at any time.",
-        lambda unit: url_for(".unit", org=org, unit_id=unit_id),
-    )
-    if done is not None:
-        return done
-    return _unit_page(actor, unit_id, standing=form)
-
-
-@bp.post("/units/<int:unit_id>/restore")
-@login_required
-def unit_restore(org: str, unit_id: int):
-    actor = _actor()
-    form = ConfirmForm()
-    done = _submit(
-        form,
-        lambda: organizations.restore_unit(get_db(), actor, unit_id),
-        lambda unit: f"{unit.name} is restored.",
-        lambda unit: url_for(".unit", org=org, unit_id=unit_id),
-    )
-    if done is not None:
-        return done
-    return _unit_page(actor, unit_id, standing=form)
+_unit_change(
+    "rename",
+    RenameUnitForm,
+    lambda db, actor, unit_id, form: organizations.rename_unit(db, actor, unit_id, name=form.name.data),
+    lambda unit: f"The unit is now called {unit.name}.",
+    "rename",
+)
+_unit_change(
+    "move",
+    MoveUnitForm,
+    lambda db, actor, unit_id, form: organizations.move_unit(
+        db, actor, unit_id, new_parent_id=form.parent_id.data
+    ),
+    lambda unit: f"{unit.name} now sits under {unit.parent.name}.",
+    "move",
+)
+_unit_change(
+    "archive",
+    ConfirmForm,
+    lambda db, actor, unit_id, form: organizations.archive_unit(db, actor, unit_id),
+    lambda unit: f"{unit.name} is archived. Its history is kept; restore it at any time.",
+    "standing",
+)
+_unit_change(
+    "restore",
+    ConfirmForm,
+    lambda db, actor, unit_id, form: organizations.restore_unit(db, actor, unit_id),
+    lambda unit: f"{unit.name} is restored.",
+    "standing",
+)
 
 
 def _unit_page(
@@ -205,7 +185,7 @@ PERSON_FIELDS = ("email", "name", "stakeholder_role", "unit_id", "job_code", "em
 @bp.get("/people", endpoint="people")
 @login_required
 def people_list(org: str):
-    actor = _actor()
+    actor = acting_actor()
     db = get_db()
     filters = PeopleFilter(request.args).offer(organizations.list_units(db, actor))
     result, status = None, 200
@@ -246,7 +226,7 @@ def people_list(org: str):
 @bp.post("/invitations/<int:invitation_id>/cancel")
 @login_required
 def invitation_cancel(org: str, invitation_id: int):
-    actor = _actor()
+    actor = acting_actor()
     form = ConfirmForm()
     if form.validate_on_submit():
         invitation = invitations.cancel(get_db(), actor, invitation_id)
@@ -259,7 +239,7 @@ def invitation_cancel(org: str, invitation_id: int):
 @bp.route("/people/new", methods=["GET", "POST"])
 @login_required
 def person_new(org: str):
-    actor = _actor()
+    actor = acting_actor()
     db = get_db()
     form = NewPersonForm()
     done = _submit(
@@ -292,71 +272,66 @@ def _added(added: Membership | Invitation) -> str:
 @bp.get("/people/<int:membership_id>")
 @login_required
 def person(org: str, membership_id: int):
-    return _person_page(_actor(), membership_id)
+    return _person_page(acting_actor(), membership_id)
 
 
-@bp.post("/people/<int:membership_id>/edit")
-@login_required
-def person_edit(org: str, membership_id: int):
-    actor = _actor()
-    form = PersonForm()
-    done = _submit(
-        form,
-        lambda: people.update_person(get_db(), actor, membership_id, _person_input(form)),
-        lambda membership: f"{membership.user.name}'s details are saved.",
-        lambda membership: url_for(".person", org=org, membership_id=membership_id),
-    )
-    if done is not None:
-        return done
-    return _person_page(actor, membership_id, details=form)
+def _person_change(
+    name: str,
+    form_class: type[FlaskForm],
+    change: Callable[..., Membership],
+    message: Callable[[Membership], str],
+    slot: str,
+) -> None:
+    """POST /people/<id>/<name>: one form and one service call (`change(db, actor, membership_id, form)`);
+    the person page again, with this form's errors in `slot`, when the service refuses."""
+
+    @login_required
+    def view(org: str, membership_id: int):
+        actor = acting_actor()
+        form = form_class()
+        done = _submit(
+            form,
+            lambda: change(get_db(), actor, membership_id, form),
+            message,
+            lambda _: url_for(".person", org=org, membership_id=membership_id),
+        )
+        return done or _person_page(actor, membership_id, **{slot: form})
+
+    bp.add_url_rule(f"/people/<int:membership_id>/{name}", f"person_{name}", view, methods=["POST"])
 
 
-@bp.post("/people/<int:membership_id>/permissions")
-@login_required
-def person_permissions(org: str, membership_id: int):
-    actor = _actor()
-    form = PermissionsForm()
-    done = _submit(
-        form,
-        lambda: people.set_permissions(get_db(), actor, membership_id, form.chosen_permissions()),
-        lambda membership: f"{membership.user.name}'s permissions are saved.",
-        lambda membership: url_for(".person", org=org, membership_id=membership_id),
-    )
-    if done is not None:
-        return done
-    return _person_page(actor, membership_id, permissions=form)
-
-
-@bp.post("/people/<int:membership_id>/deactivate")
-@login_required
-def person_deactivate(org: str, membership_id: int):
-    actor = _actor()
-    form = ConfirmForm()
-    done = _submit(
-        form,
-        lambda: people.deactivate_person(get_db(), actor, membership_id),
-        lambda membership: f"{membership.user.name} is deactivated. Their records are kept.",
-        lambda membership: url_for(".person", org=org, membership_id=membership_id),
-    )
-    if done is not None:
-        return done
-    return _person_page(actor, membership_id, standing=form)
-
-
-@bp.post("/people/<int:membership_id>/reactivate")
-@login_required
-def person_reactivate(org: str, membership_id: int):
-    actor = _actor()
-    form = ConfirmForm()
-    done = _submit(
-        form,
-        lambda: people.reactivate_person(get_db(), actor, membership_id),
-        lambda membership: f"{membership.user.name} is active again.",
-        lambda membership: url_for(".person", org=org, membership_id=membership_id),
-    )
-    if done is not None:
-        return done
-    return _person_page(actor, membership_id, standing=form)
+_person_change(
+    "edit",
+    PersonForm,
+    lambda db, actor, membership_id, form: people.update_person(
+        db, actor, membership_id, _person_input(form)
+    ),
+    lambda m: f"{m.user.name}'s details are saved.",
+    "details",
+)
+_person_change(
+    "permissions",
+    PermissionsForm,
+    lambda db, actor, membership_id, form: people.set_permissions(
+        db, actor, membership_id, form.chosen_permissions()
+    ),
+    lambda m: f"{m.user.name}'s permissions are saved.",
+    "permissions",
+)
+_person_change(
+    "deactivate",
+    ConfirmForm,
+    lambda db, actor, membership_id, form: people.deactivate_person(db, actor, membership_id),
+    lambda m: f"{m.user.name} is deactivated. Their records are kept.",
+    "standing",
+)
+_person_change(
+    "reactivate",
+    ConfirmForm,
+    lambda db, actor, membership_id, form: people.reactivate_person(db, actor, membership_id),
+    lambda m: f"{m.user.name} is active again.",
+    "standing",
+)
 
 
 def _person_input(form: PersonForm) -> people.PersonInput:
@@ -416,7 +391,7 @@ def _person_data(m: Membership) -> dict[str, Any]:
 @bp.route("/sign-in-security", methods=["GET", "POST"])
 @login_required
 def sign_in_security(org: str):
-    actor = _actor()
+    actor = acting_actor()
     actor.require(Permission.ORG_ADMIN)
     form = SecondFactorPolicyForm(data={"required": actor.org.second_factor_required})
     done = _submit(
@@ -440,7 +415,7 @@ def sign_in_security(org: str):
 @bp.get("/audit", endpoint="audit")
 @login_required
 def audit_trail(org: str):
-    actor = _actor()
+    actor = acting_actor()
     db = get_db()
     before = params.arg_id("before")
     events = audit.list_events(db, actor, limit=EVENTS_PER_PAGE + 1, before_id=before)

@@ -18,7 +18,7 @@ from curricula.stakeholders import StakeholderRole
 from lms.db import get_db
 from lms.services import Invalid, dosing
 from lms.services.dosing import DAYS_MAX, DAYS_MIN, PolicyChange, PolicyOverview, RolePolicy
-from lms.web.admin import _actor, _refused
+from lms.web import acting_actor, show_refusal
 from lms.web.admin_forms import ConfirmForm
 
 bp = Blueprint("policy", __name__, url_prefix="/o/<org>/admin/dosing")
@@ -76,20 +76,20 @@ def _name(level: str) -> str:
 @bp.get("")
 @login_required
 def page(org: str):
-    return _page(dosing.overview(get_db(), _actor()))
+    return _page(dosing.overview(get_db(), acting_actor()))
 
 
 @bp.post("/<role>")
 @login_required
 def save(org: str, role: str):
-    actor = _actor()
+    actor = acting_actor()
     overview = dosing.overview(get_db(), actor)
     form = RolePolicyForm.for_role(overview, _role(overview, role), posted=True)
     if form.validate_on_submit():
         try:
             change = dosing.set_override(get_db(), actor, role, form.chosen())
         except Invalid as exc:
-            _refused(form, exc, form.aliases())
+            show_refusal(form, exc, form.aliases())
         else:
             flash(f"The dosing for {change.role_label} was saved. {_replanned(change)}", "success")
             return redirect(url_for(".page", org=org, _anchor=f"role-{role}"))
@@ -99,7 +99,7 @@ def save(org: str, role: str):
 @bp.post("/<role>/reset")
 @login_required
 def reset(org: str, role: str):
-    actor = _actor()
+    actor = acting_actor()
     if role not in {r.value for r in StakeholderRole}:
         abort(404)
     if ConfirmForm().validate_on_submit():

@@ -25,7 +25,7 @@ from lms.db import get_db
 from lms.models import User
 from lms.services import Invalid, invitations, profile, second_factor, sessions, tokens
 from lms.services.profile import NAME_MAX
-from lms.web import current_actor, show_errors
+from lms.web import current_actor, show_refusal
 from lms.web.admin_forms import ConfirmForm, Needed
 
 bp = Blueprint("profile", __name__)
@@ -131,8 +131,7 @@ def rename():
         try:
             profile.rename(get_db(), _user(), form.name.data or "")
         except Invalid as exc:
-            get_db().rollback()
-            show_errors(form, exc.errors)
+            show_refusal(form, exc)
         else:
             flash("Your name is saved.", "success")
             return redirect(url_for(".page"))
@@ -149,8 +148,7 @@ def change_email():
                 get_db(), _user(), new_email=form.email.data or "", password=form.password.data or ""
             )
         except Invalid as exc:
-            get_db().rollback()
-            show_errors(form, exc.errors)
+            show_refusal(form, exc)
         else:
             flash(f"We sent a link to {email}. Open it to start signing in with that address.", "success")
             return redirect(url_for(".page"))
@@ -216,8 +214,7 @@ def second_factor_setup():
                 password=form.password.data or "",
             )
         except Invalid as exc:
-            get_db().rollback()
-            show_errors(form, exc.errors)
+            show_refusal(form, exc)
         else:
             session.pop(_SETUP, None)
             return render_template("profile/recovery_codes.html", codes=codes, first=True), 201
@@ -236,8 +233,7 @@ def second_factor_off():
         try:
             second_factor.turn_off(get_db(), _user(), password=form.password.data or "")
         except Invalid as exc:
-            get_db().rollback()
-            show_errors(form, exc.errors)
+            show_refusal(form, exc)
         else:
             flash("Two-step sign-in is off. You sign in with your password alone.", "success")
             return redirect(url_for(".page", _anchor="second-factor"))
@@ -252,8 +248,7 @@ def recovery_codes():
         try:
             codes = second_factor.renew_recovery_codes(get_db(), _user(), password=form.password.data or "")
         except Invalid as exc:
-            get_db().rollback()
-            show_errors(form, exc.errors)
+            show_refusal(form, exc)
         else:
             return render_template("profile/recovery_codes.html", codes=codes, first=False), 201
     return _page(400, codes_form=form)
@@ -310,8 +305,7 @@ def create_token():
         try:
             secret = tokens.create_token(get_db(), _user(), name=form.name.data or "", days=form.days.data)
         except Invalid as exc:
-            get_db().rollback()
-            show_errors(form, exc.errors)
+            show_refusal(form, exc)
         else:
             return _page(201, new_token=secret, new_token_name=form.name.data.strip())
     return _page(400, token_form=form)
