@@ -6,9 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 
 from flask_login import UserMixin
-from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, UniqueConstraint, and_
+from sqlalchemy import ColumnElement, Enum, ForeignKey, Index, String, UniqueConstraint, and_, exists
 from sqlalchemy.ext.hybrid import hybrid_property
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import Base, utcnow
@@ -166,3 +166,11 @@ class Invitation(Base):
     @property
     def permissions(self) -> frozenset[Permission]:
         return frozenset(Permission(p) for p in self.permissions_granted.split(",") if p)
+
+
+# Whether an invitation waits for this person: read with the signed-in person in the session loader's one
+# statement (lms.services.sessions), so the home page looks invitations up only for those who have one.
+User.invited = column_property(
+    exists().where(Invitation.email == User.email, Invitation.open),
+    deferred=True,
+)

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, undefer
 
 from lms.db import utcnow
 from lms.models import Membership, User, UserSession
@@ -28,7 +28,7 @@ _USER_BY_SESSION = (
         UserSession.ended_at.is_(None),
         UserSession.created_at > bindparam("since"),
     )
-    .options(joinedload(User.memberships).joinedload(Membership.unit))
+    .options(joinedload(User.memberships).joinedload(Membership.unit), undefer(User.invited))
 )
 
 

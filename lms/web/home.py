@@ -31,7 +31,7 @@ def _home():
         role_labels=LABELS,
         memberships=[m for m in current_user.memberships if m.active],
         learning_card=card,
-        invitations=invitations.waiting_for(get_db(), current_user),
+        invitations=invitations.waiting_for(get_db(), current_user) if current_user.invited else [],
         confirm=ConfirmForm(formdata=None),
     )
 
