@@ -102,13 +102,22 @@ def _memory_gib() -> float | None:
     return round(pages * size / 2**30, 1)
 
 
-def run(name: str) -> dict[str, Any]:
-    """Run benchmark NAME, save its result under bench/results/ and return it."""
+def result_path(name: str, **options: Any) -> Path:
+    """Where a run of NAME with these options is kept: bench/results/NAME.json, unless the benchmark
+    names its results by option (`result_name`, e.g. `pages-postgresql`)."""
+    module = importlib.import_module(BENCHMARKS[name])
+    stem = module.result_name(**options) if options and hasattr(module, "result_name") else name
+    return RESULTS / f"{stem}.json"
+
+
+def run(name: str, **options: Any) -> dict[str, Any]:
+    """Run benchmark NAME (with its options, if it takes any), save its result under bench/results/ and
+    return it."""
     if name not in BENCHMARKS:
         raise UnknownBenchmark(name)
     started = datetime.now(UTC)
     facts = machine()
-    measured = importlib.import_module(BENCHMARKS[name]).run()
+    measured = importlib.import_module(BENCHMARKS[name]).run(**options)
     result = {
         "benchmark": name,
         "date": started.isoformat(timespec="seconds"),
@@ -117,5 +126,5 @@ def run(name: str) -> dict[str, Any]:
         "machine": facts,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    result_path(name, **options).write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 
-from bench import BENCHMARKS, RESULTS, BenchmarkFailed, UnknownBenchmark, run
+from bench import BENCHMARKS, BenchmarkFailed, UnknownBenchmark, result_path, run
+
+# Benchmarks that take --database and --database-url.
+DATABASE_BENCHMARKS = {"pages"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -15,9 +19,40 @@ def main(argv: list[str] | None = None) -> int:
         description="Run one benchmark; prints one JSON object and writes bench/results/NAME.json.",
     )
     parser.add_argument("name", help="benchmark to run: " + ", ".join(sorted(BENCHMARKS)))
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default=None,
+        help="pages only: sqlite (default; bench/results/pages.json) or postgresql (a throwaway server "
+        "started and deleted by the benchmark unless --database-url is given; pages-postgresql.json)",
+    )
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        default=None,
+        help="pages only: use this PostgreSQL server (postgresql+psycopg://user:pass@host:port/db; the "
+        "role needs CREATEDB: a scratch database is made and dropped) instead of starting one",
+    )
     args = parser.parse_args(argv)
+    options = {}
+    if args.database or args.database_url:
+        if args.name not in DATABASE_BENCHMARKS:
+            print(
+                f"error: --database and --database-url apply to: {', '.join(DATABASE_BENCHMARKS)}",
+                file=sys.stderr,
+            )
+            return 2
+        if args.database == "sqlite" and args.database_url:
+            print(
+                "error: --database-url names a PostgreSQL server; it cannot go with --database sqlite",
+                file=sys.stderr,
+            )
+            return 2
+        options = {"database": args.database or "postgresql", "database_url": args.database_url}
+    # A plain `kill` should stop gunicorn and a throwaway PostgreSQL too: make it unwind like Ctrl-C.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        result = run(args.name)
+        result = run(args.name, **options)
     except UnknownBenchmark:
         print(
             f"error: no benchmark named {args.name!r}; choose one of: {', '.join(sorted(BENCHMARKS))}",
@@ -28,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: benchmark {args.name} failed: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result, indent=2))
-    print(f"[bench] saved {RESULTS / (args.name + '.json')}", file=sys.stderr)
+    print(f"[bench] saved {result_path(args.name, **options)}", file=sys.stderr)
     return 0
 
 

@@ -19,7 +19,7 @@ from bench import BenchmarkFailed
 from bench.content import write_generated_corpus
 from curricula.corpus import load_corpus
 from curricula.stakeholders import StakeholderRole
-from lms.db import get_db, utcnow
+from lms.db import commit_each, get_db, utcnow
 from lms.models import (
     Assignment,
     AssignmentSource,
@@ -164,7 +164,9 @@ def publish_learning(app: Flask, learner_id: int, tmp: Path) -> tuple[dict[str, 
         # Problems (say, a link to a module not written yet) stop a real sync but not a measurement:
         # publish the modules that parsed, and record how many problems were set aside.
         publishing.sync(db, dataclasses.replace(corpus, problems=()))
-        dosing.reconcile_all(db)
+        db.commit()  # services flush; the caller commits, as `lms content sync` does
+        # reconcile_all yields after each organisation: nothing is planned until it is iterated.
+        commit_each(dosing.reconcile_all(db), db)
         facts, mix = learner_sixty(db, learner_id)
         return {
             "modules": db.scalar(select(func.count()).select_from(Module)),

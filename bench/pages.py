@@ -1,6 +1,7 @@
 """Benchmark `pages`: req/s and latency of real pages against a bare endpoint on the same server stack.
 
-The app runs as production runs it (gunicorn, sync workers, SQLite in a fresh instance folder), with a
+The app runs as production runs it (gunicorn, sync workers, SQLite in a fresh instance folder, or with
+`--database postgresql` a PostgreSQL database made for the run, bench/postgres.py), with a
 realistic organisation of about 200 people and the project's curricula plus generated modules
 published. A signed-in learner holding exactly 60 assignments (some completed, some in progress with
 check attempts and reflections, some overdue, over several dose levels) opens the home page, My
@@ -17,14 +18,17 @@ import secrets
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, session
 from flask_wtf.csrf import generate_csrf
+from sqlalchemy.engine import make_url
 
-from bench import BenchmarkFailed, package_versions, progress, server, wrk
+from bench import BenchmarkFailed, package_versions, postgres, progress, server, wrk
 from bench.dataset import GENERATED_MODULES, publish_learning, seed
 from lms import create_app, login, migrate
 from lms.db import get_db
@@ -90,42 +94,106 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 
-# The organisation: a system, 2 facilities, 3 departments each, 3 units per department.
-def run() -> dict[str, Any]:
+DATABASES = ("sqlite", "postgresql")
+
+
+def result_name(database: str = "sqlite", database_url: str | None = None) -> str:
+    """SQLite keeps `pages`; PostgreSQL writes `pages-postgresql`, so each database keeps its own figures."""
+    return "pages" if database == "sqlite" and not database_url else "pages-postgresql"
+
+
+def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:
+    """Measure on SQLite (a file in the temporary instance folder), or on PostgreSQL: a throwaway server
+    started here (bench/postgres.py), or the server `database_url` names; either way in a scratch
+    database made for this run and dropped after it."""
+    if database not in DATABASES:
+        raise BenchmarkFailed(f"unknown database {database!r}; choose one of {', '.join(DATABASES)}")
+    if database_url and database != "postgresql":
+        raise BenchmarkFailed("--database-url names a PostgreSQL server: use it with --database postgresql")
     wrk_version = wrk.version()  # fails early, with how to install it, when wrk is missing
-    with tempfile.TemporaryDirectory(prefix="lms-bench-pages-") as tmp:
-        instance = Path(tmp) / "instance"
-        env = {
-            "LMS_INSTANCE_PATH": str(instance),
-            "LMS_SECRET_KEY": secrets.token_urlsafe(48),
-        }
-        # The server's environment is production's; this process only seeds, so it logs less.
-        app = create_app(
-            {
-                "INSTANCE_PATH": env["LMS_INSTANCE_PATH"],
-                "SECRET_KEY": env["LMS_SECRET_KEY"],
-                "LOG_LEVEL": "WARNING",
-            }
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lms-bench-pages-")))
+        url = None
+        where: dict[str, Any] = {}
+        db_cpu: Callable[[], float | None] | None = None  # the database server's CPU, when it is ours
+        if database == "postgresql":
+            if database_url:
+                server_url = postgres.normalise_url(database_url)
+                where = {"server": "given (--database-url)"}
+            else:
+                pg = stack.enter_context(postgres.throwaway_server())
+                server_url = pg.url
+                db_cpu = pg.cpu_seconds
+                where = {
+                    "server": "throwaway, started for this run on 127.0.0.1 (initdb, then deleted)",
+                    "binaries": str(pg.bin_dir),
+                }
+            url = stack.enter_context(postgres.scratch_database(server_url))
+            where |= postgres.server_facts(url)
+            where["url"] = make_url(url).render_as_string(hide_password=True)
+        return measure_on(tmp, url, where, wrk_version, db_cpu)
+
+
+def measure_on(
+    tmp: Path,
+    url: str | None,
+    where: dict[str, Any],
+    wrk_version: str,
+    db_cpu: Callable[[], float | None] | None = None,
+) -> dict[str, Any]:
+    """Seed a fresh database (SQLite in the instance folder when `url` is None), serve it, measure it."""
+    instance = tmp / "instance"
+    env = {
+        "LMS_INSTANCE_PATH": str(instance),
+        "LMS_SECRET_KEY": secrets.token_urlsafe(48),
+    }
+    # Named always (SQLite: the default file in the instance folder), so an LMS_DATABASE_URL in the
+    # caller's environment cannot point the benchmark at another database.
+    env["LMS_DATABASE_URL"] = url or f"sqlite:///{instance / 'lms.sqlite3'}"
+    config = {
+        "INSTANCE_PATH": env["LMS_INSTANCE_PATH"],
+        "SECRET_KEY": env["LMS_SECRET_KEY"],
+        "DATABASE_URL": env["LMS_DATABASE_URL"],
+    }
+    # The server's environment is production's; this process only seeds, so it logs less.
+    app = create_app({**config, "LOG_LEVEL": "WARNING"})
+    engine = app.extensions["lms.engine"]
+    try:
+        progress(
+            f"migrating and seeding a fresh {engine.dialect.name} database "
+            + (f"in {instance}" if url is None else make_url(url).render_as_string(hide_password=True))
         )
-        progress(f"migrating and seeding a fresh SQLite database in {instance}")
         migrate.upgrade(app)
         dataset = seed(app)
         progress(
             f"publishing content/ and {GENERATED_MODULES} generated modules; the learner's 60 assignments"
         )
-        learned, facts = publish_learning(app, dataset["learner_id"], Path(tmp))
+        learned, facts = publish_learning(app, dataset["learner_id"], tmp)
         dataset |= learned
         cookie = session_cookie(app, dataset["learner_id"])
-        dialect = app.extensions["lms.engine"].dialect
-        db_facts = {"dialect": dialect.name, "version": ".".join(map(str, dialect.server_version_info or ()))}
-        with server.gunicorn("bench.wsgi:app", env, log=Path(tmp) / "gunicorn.log") as srv:
-            memory = {"before_load": srv.rss_mb()}
-            endpoints = measure(srv, {**dataset, **facts}, cookie)
-            memory["after_load"] = srv.rss_mb()
+        with engine.connect():  # the dialect learns the server's version on the first connection
+            pass
+        db_facts = {
+            "dialect": engine.dialect.name,
+            "driver": engine.dialect.driver,
+            "version": ".".join(map(str, engine.dialect.server_version_info or ())),
+            **where,
+        }
+    finally:
+        engine.dispose()  # the seeding connections, so only the server's own remain
+    with server.gunicorn("bench.wsgi:app", env, log=tmp / "gunicorn.log") as srv:
+        memory = {"before_load": srv.rss_mb()}
+        endpoints = measure(srv, {**dataset, **facts}, cookie, db_cpu)
+        memory["after_load"] = srv.rss_mb()
+    stack_name = (
+        "SQLite in WAL mode"
+        if url is None
+        else f"PostgreSQL {db_facts.get('version', '')} over TCP on 127.0.0.1 (psycopg)"
+    )
     return {
         "figures": figures(endpoints),
         "server": {
-            "stack": "gunicorn (sync workers) + Flask, SQLite in WAL mode",
+            "stack": f"gunicorn (sync workers) + Flask, {stack_name}",
             "command": " ".join(["gunicorn", *srv.command[3:]]),
             "workers": srv.workers,
             "production_command": f"gunicorn --workers {srv.workers} --bind 127.0.0.1:8000 'lms.wsgi:app'",
@@ -144,7 +212,11 @@ def run() -> dict[str, Any]:
         },
         "database": db_facts,
         "dataset": {k: v for k, v in dataset.items() if k != "learner_id"},
-        "versions": {"wrk": wrk_version, **package_versions("gunicorn", "Flask", "Werkzeug", "SQLAlchemy")},
+        "versions": {
+            "wrk": wrk_version,
+            **package_versions("gunicorn", "Flask", "Werkzeug", "SQLAlchemy")
+            | (package_versions("psycopg") if url else {}),
+        },
     }
 
 
@@ -162,6 +234,7 @@ def session_cookie(app: Flask, user_id: int) -> str:
         if user is None or not user.is_active:
             raise BenchmarkFailed("the benchmark learner cannot sign in (inactive?)")
         login.sign_in(user, ip=server.HOST, user_agent=USER_AGENT)
+        get_db().commit()  # the sign-in's session row: services flush, the request's boundary commits
         generate_csrf()
         value = app.session_interface.get_signing_serializer(app).dumps(dict(session))
     return f"{app.config['SESSION_COOKIE_NAME']}={value}"
@@ -210,7 +283,12 @@ def check(srv: server.Server, endpoint: Endpoint, facts: dict[str, Any], cookie:
     }
 
 
-def measure(srv: server.Server, facts: dict[str, Any], cookie: str) -> dict[str, dict[str, Any]]:
+def measure(
+    srv: server.Server,
+    facts: dict[str, Any],
+    cookie: str,
+    db_cpu: Callable[[], float | None] | None = None,
+) -> dict[str, dict[str, Any]]:
     """Check each endpoint, warm it up, then load it in ROUNDS short runs, interleaved and rotated.
 
     Interleaving spreads every endpoint over the same minute, so a change in the machine's load (other
@@ -223,15 +301,17 @@ def measure(srv: server.Server, facts: dict[str, Any], cookie: str) -> dict[str,
         wrk.run(srv.url(paths[e.name]), WARMUP_S, headers(e, cookie), latency=False)
     runs: dict[str, list[wrk.Figures]] = {e.name: [] for e in ENDPOINTS}
     cpu: dict[str, list[float | None]] = {e.name: [] for e in ENDPOINTS}
+    dbcpu: dict[str, list[float | None]] = {e.name: [] for e in ENDPOINTS}
     for round_no in range(ROUNDS):
         for e in ENDPOINTS[round_no:] + ENDPOINTS[:round_no]:
             progress(f"round {round_no + 1}/{ROUNDS}: {e.name} for {ROUND_S}s, {wrk.CONNECTIONS} connections")
-            before = srv.cpu_seconds()
+            before, db_before = srv.cpu_seconds(), db_cpu() if db_cpu else None
             report = wrk.run(srv.url(paths[e.name]), ROUND_S, headers(e, cookie))
-            after = srv.cpu_seconds()
+            after, db_after = srv.cpu_seconds(), db_cpu() if db_cpu else None
             print(report, file=sys.stderr)
             runs[e.name].append(wrk.parse(report))
             cpu[e.name].append(None if before is None or after is None else after - before)
+            dbcpu[e.name].append(None if db_before is None or db_after is None else db_after - db_before)
     for e in ENDPOINTS:  # still the page we meant to measure (nobody signed out meanwhile)
         check(srv, e, facts, cookie)
     return {
@@ -239,6 +319,12 @@ def measure(srv: server.Server, facts: dict[str, Any], cookie: str) -> dict[str,
             "path": paths[e.name],
             **summary(runs[e.name]),
             "server_cpu_ms_per_request": cpu_per_request(cpu[e.name], runs[e.name]),
+            # PostgreSQL's own processes (only for a throwaway server: a given one may serve others).
+            **(
+                {"database_cpu_ms_per_request": cpu_per_request(dbcpu[e.name], runs[e.name])}
+                if db_cpu
+                else {}
+            ),
             "response": responses[e.name],
         }
         for e in ENDPOINTS
@@ -291,10 +377,23 @@ def figures(endpoints: dict[str, dict[str, Any]]) -> dict[str, Any]:
         if name != BASELINE and base_cpu and e["server_cpu_ms_per_request"]
     }
     meets = {target: ratios[f"{name}/{BASELINE}"] >= share for target, (name, share) in TARGETS.items()}
+    # With a database server of its own (PostgreSQL), a page's cost is gunicorn's CPU plus the database's,
+    # both taken from the same cores.
+    total = {
+        name: e["server_cpu_ms_per_request"] + e["database_cpu_ms_per_request"]
+        for name, e in endpoints.items()
+        if e.get("server_cpu_ms_per_request") is not None and e.get("database_cpu_ms_per_request") is not None
+    }
+    total_ratios = {
+        f"{name}/{BASELINE}": round(total[BASELINE] / cost, 3)
+        for name, cost in total.items()
+        if name != BASELINE and BASELINE in total and cost
+    }
     return {
         "endpoints": endpoints,
         "ratios": ratios,
         "ratios_by_round": ratio_rounds,
         "ratios_by_server_cpu": cpu_ratios,
+        **({"ratios_by_total_cpu": total_ratios} if total_ratios else {}),
         "meets": meets,
     }

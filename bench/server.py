@@ -44,16 +44,7 @@ class Server:
         Other work on the machine slows requests down but does not add to this, so CPU per request is
         the steadiest figure a shared machine gives.
         """
-        try:
-            children = Path(f"/proc/{self.pid}/task/{self.pid}/children").read_text().split()
-            ticks = 0
-            for pid in [str(self.pid), *children]:
-                # Fields after the command's closing parenthesis; utime and stime are the 12th and 13th.
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-                ticks += int(fields[11]) + int(fields[12])
-        except (OSError, IndexError, ValueError):
-            return None
-        return ticks / os.sysconf("SC_CLK_TCK")
+        return tree_cpu_seconds(self.pid)
 
     def rss_mb(self) -> dict[str, Any] | None:
         """Resident memory of the gunicorn master and of each worker, in MB; None off Linux."""
@@ -65,6 +56,24 @@ class Server:
             }
         except (OSError, ValueError):
             return None
+
+
+def tree_cpu_seconds(pid: int, *, reaped: bool = False) -> float | None:
+    """CPU time (user + system) of process `pid` and its live children; with `reaped`, also of the
+    children it has already waited for (a PostgreSQL backend that ended). None off Linux."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        ticks = 0
+        for n, child in enumerate([str(pid), *children]):
+            # Fields after the command's closing parenthesis: utime, stime, cutime, cstime are the
+            # 12th to 15th.
+            fields = Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()
+            ticks += int(fields[11]) + int(fields[12])
+            if reaped and n == 0:
+                ticks += int(fields[13]) + int(fields[14])
+    except (OSError, IndexError, ValueError):
+        return None
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def _rss_mb(pid: str) -> float:
