@@ -223,14 +223,11 @@ def reset_password(db: Session, *, secret: str, password: str, confirm: str) -> 
     user.password_hash = hash_password(password)
     cancel_password_links(db, user)
     ended = sessions.end_all(db, user.id, now=now)
-    audit.record(
+    audit.on_own_account(
         db,
-        actor_id=user.id,
-        org_id=None,
-        action="password.chosen" if token.purpose == "welcome" else "password.reset",
-        target_type="user",
-        target_id=user.id,
-        changes={"other_links_cancelled": True, "sessions_ended": ended},
+        user,
+        "password.chosen" if token.purpose == "welcome" else "password.reset",
+        {"other_links_cancelled": True, "sessions_ended": ended},
     )
     db.flush()
     return user

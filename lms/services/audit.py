@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from lms.models import AuditEvent, Permission
+from lms.models import AuditEvent, Permission, User
 from lms.services.access import Actor
 
 
@@ -52,6 +52,21 @@ def by(
         action=action,
         target_type=target_type,
         target_id=target_id,
+        changes=changes,
+    )
+
+
+def on_own_account(
+    db: Session, user: User, action: str, changes: Mapping[str, Any] | None = None
+) -> AuditEvent:
+    """Record what a person did to their own account (a password, a second factor): no organisation's."""
+    return record(
+        db,
+        actor_id=user.id,
+        org_id=None,
+        action=action,
+        target_type="user",
+        target_id=user.id,
         changes=changes,
     )
 

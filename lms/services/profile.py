@@ -150,12 +150,4 @@ def _audit_everywhere(db: Session, user: User, action: str, changes: dict) -> No
             changes=changes,
         )
     if not user.memberships:
-        audit.record(
-            db,
-            actor_id=user.id,
-            org_id=None,
-            action=action,
-            target_type="user",
-            target_id=user.id,
-            changes=changes,
-        )
+        audit.on_own_account(db, user, action, changes)

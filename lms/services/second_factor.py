@@ -57,9 +57,7 @@ def turn_on(db: Session, user: User, *, secret: str, code: str, password: str) -
     user.totp_enabled_at = utcnow()
     user.totp_last_step = step
     codes = _new_recovery_codes(db, user)
-    audit.record(
-        db, actor_id=user.id, org_id=None, action="second_factor.on", target_type="user", target_id=user.id
-    )
+    audit.on_own_account(db, user, "second_factor.on")
     db.flush()
     return codes
 
@@ -71,9 +69,7 @@ def turn_off(db: Session, user: User, *, password: str) -> None:
     user.totp_enabled_at = None
     user.totp_last_step = None
     _spend_recovery_codes(db, user)
-    audit.record(
-        db, actor_id=user.id, org_id=None, action="second_factor.off", target_type="user", target_id=user.id
-    )
+    audit.on_own_account(db, user, "second_factor.off")
     db.flush()
 
 
@@ -84,14 +80,7 @@ def renew_recovery_codes(db: Session, user: User, *, password: str) -> list[str]
     if not verify_password(user.password_hash, password):
         raise Invalid(WRONG_PASSWORD, "password")
     codes = _new_recovery_codes(db, user)
-    audit.record(
-        db,
-        actor_id=user.id,
-        org_id=None,
-        action="second_factor.recovery_codes_renewed",
-        target_type="user",
-        target_id=user.id,
-    )
+    audit.on_own_account(db, user, "second_factor.recovery_codes_renewed")
     db.flush()
     return codes
 
@@ -115,14 +104,7 @@ def verify(db: Session, user: User, code: str) -> bool:
     if recovery is None:
         return False
     recovery.used_at = utcnow()
-    audit.record(
-        db,
-        actor_id=user.id,
-        org_id=None,
-        action="second_factor.recovery_code_used",
-        target_type="user",
-        target_id=user.id,
-    )
+    audit.on_own_account(db, user, "second_factor.recovery_code_used")
     db.flush()
     return True
 
