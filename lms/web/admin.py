@@ -9,6 +9,7 @@ and an id from another organisation 404, whatever the page shows.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -97,39 +98,59 @@ def unit(org: str, unit_id: int):
     return _unit_page(acting_actor(), unit_id)
 
 
-def _unit_change(
+@dataclass(frozen=True)
+class _Kind:
+    """What a family of admin POST routes acts on: units or people."""
+
+    path: str  # "units": /units/<id>/<name>
+    id_arg: str  # the route's id argument
+    page: str  # the endpoint of the object's page, shown again when a change is refused
+
+
+_UNIT = _Kind("units", "unit_id", "unit")
+_PERSON = _Kind("people", "membership_id", "person")
+
+
+def _change_route(
+    kind: _Kind,
     name: str,
     form_class: type[FlaskForm],
-    change: Callable[..., OrgUnit],
-    message: Callable[[OrgUnit], str],
+    change: Callable[..., Any],
+    message: Callable[[Any], str],
     slot: str,
 ) -> None:
-    """POST /units/<id>/<name>: one form and one service call (`change(db, actor, unit_id, form)`); the
-    unit page again, with this form's errors in `slot`, when the service refuses."""
+    """POST /<kind>/<id>/<name>, endpoint `<page>_<name>`: one form and one service call
+    (`change(db, actor, object_id, form)`); on success a message and the object's page (POST, redirect,
+    GET); when the service refuses, the object's page again with this form's errors in `slot`."""
 
     @login_required
-    def view(org: str, unit_id: int):
+    def view(org: str, **ids: int):
         actor = acting_actor()
         form = form_class()
+        object_id = ids[kind.id_arg]
         done = _submit(
             form,
-            lambda: change(get_db(), actor, unit_id, form),
+            lambda: change(get_db(), actor, object_id, form),
             message,
-            lambda _: url_for(".unit", org=org, unit_id=unit_id),
+            lambda _: url_for(f".{kind.page}", org=org, **ids),
         )
-        return done or _unit_page(actor, unit_id, **{slot: form})
+        show_page = _unit_page if kind is _UNIT else _person_page
+        return done or show_page(actor, object_id, **{slot: form})
 
-    bp.add_url_rule(f"/units/<int:unit_id>/{name}", f"unit_{name}", view, methods=["POST"])
+    rule = f"/{kind.path}/<int:{kind.id_arg}>/{name}"
+    bp.add_url_rule(rule, f"{kind.page}_{name}", view, methods=["POST"])
 
 
-_unit_change(
+_change_route(
+    _UNIT,
     "rename",
     RenameUnitForm,
     lambda db, actor, unit_id, form: organizations.rename_unit(db, actor, unit_id, name=form.name.data),
     lambda unit: f"The unit is now called {unit.name}.",
     "rename",
 )
-_unit_change(
+_change_route(
+    _UNIT,
     "move",
     MoveUnitForm,
     lambda db, actor, unit_id, form: organizations.move_unit(
@@ -138,14 +159,16 @@ _unit_change(
     lambda unit: f"{unit.name} now sits under {unit.parent.name}.",
     "move",
 )
-_unit_change(
+_change_route(
+    _UNIT,
     "archive",
     ConfirmForm,
     lambda db, actor, unit_id, form: organizations.archive_unit(db, actor, unit_id),
     lambda unit: f"{unit.name} is archived. Its history is kept; restore it at any time.",
     "standing",
 )
-_unit_change(
+_change_route(
+    _UNIT,
     "restore",
     ConfirmForm,
     lambda db, actor, unit_id, form: organizations.restore_unit(db, actor, unit_id),
@@ -275,32 +298,8 @@ def person(org: str, membership_id: int):
     return _person_page(acting_actor(), membership_id)
 
 
-def _person_change(
-    name: str,
-    form_class: type[FlaskForm],
-    change: Callable[..., Membership],
-    message: Callable[[Membership], str],
-    slot: str,
-) -> None:
-    """POST /people/<id>/<name>: one form and one service call (`change(db, actor, membership_id, form)`);
-    the person page again, with this form's errors in `slot`, when the service refuses."""
-
-    @login_required
-    def view(org: str, membership_id: int):
-        actor = acting_actor()
-        form = form_class()
-        done = _submit(
-            form,
-            lambda: change(get_db(), actor, membership_id, form),
-            message,
-            lambda _: url_for(".person", org=org, membership_id=membership_id),
-        )
-        return done or _person_page(actor, membership_id, **{slot: form})
-
-    bp.add_url_rule(f"/people/<int:membership_id>/{name}", f"person_{name}", view, methods=["POST"])
-
-
-_person_change(
+_change_route(
+    _PERSON,
     "edit",
     PersonForm,
     lambda db, actor, membership_id, form: people.update_person(
@@ -309,7 +308,8 @@ _person_change(
     lambda m: f"{m.user.name}'s details are saved.",
     "details",
 )
-_person_change(
+_change_route(
+    _PERSON,
     "permissions",
     PermissionsForm,
     lambda db, actor, membership_id, form: people.set_permissions(
@@ -318,14 +318,16 @@ _person_change(
     lambda m: f"{m.user.name}'s permissions are saved.",
     "permissions",
 )
-_person_change(
+_change_route(
+    _PERSON,
     "deactivate",
     ConfirmForm,
     lambda db, actor, membership_id, form: people.deactivate_person(db, actor, membership_id),
     lambda m: f"{m.user.name} is deactivated. Their records are kept.",
     "standing",
 )
-_person_change(
+_change_route(
+    _PERSON,
     "reactivate",
     ConfirmForm,
     lambda db, actor, membership_id, form: people.reactivate_person(db, actor, membership_id),
