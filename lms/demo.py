@@ -109,7 +109,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
         StakeholderRole.QUALITY_STAFF,
         "HRBP",
         frozenset({Permission.HR}),
-        "HR: the roster, stakeholder roles and training coverage",
+        "HR: people, stakeholder roles, the dosing policy, the audit trail",
         "quality",
     ),
     DemoAccount(
@@ -118,7 +118,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
         StakeholderRole.QUALITY_STAFF,
         "QI",
         frozenset({Permission.FACULTY}),
-        "faculty: runs cohorts and their learning sessions",
+        "faculty (cohorts are coming): learns as any learner",
         "quality",
     ),
     DemoAccount(
@@ -127,7 +127,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
         StakeholderRole.QUALITY_STAFF,
         "QI",
         frozenset({Permission.COACH}),
-        "coach: coaches leaders, reads what they share",
+        "coach (coaching is coming): learns as any learner",
         "quality",
     ),
     DemoAccount(
@@ -136,7 +136,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
         StakeholderRole.EXECUTIVE,
         "EXEC",
         frozenset(),
-        "executive learner: coaching journal, gemba walks",
+        "executive learner (journal and gemba walks are coming): modules for their role",
         "system",
     ),
     DemoAccount(
