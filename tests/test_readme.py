@@ -7,6 +7,8 @@ import re
 import sys
 from pathlib import Path
 
+from flask import Flask
+
 from lms.cli import main
 from lms.config import SETTINGS, Setting
 
@@ -78,10 +80,23 @@ def test_the_production_command_is_the_one_the_benchmark_measures():
     served = re.search(r"gunicorn --workers \{srv.workers\} --bind ([\d.:]+) '([\w.:]+)'", benchmark)
     assert served, "bench/pages.py no longer says how production serves the app"
 
-    readme = README.read_text(encoding="utf-8")
-    assert re.search(
-        rf"gunicorn --workers \d+ --bind {re.escape(served[1])} '{re.escape(served[2])}'", readme
-    )
+    # The README's command and the deployment guide's web unit (which tests/test_deploy_proxy.py runs).
+    for document in (README, ROOT / "docs" / "deploy.md"):
+        assert re.search(
+            rf"gunicorn --workers \d+ --bind {re.escape(served[1])} '{re.escape(served[2])}'",
+            document.read_text(encoding="utf-8"),
+        ), document.name
+
+
+def test_the_readme_counts_the_demo_as_lms_demo_does(app: Flask):
+    result = app.test_cli_runner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    created = re.search(r"\((\d+) units, (\d+) people\)", result.output)
+    assert created, f"`lms demo` no longer says what it created:\n{result.output}"
+
+    demo = README.read_text(encoding="utf-8").split("\n## The demo organisation", 1)[1].split("\n## ", 1)[0]
+    assert f"{created[1]} units" in demo
+    assert f"{created[2]} people" in demo
 
 
 if __name__ == "__main__":
