@@ -11,13 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, SearchField, SelectField, StringField
+from wtforms import BooleanField, DateField, Form, SearchField, SelectField, StringField
 from wtforms.fields import EmailField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Optional
 
 from curricula.stakeholders import LABELS
 from lms.models import OrgUnit, Permission, UnitKind
+from lms.services.audit import ACTIONS, EventFilter
 from lms.services.organizations import NAME_MAX
 from lms.services.people import LIMITS
 from lms.web.params import select_id
@@ -42,11 +43,12 @@ class Needed:
 
 
 def unit_choices(units: Iterable[OrgUnit], *, blank: str) -> list[SelectChoice]:
-    """Select options for units, indented by depth in the tree (as text, so no CSS is needed)."""
+    """Select options for units, each named by its full path ("Riverbend General > Medicine > 4 West"),
+    in tree order: parents before their children, siblings by name."""
+    lineages = sorted((unit.lineage for unit in units), key=lambda chain: [u.name.casefold() for u in chain])
     options = [SelectChoice("", blank)]
-    for unit in units:
-        indent = "\u00a0\u00a0\u00a0" * unit.depth
-        options.append(SelectChoice(str(unit.id), f"{indent}{unit.name} ({unit.kind.value})"))
+    for chain in lineages:
+        options.append(SelectChoice(str(chain[-1].id), " > ".join(u.name for u in chain)))
     return options
 
 
@@ -164,3 +166,36 @@ class PeopleFilter(Form):
 
 class SecondFactorPolicyForm(FlaskForm):
     required = BooleanField("Require two-step sign-in for organisation administrators, HR and coaches")
+
+
+# --- the audit trail ----------------------------------------------------------------------------------
+
+DATE_MESSAGE = "Enter a date as year, month and day, for example 2026-03-31."
+
+
+class AuditFilter(Form):
+    """The GET toolbar above the audit trail (no CSRF: it changes nothing)."""
+
+    person = SearchField("Person (name or email)", description="Changes they made or that were made to them.")
+    action = SelectField(
+        "Kind of change",
+        validate_choice=False,
+        choices=[SelectChoice("", "Any change")] + [SelectChoice(k, v) for k, v in ACTIONS.items()],
+    )
+    since = DateField("From (day)", validators=[Optional()], format="%Y-%m-%d")
+    until = DateField("To (day)", validators=[Optional()], format="%Y-%m-%d")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for name in ("since", "until"):
+            if self[name].errors:
+                self[name].errors = [DATE_MESSAGE]
+        return valid
+
+    def chosen(self) -> EventFilter:
+        return EventFilter(
+            person=self.person.data or "",
+            action=self.action.data or "",
+            since=self.since.data,
+            until=self.until.data,
+        )

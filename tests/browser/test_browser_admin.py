@@ -35,7 +35,7 @@ def test_an_org_admin_adds_a_unit_then_a_person_in_it(admin_page, follow, submit
     follow(page, main_nav(page, "Units"))
     assert page.get_by_role("heading", level=1).inner_text() == "Units of Alpha Health"
 
-    choose(page.get_by_label("Inside"), "Medicine (department)")
+    choose(page.get_by_label("Inside"), "Medicine")
     page.get_by_label("Name").fill("Ward 5C")
     submit(page, page.get_by_label("Name"))
 
