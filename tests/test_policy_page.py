@@ -104,7 +104,7 @@ def test_changing_a_role_saves_the_override_replans_and_is_audited(db, login_as,
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "dosing.policy_changed"))
     assert event.actor_id == hr.user_id and event.changes["levels"][1] == {"awareness": 14}
     trail = client.get("/o/alpha/admin/audit").get_data(as_text=True)
-    assert "changed the <a href=\"/o/alpha/admin/dosing\">dosing policy</a> for Clinician" in trail
+    assert 'changed the <a href="/o/alpha/admin/dosing">dosing policy</a> for Clinician' in trail
     assert (
         "Dose levels (days to complete): Awareness 30 days, Foundational 90 days → Awareness 14 days" in trail
     )

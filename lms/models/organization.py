@@ -95,7 +95,7 @@ class OrgUnit(Base):
 
     @property
     def full_name(self) -> str:
-        """"Riverbend General > Medicine > 4 West": the names from the root down to this unit."""
+        """ "Riverbend General > Medicine > 4 West": the names from the root down to this unit."""
         return " > ".join(u.name for u in self.lineage)
 
     def __repr__(self) -> str:
