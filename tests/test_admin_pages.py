@@ -365,6 +365,46 @@ def test_a_long_roster_is_paged(tree, hr, login_as, make):
     assert [r.split(" ")[1] for r in people_rows(second)] == ["25", "26", "27", "28", "29"]
 
 
+def test_unit_pickers_name_full_paths_in_tree_order_and_take_a_typed_path_when_long(
+    tree, hr, login_as, make, db
+):
+    client = login_as(hr)
+    short = client.get(f"{people_url(tree)}/new").get_data(as_text=True)
+    options = re.findall(r'<option value="\d+">([^<]+)</option>', short)
+    assert options == [
+        "Alpha Health",
+        "Alpha Health &gt; General Hospital",
+        "Alpha Health &gt; General Hospital &gt; Medicine",
+        "Alpha Health &gt; General Hospital &gt; Medicine &gt; Ward 4B",
+    ]
+    surgery = make.unit(tree.org, "Surgery", UnitKind.DEPARTMENT, tree.facility)
+    for n in range(10):
+        make.unit(tree.org, f"Theatre {n}", UnitKind.UNIT, surgery)
+    long = client.get(f"{people_url(tree)}/new").get_data(as_text=True)
+    picker = re.search(r'<input [^>]*\bid="unit_id"[^>]*>', long).group(0)
+    assert 'list="unit_id-units"' in picker and 'type="text"' in picker
+    listed = re.findall(r'<option value="([^"]+)"></option>', long)
+    assert listed[3:6] == [
+        "Alpha Health &gt; General Hospital &gt; Medicine &gt; Ward 4B",
+        "Alpha Health &gt; General Hospital &gt; Surgery",
+        "Alpha Health &gt; General Hospital &gt; Surgery &gt; Theatre 0",
+    ]
+    assert "Type part of a name, then choose the unit from the list." in long
+
+    typed = "alpha health > general hospital > surgery > theatre 7"
+    post(client, f"{people_url(tree)}/new", new_person(tree, unit_id=typed))
+    nia = db.query(Membership).join(User).filter(User.name == "Nia Nurse").one()
+    assert nia.unit.name == "Theatre 7"
+
+    wrong = post(
+        client, f"{people_url(tree)}/new", new_person(tree, email="x@alpha.example", unit_id="Theatre 99")
+    )
+    assert wrong.status_code == 400
+    html = wrong.get_data(as_text=True)
+    assert '<a href="#unit_id">Unit: Choose a unit from the list.</a>' in html
+    assert 'value="Theatre 99"' in html
+
+
 # --- the audit trail ------------------------------------------------------------------------------------
 
 

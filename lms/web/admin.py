@@ -50,7 +50,8 @@ HISTORY_LENGTH = 20
 @login_required
 def units(org: str):
     actor = acting_actor()
-    form = AddUnitForm()
+    db = get_db()
+    form = AddUnitForm().offer(organizations.list_units(db, actor, include_archived=False))
     done = submit_change(
         form,
         lambda: organizations.add_unit(get_db(), actor, parent_id=form.parent_id.data, name=form.name.data),
@@ -59,9 +60,7 @@ def units(org: str):
     )
     if done is not None:
         return done
-    db = get_db()
     tree = organizations.unit_tree(db, actor)
-    form.offer(organizations.list_units(db, actor, include_archived=False))
     return render_template("admin/units.html", tree=tree, form=form), refused_status()
 
 
@@ -93,6 +92,7 @@ def _change_route(
     change: Callable[..., Any],
     message: Callable[[Any], str],
     slot: str,
+    offer: Callable[..., Any] | None = None,
 ) -> None:
     """POST /<kind>/<id>/<name>, endpoint `<page>_<name>`: one form and one service call
     (`change(db, actor, object_id, form)`); on success a message and the object's page (POST, redirect,
@@ -103,6 +103,8 @@ def _change_route(
         actor = acting_actor()
         form = form_class()
         object_id = ids[kind.id_arg]
+        if offer is not None:  # the units a picker offers, before the form is read
+            offer(get_db(), actor, object_id, form)
         done = submit_change(
             form,
             lambda: change(get_db(), actor, object_id, form),
@@ -146,6 +148,9 @@ _change_route(
     ),
     lambda unit: f"{unit.name} now sits under {unit.parent.name}.",
     "move",
+    lambda db, actor, unit_id, form: form.offer(
+        organizations.possible_parents(db, actor, organizations.get_unit(db, actor, unit_id))
+    ),
 )
 _change_route(
     _UNIT,
@@ -252,7 +257,7 @@ def invitation_cancel(org: str, invitation_id: int):
 def person_new(org: str):
     actor = acting_actor()
     db = get_db()
-    form = NewPersonForm()
+    form = NewPersonForm().offer(organizations.list_units(db, actor, include_archived=False))
     done = submit_change(
         form,
         lambda: people.add_person(db, actor, _person_input(form), permissions=form.chosen_permissions()),
@@ -265,7 +270,6 @@ def person_new(org: str):
     )
     if done is not None:
         return done
-    form.offer(organizations.list_units(db, actor, include_archived=False))
     return render_template(
         "admin/person_new.html", form=form, can_grant=actor.can(Permission.ORG_ADMIN)
     ), refused_status()
@@ -297,6 +301,9 @@ _change_route(
     ),
     lambda m: f"{m.user.name}'s details are saved.",
     "details",
+    lambda db, actor, membership_id, form: form.offer(
+        organizations.list_units(db, actor), current=people.get_person(db, actor, membership_id).unit
+    ),
 )
 _change_route(
     _PERSON,

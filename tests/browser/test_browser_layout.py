@@ -12,6 +12,7 @@ from conftest import PASSWORD
 
 from curricula.corpus import load_corpus
 from curricula.stakeholders import StakeholderRole
+from lms.models import UnitKind
 from lms.services import content
 
 pytestmark = pytest.mark.browser
@@ -212,3 +213,23 @@ def test_a_refused_form_is_summarised_at_the_top_focused_at_the_pages_address(
     summary = page.locator(".error-summary")
     assert summary.evaluate(IN_VIEW) and summary.evaluate(FOCUSED)
     assert summary.get_by_role("link").count() >= 1
+
+
+def test_a_long_unit_list_is_a_text_box_that_takes_a_typed_path_on_a_phone(
+    phone_page, visit, sign_in, follow, organisation, make, db
+):
+    tree = organisation
+    surgery = make.unit(tree.org, "Surgery", UnitKind.DEPARTMENT, tree.facility)
+    for n in range(10):
+        make.unit(tree.org, f"Theatre {n}", UnitKind.UNIT, surgery)
+    page = signed_in(phone_page, visit, sign_in)
+    visit(page, f"/o/{tree.org.slug}/admin/people/new")
+    page.get_by_label("Email").fill("tomas@alpha.example")
+    page.get_by_label("Name", exact=True).fill("Tomas Berg")
+    page.get_by_label("Stakeholder role").select_option("clinician")
+    unit = page.get_by_label("Unit", exact=True)
+    assert unit.evaluate("el => el.list.options.length") == 15
+    unit.fill("Alpha Health > General Hospital > Surgery > Theatre 3")
+    follow(page, page.get_by_role("button", name="Add the person"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Tomas Berg"
+    assert "Alpha Health > General Hospital > Surgery > Theatre 3" in page.get_by_role("main").inner_text()
