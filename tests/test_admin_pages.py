@@ -408,17 +408,22 @@ def test_unit_pickers_name_full_paths_in_tree_order_and_take_a_typed_path_when_l
 # --- the audit trail ------------------------------------------------------------------------------------
 
 
+def record_rename(db, tree, admin, old: str, new: str) -> AuditEvent:
+    """An event as organizations.rename_unit records it: `admin` renamed the tree's ward."""
+    return audit.record(
+        db,
+        actor_id=admin.user_id,
+        org_id=tree.org.id,
+        action="unit.renamed",
+        target_type="org_unit",
+        target_id=tree.unit.id,
+        changes={"name": [old, new]},
+    )
+
+
 def test_the_audit_trail_pages_back_through_older_events(tree, admin, login_as, db):
     for n in range(55):
-        audit.record(
-            db,
-            actor_id=admin.user_id,
-            org_id=tree.org.id,
-            action="unit.renamed",
-            target_type="org_unit",
-            target_id=tree.unit.id,
-            changes={"name": [f"Name {n}", f"Name {n + 1}"]},
-        )
+        record_rename(db, tree, admin, f"Name {n}", f"Name {n + 1}")
     db.commit()
     client = login_as(admin)
     first = client.get(f"/o/{tree.org.slug}/admin/audit").get_data(as_text=True)
@@ -437,16 +442,7 @@ def test_the_audit_trail_filters_by_person_kind_of_change_and_day(tree, admin, h
     for person in (nurse, other):
         page = f"{people_url(tree)}/{person.id}"
         post(client, page, {"change": "permissions", "coach": "y"}, token_from=page)
-    audit.record(
-        db,
-        actor_id=admin.user_id,
-        org_id=tree.org.id,
-        action="unit.renamed",
-        target_type="org_unit",
-        target_id=tree.unit.id,
-        changes={"name": ["Ward 4A", tree.unit.name]},
-    )
-    old = db.query(AuditEvent).filter_by(action="unit.renamed").one()
+    old = record_rename(db, tree, admin, "Ward 4A", tree.unit.name)
     old.created_at = datetime(2020, 3, 1, 4, 30, tzinfo=UTC)  # 29 Feb 2020, 23:30 in New York
     db.commit()
     trail_url = f"/o/{tree.org.slug}/admin/audit"
