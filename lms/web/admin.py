@@ -221,6 +221,7 @@ def people_list(org: str):
             show_errors(filters, exc.errors, {"unit_id": "unit", "stakeholder_role": "role"})
     if result is None:
         status = 400
+        refused(filters)
 
     def page_url(number: int) -> str:
         args = {k: v for k, v in request.args.items() if k != "page"}
