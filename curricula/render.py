@@ -38,9 +38,29 @@ def _escaped_html(self: Any, tokens: Sequence[Token], idx: int, options: Any, en
     return escapeHtml(tokens[idx].content)
 
 
+def _label_table_cells(state: Any) -> None:
+    """Give each body cell of a table its column's header as `data-label`, so that on a phone, where the
+    cells of a row stack, each is shown with the name of its column (lms/static/css/app.css, "Tables")."""
+    headers: list[str] = []
+    column = 0
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type == "thead_open":
+            headers = []
+        elif token.type == "th_open" and i + 1 < len(tokens) and tokens[i + 1].type == "inline":
+            headers.append(plain_text(tokens[i + 1]))
+        elif token.type == "tr_open":
+            column = 0
+        elif token.type == "td_open":
+            if column < len(headers) and headers[column]:
+                token.attrSet("data-label", headers[column])
+            column += 1
+
+
 @lru_cache(maxsize=1)
 def markdown() -> MarkdownIt:
     md = MarkdownIt("commonmark", {"html": True}).enable("table")
+    md.core.ruler.push("table_labels", _label_table_cells)
     md.use(container_plugin, name="block", validate=_any_block)
     md.add_render_rule("html_block", _escaped_html)
     md.add_render_rule("html_inline", _escaped_html)

@@ -97,12 +97,12 @@ def person_details(side: Side) -> dict[str, Any]:
 # endpoint -> (which object the id names, form data to POST). Data that would succeed if the route
 # forgot to scope by organisation, so only the scoping stops it.
 BY_ID: dict[str, tuple[str, Callable[[Side], dict[str, Any]]]] = {
-    "admin.unit": ("unit", lambda s: {}),
+    "admin.unit": ("unit", lambda s: {"change": "rename", "name": "Renamed by a stranger"}),
     "admin.unit_rename": ("unit", lambda s: {"name": "Renamed by a stranger"}),
     "admin.unit_move": ("unit", lambda s: {"parent_id": s.spare_department.id}),
     "admin.unit_archive": ("unit", lambda s: {}),
     "admin.unit_restore": ("archived_unit", lambda s: {}),
-    "admin.person": ("person", lambda s: {}),
+    "admin.person": ("person", lambda s: {"change": "permissions", "org_admin": "y", "hr": "y"}),
     "admin.person_edit": ("person", person_details),
     "admin.person_permissions": ("person", lambda s: {"org_admin": "y", "hr": "y"}),
     "admin.person_deactivate": ("person", lambda s: {}),
@@ -117,6 +117,7 @@ WITHOUT_ID: dict[str, Callable[[Side], dict[str, Any]]] = {
     "admin.sign_in_security": lambda s: {},
     "policy.page": lambda s: {},
     "policy.save": lambda s: {"require_awareness": "y", "days_awareness": "1"},
+    "policy.change": lambda s: {"role": "clinician", "require_awareness": "y", "days_awareness": "1"},
     "policy.reset": lambda s: {},
 }
 

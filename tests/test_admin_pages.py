@@ -4,6 +4,7 @@ the unit tree, people, the audit trail; refusals shown next to the field with wh
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -122,7 +123,8 @@ def test_a_department_moves_to_another_facility_with_its_units(tree, admin, logi
     clinic = make.unit(tree.org, "Community Clinic", UnitKind.FACILITY, tree.system)
     client = login_as(admin)
     unit_page = f"{units_url(tree)}/{tree.department.id}"
-    assert "Community Clinic (facility)" in login_as(admin).get(unit_page).get_data(as_text=True)
+    offered = login_as(admin).get(unit_page).get_data(as_text=True)
+    assert f'<option value="{clinic.id}">{tree.system.name} &gt; Community Clinic</option>' in offered
     resp = post(client, f"{unit_page}/move", {"parent_id": clinic.id}, token_from=unit_page)
     assert "Medicine now sits under Community Clinic." in flashes(resp.get_data(as_text=True))
     db.expire_all()
@@ -217,7 +219,8 @@ def test_hr_adds_a_person_and_finds_them_in_the_list_with_their_role(tree, hr, l
 
     rows = people_rows(client.get(people_url(tree)).get_data(as_text=True))
     nia = next(row for row in rows if row.startswith("Nia Nurse"))
-    assert nia == "Nia Nurse nia.nurse@alpha.example Unit leader Ward 4B RN2 A-100 None Active"
+    assert nia == "Nia Nurse nia.nurse@alpha.example Unit leader Ward 4B RN2 A-100 Learner Active"
+    assert not any("None" in row.split() for row in rows)  # no unit, no permission: said in words
 
 
 def test_a_duplicate_email_is_refused_next_to_the_field_with_everything_kept(tree, hr, login_as, make, db):
@@ -288,11 +291,11 @@ def test_admin_changes_role_and_permissions_and_the_audit_trail_shows_both(tree,
     assert "Permissions HR, Coach" in text(html)
 
     trail = text(client.get(f"/o/{tree.org.slug}/admin/audit").get_data(as_text=True))
-    assert "When (America/New_York time)" in trail
-    assert "Ada Admin person.permissions_changed Person" in trail
-    assert "Permissions: none → HR, Coach" in trail
+    assert "When (New York time)" in trail
+    assert "Ada Admin changed Nia Nurse's permissions: added HR, Coach." in trail
+    assert "Ada Admin changed Nia Nurse's stakeholder role and details." in trail
     assert "Stakeholder role: Clinician (point-of-care staff) → Unit leader" in trail
-    assert trail.index("person.permissions_changed") < trail.index("person.role_changed")  # newest first
+    assert trail.index("permissions: added") < trail.index("stakeholder role and details")  # newest first
     history = text(client.get(page).get_data(as_text=True))
     assert "Stakeholder role: Clinician (point-of-care staff) → Unit leader" in history
 
@@ -362,29 +365,129 @@ def test_a_long_roster_is_paged(tree, hr, login_as, make):
     assert [r.split(" ")[1] for r in people_rows(second)] == ["25", "26", "27", "28", "29"]
 
 
+def test_unit_pickers_name_full_paths_in_tree_order_and_take_a_typed_path_when_long(
+    tree, hr, login_as, make, db
+):
+    client = login_as(hr)
+    short = client.get(f"{people_url(tree)}/new").get_data(as_text=True)
+    options = re.findall(r'<option value="\d+">([^<]+)</option>', short)
+    assert options == [
+        "Alpha Health",
+        "Alpha Health &gt; General Hospital",
+        "Alpha Health &gt; General Hospital &gt; Medicine",
+        "Alpha Health &gt; General Hospital &gt; Medicine &gt; Ward 4B",
+    ]
+    surgery = make.unit(tree.org, "Surgery", UnitKind.DEPARTMENT, tree.facility)
+    for n in range(10):
+        make.unit(tree.org, f"Theatre {n}", UnitKind.UNIT, surgery)
+    long = client.get(f"{people_url(tree)}/new").get_data(as_text=True)
+    picker = re.search(r'<input [^>]*\bid="unit_id"[^>]*>', long).group(0)
+    assert 'list="unit_id-units"' in picker and 'type="text"' in picker
+    listed = re.findall(r'<option value="([^"]+)"></option>', long)
+    assert listed[3:6] == [
+        "Alpha Health &gt; General Hospital &gt; Medicine &gt; Ward 4B",
+        "Alpha Health &gt; General Hospital &gt; Surgery",
+        "Alpha Health &gt; General Hospital &gt; Surgery &gt; Theatre 0",
+    ]
+    assert "Type part of a name, then choose the unit from the list." in long
+
+    typed = "alpha health > general hospital > surgery > theatre 7"
+    post(client, f"{people_url(tree)}/new", new_person(tree, unit_id=typed))
+    nia = db.query(Membership).join(User).filter(User.name == "Nia Nurse").one()
+    assert nia.unit.name == "Theatre 7"
+
+    wrong = post(
+        client, f"{people_url(tree)}/new", new_person(tree, email="x@alpha.example", unit_id="Theatre 99")
+    )
+    assert wrong.status_code == 400
+    html = wrong.get_data(as_text=True)
+    assert '<a href="#unit_id">Unit: Choose a unit from the list.</a>' in html
+    assert 'value="Theatre 99"' in html
+
+
 # --- the audit trail ------------------------------------------------------------------------------------
+
+
+def record_rename(db, tree, admin, old: str, new: str) -> AuditEvent:
+    """An event as organizations.rename_unit records it: `admin` renamed the tree's ward."""
+    return audit.record(
+        db,
+        actor_id=admin.user_id,
+        org_id=tree.org.id,
+        action="unit.renamed",
+        target_type="org_unit",
+        target_id=tree.unit.id,
+        changes={"name": [old, new]},
+    )
 
 
 def test_the_audit_trail_pages_back_through_older_events(tree, admin, login_as, db):
     for n in range(55):
-        audit.record(
-            db,
-            actor_id=admin.user_id,
-            org_id=tree.org.id,
-            action="unit.renamed",
-            target_type="org_unit",
-            target_id=tree.unit.id,
-            changes={"name": [f"Name {n}", f"Name {n + 1}"]},
-        )
+        record_rename(db, tree, admin, f"Name {n}", f"Name {n + 1}")
     db.commit()
     client = login_as(admin)
     first = client.get(f"/o/{tree.org.slug}/admin/audit").get_data(as_text=True)
-    assert "Name: Name 54 → Name 55" in text(first) and "Name: Name 4 → Name 5" not in text(first)
+    assert "renamed Name 54 to Name 55" in text(first) and "renamed Name 4 to Name 5." not in text(first)
     older = re.search(r'href="([^"]+)">Older events</a>', first).group(1)
     second = client.get(unescape(older)).get_data(as_text=True)
-    assert "Name: Name 4 → Name 5" in text(second) and "Name: Name 5 → Name 6" not in text(second)
+    assert "renamed Name 4 to Name 5" in text(second) and "renamed Name 5 to Name 6" not in text(second)
     assert "Older events" not in second
     assert db.query(AuditEvent).count() == 55
+
+
+def test_the_audit_trail_filters_by_person_kind_of_change_and_day(tree, admin, hr, login_as, make, db):
+    nurse = make.person(tree, name="Nia Nurse", email="nia@alpha.example")
+    other = make.person(tree, name="Omar Other", email="omar@alpha.example")
+    client = login_as(admin)
+    for person in (nurse, other):
+        page = f"{people_url(tree)}/{person.id}"
+        post(client, page, {"change": "permissions", "coach": "y"}, token_from=page)
+    old = record_rename(db, tree, admin, "Ward 4A", tree.unit.name)
+    old.created_at = datetime(2020, 3, 1, 4, 30, tzinfo=UTC)  # 29 Feb 2020, 23:30 in New York
+    db.commit()
+    trail_url = f"/o/{tree.org.slug}/admin/audit"
+
+    by_person = text(client.get(trail_url, query_string={"person": "nia@"}).get_data(as_text=True))
+    assert "Ada Admin changed Nia Nurse's permissions: added Coach." in by_person
+    assert "Omar Other's" not in by_person and "renamed Ward 4A" not in by_person
+
+    by_kind = text(client.get(trail_url, query_string={"action": "unit.renamed"}).get_data(as_text=True))
+    listed = by_kind.split("What happened", 1)[1]
+    assert "Ada Admin renamed Ward 4A to" in listed and "Nia Nurse" not in listed
+    assert "29 Feb 2020, 23:30" in by_kind  # in the organisation's time zone
+
+    days = {"since": "2020-02-29", "until": "2020-02-29"}
+    on_the_day = text(client.get(trail_url, query_string=days).get_data(as_text=True))
+    assert "renamed Ward 4A" in on_the_day and "Nia Nurse's permissions" not in on_the_day
+    day_after = text(client.get(trail_url, query_string={"since": "2020-03-01"}).get_data(as_text=True))
+    assert "renamed Ward 4A" not in day_after and "Nia Nurse's permissions" in day_after
+
+    wrong = client.get(trail_url, query_string={"since": "yesterday", "until": "2020-01-01"})
+    assert wrong.status_code == 400
+    assert "From (day): Enter a date as year, month and day, for example 2026-03-31." in text(
+        wrong.get_data(as_text=True)
+    )
+    backwards = client.get(trail_url, query_string={"since": "2021-01-01", "until": "2020-01-01"})
+    assert backwards.status_code == 400
+    assert "The first day must not be after the last day." in text(backwards.get_data(as_text=True))
+
+
+def test_a_refused_form_is_summarised_at_the_top_with_links_to_its_fields(tree, admin, login_as, make):
+    nurse = make.person(tree, name="Nia Nurse", email="nia@alpha.example")
+    make.person(tree, name="Taken", email="taken@alpha.example")
+    client = login_as(admin)
+    page = f"{people_url(tree)}/{nurse.id}"
+    details = {"change": "edit", "email": "taken@alpha.example", "name": "", "stakeholder_role": "clinician"}
+    resp = post(client, page, details, token_from=page)  # the form posts to the page's own address
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400
+    summary = html[
+        html.index('<div class="error-summary"') : html.index("</div>", html.index("error-summary"))
+    ]
+    assert 'role="alert" tabindex="-1" autofocus' in summary
+    assert '<a href="#name">Name: Enter the person&#39;s name.</a>' in summary
+    assert html.index("error-summary") < html.index("<h1>")
+    assert value_of(html, "email") == "taken@alpha.example"  # what was typed is kept
 
 
 # --- safety ---------------------------------------------------------------------------------------------

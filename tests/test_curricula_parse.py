@@ -137,10 +137,11 @@ def test_the_summary_is_the_first_paragraph_as_plain_text():
     assert parse_module(module(body), PATH, VOCAB).module.summary == "Small tests teach fast, and cheaply."
 
 
-def test_tables_are_rendered():
-    body = f"| Step | Means |\n| --- | --- |\n| S | Study |\n\n{REFLECTION}\n{CHECK}"
+def test_tables_are_rendered_with_each_cell_labelled_by_its_column():
+    body = f"| Step | *Means* |\n| --- | --- |\n| S | Study |\n\n{REFLECTION}\n{CHECK}"
     html = parse_module(module(body), PATH, VOCAB).module.segments[0].value
-    assert "<table>" in html and "<td>Study</td>" in html
+    assert "<table>" in html and '<td data-label="Means">Study</td>' in html
+    assert '<td data-label="Step">S</td>' in html
 
 
 def test_the_content_hash_changes_when_a_check_option_changes():

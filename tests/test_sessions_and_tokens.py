@@ -117,7 +117,7 @@ def test_tokens_are_listed_with_their_use_and_revoked_from_the_profile(app, db, 
     script = app_client_with_token(app, secret)
     assert script.get("/api/v1/me").status_code == 200
     page = browser.get("/profile").get_data(as_text=True)
-    row = re.search(r"<td>Ward dashboard</td>(.*?)</tr>", page, re.S).group(1)
+    row = re.search(r"<td data-label=\"Name\">Ward dashboard</td>(.*?)</tr>", page, re.S).group(1)
     assert "never" not in row.split("</td>")[1], "last use is shown once the token has been used"
 
     token_id = db.scalar(select(ApiToken.id))

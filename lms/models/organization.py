@@ -83,5 +83,20 @@ class OrgUnit(Base):
     def active(self) -> bool:
         return self.archived_at is None
 
+    @property
+    def lineage(self) -> list[OrgUnit]:
+        """The units from the root of the tree down to this one (parents load from the session's map)."""
+        chain: list[OrgUnit] = []
+        unit: OrgUnit | None = self
+        while unit is not None:
+            chain.append(unit)
+            unit = unit.parent
+        return chain[::-1]
+
+    @property
+    def full_name(self) -> str:
+        """ "Riverbend General > Medicine > 4 West": the names from the root down to this unit."""
+        return " > ".join(u.name for u in self.lineage)
+
     def __repr__(self) -> str:
         return f"<OrgUnit {self.kind} {self.name!r} {self.path}>"

@@ -2,14 +2,41 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from lms.models import AuditEvent, Permission, User
+from lms.models import AuditEvent, Membership, OrgUnit, Permission, User
+from lms.services import Invalid
 from lms.services.access import Actor
+from lms.services.search import contains
+
+# The kinds of change an organisation's trail holds, as a person would name them (the action filter).
+ACTIONS: dict[str, str] = {
+    "person.added": "Person added",
+    "person.invited": "Person invited",
+    "person.updated": "Details changed",
+    "person.role_changed": "Stakeholder role changed",
+    "person.permissions_changed": "Permissions changed",
+    "person.deactivated": "Person deactivated",
+    "person.reactivated": "Person reactivated",
+    "invitation.accepted": "Invitation accepted",
+    "invitation.declined": "Invitation declined",
+    "invitation.cancelled": "Invitation withdrawn",
+    "unit.added": "Unit added",
+    "unit.renamed": "Unit renamed",
+    "unit.moved": "Unit moved",
+    "unit.archived": "Unit archived",
+    "unit.restored": "Unit restored",
+    "dosing.policy_changed": "Dosing policy changed",
+    "organization.created": "Organisation created",
+    "organization.second_factor_required": "Two-step sign-in rule changed",
+}
 
 
 def record(
@@ -76,10 +103,36 @@ def diff(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, list[
     return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
 
 
+@dataclass(frozen=True)
+class EventFilter:
+    """What the trail is narrowed to: a person (name or email, as the actor or the one changed), a kind of
+    change (a key of ACTIONS), and days in the organisation's time zone, both ends included."""
+
+    person: str = ""
+    action: str = ""
+    since: date | None = None
+    until: date | None = None
+
+
+@dataclass
+class Names:
+    """Who and what the events name, for sentences: membership id -> name, a person's membership id here by
+    their account id, unit id -> unit."""
+
+    people: dict[int, str] = field(default_factory=dict)
+    membership_of_user: dict[int, int] = field(default_factory=dict)
+    units: dict[int, OrgUnit] = field(default_factory=dict)
+
+
 def list_events(
-    db: Session, actor: Actor, *, limit: int = 100, before_id: int | None = None
+    db: Session,
+    actor: Actor,
+    *,
+    limit: int = 100,
+    before_id: int | None = None,
+    only: EventFilter | None = None,
 ) -> list[AuditEvent]:
-    """Newest first, for org admins and HR of the actor's organisation."""
+    """Newest first, for org admins and HR of the actor's organisation; `before_id` pages back."""
     actor.require(Permission.ORG_ADMIN, Permission.HR)
     q = (
         select(AuditEvent)
@@ -90,4 +143,80 @@ def list_events(
     )
     if before_id is not None:
         q = q.where(AuditEvent.id < before_id)
+    if only is not None:
+        q = q.where(*_conditions(actor, only))
     return list(db.scalars(q))
+
+
+def _conditions(actor: Actor, only: EventFilter) -> list[Any]:
+    conditions: list[Any] = []
+    if only.action:
+        if only.action not in ACTIONS:
+            raise Invalid("Choose a kind of change from the list.", "action")
+        conditions.append(AuditEvent.action == only.action)
+    if only.since and only.until and only.since > only.until:
+        raise Invalid("The first day must not be after the last day.", "until")
+    zone = ZoneInfo(actor.org.time_zone)
+    if only.since:
+        conditions.append(AuditEvent.created_at >= _start_of(only.since, zone))
+    if only.until:
+        conditions.append(AuditEvent.created_at < _start_of(only.until + timedelta(days=1), zone))
+    text = only.person.strip().lower()
+    if text:
+        matching = (
+            select(Membership.id, Membership.user_id)
+            .join(User, Membership.user_id == User.id)
+            .where(
+                Membership.org_id == actor.org_id,
+                or_(contains(func.lower(User.name), text), contains(func.lower(User.email), text)),
+            )
+        )
+        conditions.append(
+            or_(
+                AuditEvent.actor_id.in_(select(matching.subquery().c.user_id)),
+                and_(
+                    AuditEvent.target_type == "membership",
+                    AuditEvent.target_id.in_(select(matching.subquery().c.id)),
+                ),
+            )
+        )
+    return conditions
+
+
+def _start_of(day: date, zone: ZoneInfo) -> datetime:
+    """The first instant of a day in a time zone (the database compares in UTC)."""
+    return datetime.combine(day, time(), tzinfo=zone).astimezone(UTC)
+
+
+def names_for(db: Session, actor: Actor, events: Iterable[AuditEvent]) -> Names:
+    """The names the events refer to, in the actor's organisation only (two queries)."""
+    events = list(events)
+    member_ids = {e.target_id for e in events if e.target_type == "membership" and e.target_id}
+    user_ids = {e.actor_id for e in events if e.actor_id}
+    names = Names()
+    if member_ids or user_ids:
+        rows = db.execute(
+            select(Membership.id, Membership.user_id, User.name)
+            .join(User, Membership.user_id == User.id)
+            .where(
+                Membership.org_id == actor.org_id,
+                or_(Membership.id.in_(member_ids), Membership.user_id.in_(user_ids)),
+            )
+        ).all()
+        for membership_id, user_id, name in rows:
+            names.people[membership_id] = name
+            names.membership_of_user[user_id] = membership_id
+    unit_ids = {e.target_id for e in events if e.target_type == "org_unit" and e.target_id}
+    unit_ids |= {v for e in events for k, v in e.changes.items() if k == "unit_id" and isinstance(v, int)}
+    unit_ids |= {
+        side
+        for e in events
+        for k, v in e.changes.items()
+        if k in ("unit_id", "parent") and isinstance(v, list)
+        for side in v
+        if isinstance(side, int)
+    }
+    if unit_ids:
+        units = db.scalars(select(OrgUnit).where(OrgUnit.org_id == actor.org_id, OrgUnit.id.in_(unit_ids)))
+        names.units = {u.id: u for u in units}
+    return names

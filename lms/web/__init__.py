@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, flash, g, jsonify, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from lms.db import get_db
 from lms.models import Permission
@@ -17,6 +19,8 @@ from lms.services.access import Actor, actor_for, default_actor
 from lms.web.fragments import Fragments
 
 csrf = CSRFProtect()
+
+T = TypeVar("T")
 
 
 def wants_json() -> bool:
@@ -46,11 +50,49 @@ def acting_actor(missing: str = "No such organisation.") -> Actor:
     return actor
 
 
+def refused(form: FlaskForm) -> None:
+    """Mark a form as refused on this request: base.html puts the error summary at the top of the page
+    (a link to each field with its message) and moves the focus to it."""
+    forms = g.setdefault("lms_refused", [])
+    if all(f is not form for f in forms):
+        forms.append(form)
+
+
+def refused_status() -> int:
+    """A page shown again after a POST means the POST was refused."""
+    return 400 if request.method == "POST" else 200
+
+
 def show_refusal(form: FlaskForm, exc: Invalid, aliases: Mapping[str, str] | None = None) -> None:
     """Show a service's refusal on the form, after dropping whatever the refused attempt left in the
     session (the page is drawn from what is stored; the request's boundary rolls back too)."""
     get_db().rollback()
     show_errors(form, exc.errors, aliases)
+    refused(form)
+
+
+def submit_change(
+    form: FlaskForm,
+    change: Callable[[], T],
+    message: Callable[[T], str],
+    target: Callable[[T], str],
+    aliases: Mapping[str, str] | None = None,
+) -> Response | None:
+    """The one way a page's form is handled. For a valid form, call the service: on success flash the
+    message and redirect (POST, redirect, GET; base.html focuses the message at the top of the page); on
+    refusal, or when the form itself is invalid, mark it refused and answer None, so the view shows its
+    page again, with what was typed, at the page's own address (forms post to the page's URL)."""
+    if not form.validate_on_submit():
+        if form.errors:
+            refused(form)
+        return None
+    try:
+        result = change()
+    except Invalid as exc:
+        show_refusal(form, exc, aliases)
+        return None
+    flash(message(result), "success")
+    return redirect(target(result))
 
 
 def show_errors(
@@ -94,7 +136,7 @@ def init_app(app: Flask) -> None:
             actor = current_actor()
         except NotFound:  # rendering the 404 page of an organisation this person is not in
             actor = None
-        return {"actor": actor, "Permission": Permission}
+        return {"actor": actor, "Permission": Permission, "refused_forms": g.get("lms_refused", [])}
 
     @app.errorhandler(NotFound)
     def _not_found(exc: NotFound):

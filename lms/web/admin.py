@@ -8,25 +8,24 @@ and an id from another organisation 404, whatever the page shows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
-from curricula.stakeholders import LABELS, StakeholderRole
+from curricula.stakeholders import LABELS
 from lms.db import get_db
-from lms.models import AuditEvent, Invitation, Membership, OrgUnit, Permission
+from lms.models import AuditEvent, Invitation, Membership, Permission
 from lms.services import Invalid, audit, invitations, organizations, people, second_factor
 from lms.services.access import Actor
-from lms.web import acting_actor, params, show_errors, show_refusal
+from lms.web import acting_actor, params, refused, refused_status, show_errors, submit_change
 from lms.web.admin_forms import (
     PERMISSION_LABELS,
     AddUnitForm,
+    AuditFilter,
     ConfirmForm,
     MoveUnitForm,
     NewPersonForm,
@@ -36,39 +35,13 @@ from lms.web.admin_forms import (
     RenameUnitForm,
     SecondFactorPolicyForm,
 )
+from lms.web.events import Trail, time_formatter, trail_context
 
 bp = Blueprint("admin", __name__, url_prefix="/o/<org>/admin")
 
 PEOPLE_PER_PAGE = 25
 EVENTS_PER_PAGE = 50
 HISTORY_LENGTH = 20
-
-T = TypeVar("T")
-
-
-def _submit(
-    form: FlaskForm,
-    change: Callable[[], T],
-    message: Callable[[T], str],
-    target: Callable[[T], str],
-) -> Response | None:
-    """Call the service for a valid form: on success flash and redirect (POST, redirect, GET); on
-    refusal put the messages on the form and answer None, so the view shows the page again."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        result = change()
-    except Invalid as exc:
-        show_refusal(form, exc)
-        return None
-    flash(message(result), "success")
-    return redirect(target(result))
-
-
-def _status() -> int:
-    """A page shown again after a POST means the POST was refused."""
-    return 400 if request.method == "POST" else 200
-
 
 # --- units --------------------------------------------------------------------------------------------
 
@@ -77,8 +50,9 @@ def _status() -> int:
 @login_required
 def units(org: str):
     actor = acting_actor()
-    form = AddUnitForm()
-    done = _submit(
+    db = get_db()
+    form = AddUnitForm().offer(organizations.list_units(db, actor, include_archived=False))
+    done = submit_change(
         form,
         lambda: organizations.add_unit(get_db(), actor, parent_id=form.parent_id.data, name=form.name.data),
         lambda unit: f"{unit.name} was added under {unit.parent.name}.",
@@ -86,15 +60,15 @@ def units(org: str):
     )
     if done is not None:
         return done
-    db = get_db()
     tree = organizations.unit_tree(db, actor)
-    form.offer(organizations.list_units(db, actor, include_archived=False))
-    return render_template("admin/units.html", tree=tree, form=form), _status()
+    return render_template("admin/units.html", tree=tree, form=form), refused_status()
 
 
-@bp.get("/units/<int:unit_id>")
+@bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
 @login_required
 def unit(org: str, unit_id: int):
+    if request.method == "POST":
+        return _posted_change(_UNIT, org, unit_id=unit_id)
     return _unit_page(acting_actor(), unit_id)
 
 
@@ -118,6 +92,7 @@ def _change_route(
     change: Callable[..., Any],
     message: Callable[[Any], str],
     slot: str,
+    offer: Callable[..., Any] | None = None,
 ) -> None:
     """POST /<kind>/<id>/<name>, endpoint `<page>_<name>`: one form and one service call
     (`change(db, actor, object_id, form)`); on success a message and the object's page (POST, redirect,
@@ -128,7 +103,9 @@ def _change_route(
         actor = acting_actor()
         form = form_class()
         object_id = ids[kind.id_arg]
-        done = _submit(
+        if offer is not None:  # the units a picker offers, before the form is read
+            offer(get_db(), actor, object_id, form)
+        done = submit_change(
             form,
             lambda: change(get_db(), actor, object_id, form),
             message,
@@ -139,6 +116,19 @@ def _change_route(
 
     rule = f"/{kind.path}/<int:{kind.id_arg}>/{name}"
     bp.add_url_rule(rule, f"{kind.page}_{name}", view, methods=["POST"])
+    _CHANGES[kind.page][name] = view
+
+
+# The forms of a unit's or a person's page post to the page's own address with the change's name (a
+# hidden `change` field), so a refused form is shown again at the address of the page, not of the form.
+_CHANGES: dict[str, dict[str, Callable[..., Any]]] = {_UNIT.page: {}, _PERSON.page: {}}
+
+
+def _posted_change(kind: _Kind, org: str, **ids: int):
+    chosen = _CHANGES[kind.page].get(request.form.get("change", ""))
+    if chosen is None:
+        abort(400, "This form did not say which change it makes. Reload the page and try again.")
+    return chosen(org=org, **ids)
 
 
 _change_route(
@@ -158,6 +148,9 @@ _change_route(
     ),
     lambda unit: f"{unit.name} now sits under {unit.parent.name}.",
     "move",
+    lambda db, actor, unit_id, form: form.offer(
+        organizations.possible_parents(db, actor, organizations.get_unit(db, actor, unit_id))
+    ),
 )
 _change_route(
     _UNIT,
@@ -197,7 +190,7 @@ def _unit_page(
         move=move,
         standing=standing or ConfirmForm(formdata=None),
         can_change=actor.can(Permission.ORG_ADMIN),
-    ), _status()
+    ), refused_status()
 
 
 # --- people -------------------------------------------------------------------------------------------
@@ -228,6 +221,7 @@ def people_list(org: str):
             show_errors(filters, exc.errors, {"unit_id": "unit", "stakeholder_role": "role"})
     if result is None:
         status = 400
+        refused(filters)
 
     def page_url(number: int) -> str:
         args = {k: v for k, v in request.args.items() if k != "page"}
@@ -242,7 +236,7 @@ def people_list(org: str):
         permission_labels=PERMISSION_LABELS,
         invitations=invitations.waiting_in_org(db, actor),
         confirm=ConfirmForm(formdata=None),
-        local_date=_event_helpers(actor, [])["local_time"],
+        local_date=time_formatter(actor),
     ), status
 
 
@@ -264,8 +258,8 @@ def invitation_cancel(org: str, invitation_id: int):
 def person_new(org: str):
     actor = acting_actor()
     db = get_db()
-    form = NewPersonForm()
-    done = _submit(
+    form = NewPersonForm().offer(organizations.list_units(db, actor, include_archived=False))
+    done = submit_change(
         form,
         lambda: people.add_person(db, actor, _person_input(form), permissions=form.chosen_permissions()),
         _added,
@@ -277,10 +271,9 @@ def person_new(org: str):
     )
     if done is not None:
         return done
-    form.offer(organizations.list_units(db, actor, include_archived=False))
     return render_template(
         "admin/person_new.html", form=form, can_grant=actor.can(Permission.ORG_ADMIN)
-    ), _status()
+    ), refused_status()
 
 
 def _added(added: Membership | Invitation) -> str:
@@ -292,9 +285,11 @@ def _added(added: Membership | Invitation) -> str:
     return f"{added.user.name} was added. We emailed them a link to choose their password."
 
 
-@bp.get("/people/<int:membership_id>")
+@bp.route("/people/<int:membership_id>", methods=["GET", "POST"])
 @login_required
 def person(org: str, membership_id: int):
+    if request.method == "POST":
+        return _posted_change(_PERSON, org, membership_id=membership_id)
     return _person_page(acting_actor(), membership_id)
 
 
@@ -307,6 +302,9 @@ _change_route(
     ),
     lambda m: f"{m.user.name}'s details are saved.",
     "details",
+    lambda db, actor, membership_id, form: form.offer(
+        organizations.list_units(db, actor), current=people.get_person(db, actor, membership_id).unit
+    ),
 )
 _change_route(
     _PERSON,
@@ -372,8 +370,8 @@ def _person_page(
         is_self=membership.id == actor.membership.id,
         role_labels=LABELS,
         permission_labels=PERMISSION_LABELS,
-        **_event_helpers(actor, units),
-    ), _status()
+        **trail_context(Trail(actor, audit.names_for(db, actor, history), units)),
+    ), refused_status()
 
 
 def _person_data(m: Membership) -> dict[str, Any]:
@@ -396,7 +394,7 @@ def sign_in_security(org: str):
     actor = acting_actor()
     actor.require(Permission.ORG_ADMIN)
     form = SecondFactorPolicyForm(data={"required": actor.org.second_factor_required})
-    done = _submit(
+    done = submit_change(
         form,
         lambda: second_factor.set_required(get_db(), actor, bool(form.required.data)),
         lambda _: (
@@ -408,7 +406,7 @@ def sign_in_security(org: str):
     )
     if done is not None:
         return done
-    return render_template("admin/sign_in_security.html", form=form), _status()
+    return render_template("admin/sign_in_security.html", form=form), refused_status()
 
 
 # --- the audit trail ----------------------------------------------------------------------------------
@@ -417,82 +415,32 @@ def sign_in_security(org: str):
 @bp.get("/audit", endpoint="audit")
 @login_required
 def audit_trail(org: str):
+    """The trail, newest first, as sentences; filtered by person, kind of change and days (the service
+    filters), a page of EVENTS_PER_PAGE at a time going back by id."""
     actor = acting_actor()
     db = get_db()
+    filters = AuditFilter(request.args)
     before = params.arg_id("before")
-    events = audit.list_events(db, actor, limit=EVENTS_PER_PAGE + 1, before_id=before)
+    events: list[AuditEvent] = []
+    if filters.validate():
+        try:
+            events = audit.list_events(
+                db, actor, limit=EVENTS_PER_PAGE + 1, before_id=before, only=filters.chosen()
+            )
+        except Invalid as exc:
+            show_errors(filters, exc.errors, {"since": "since", "until": "until"})
+    if filters.errors or filters.form_errors:
+        refused(filters)
     older = events[EVENTS_PER_PAGE - 1].id if len(events) > EVENTS_PER_PAGE else None
+    events = events[:EVENTS_PER_PAGE]
+    kept = {k: v for k, v in request.args.items() if k != "before" and v}
     return render_template(
         "admin/audit.html",
-        events=events[:EVENTS_PER_PAGE],
-        older=older,
+        events=events,
+        filters=filters,
+        filtered=bool(kept),
+        older_url=url_for(".audit", org=org, before=older, **kept) if older else None,
+        newest_url=url_for(".audit", org=org, **kept),
         newest_page=before is None,
-        **_event_helpers(actor, organizations.list_units(db, actor)),
-    )
-
-
-FIELD_LABELS = {
-    "email": "Email",
-    "name": "Name",
-    "stakeholder_role": "Stakeholder role",
-    "unit_id": "Unit",
-    "job_code": "Job code",
-    "employee_id": "Employee ID",
-    "permissions": "Permissions",
-    "active": "Active",
-    "parent": "Parent",
-    "kind": "Level",
-    "slug": "Slug",
-    "root_unit": "Root unit",
-    "role": "Stakeholder role",
-    "levels": "Dose levels (days to complete)",
-    "overridden": "Organisation's own policy",
-}
-
-
-ROLE_VALUES = frozenset(r.value for r in StakeholderRole)
-
-
-def _event_helpers(actor: Actor, units: list[OrgUnit]) -> dict[str, Any]:
-    """What the templates need to show events readably: local times and "field: old → new" lines."""
-    zone = ZoneInfo(actor.org.time_zone)
-    unit_names = {u.id: u.name for u in units}
-
-    def local_time(moment: datetime) -> str:
-        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
-
-    def describe(event: AuditEvent) -> list[str]:
-        return [_describe_change(key, value, unit_names) for key, value in event.changes.items()]
-
-    return {"time_zone": actor.org.time_zone, "local_time": local_time, "describe": describe}
-
-
-def _describe_change(key: str, value: Any, unit_names: Mapping[int, str]) -> str:
-    label = FIELD_LABELS.get(key, key.replace("_", " ").capitalize())
-    if _is_old_and_new(key, value):
-        old, new = value
-        return f"{label}: {_shown(key, old, unit_names)} → {_shown(key, new, unit_names)}"
-    return f"{label}: {_shown(key, value, unit_names)}"
-
-
-def _is_old_and_new(key: str, value: Any) -> bool:
-    """Changes are stored as [old, new]; a permission list is a pair only when both sides are lists."""
-    if not (isinstance(value, list) and len(value) == 2):
-        return False
-    return key != "permissions" or all(isinstance(side, list) for side in value)
-
-
-def _shown(key: str, value: Any, unit_names: Mapping[int, str]) -> str:
-    if value is None or value == []:
-        return "none"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if key in ("unit_id", "root_unit") and isinstance(value, int):
-        return unit_names.get(value, f"unit {value}")
-    if key == "levels" and isinstance(value, dict):
-        return ", ".join(f"{level.capitalize()} {days} days" for level, days in value.items()) or "none"
-    if key in ("stakeholder_role", "role") and value in ROLE_VALUES:
-        return LABELS[StakeholderRole(value)]
-    if key == "permissions" and isinstance(value, list):
-        return ", ".join(label for p, label in PERMISSION_LABELS.items() if p.value in value)
-    return str(value)
+        **trail_context(Trail(actor, audit.names_for(db, actor, events))),
+    ), (400 if filters.errors or filters.form_errors else 200)

@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, Form, SearchField, SelectField, StringField
+from markupsafe import Markup, escape
+from wtforms import BooleanField, DateField, Form, SearchField, SelectField, StringField
 from wtforms.fields import EmailField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import InputRequired
+from wtforms.validators import InputRequired, Optional, ValidationError
+from wtforms.widgets import Select, html_params
 
 from curricula.stakeholders import LABELS
 from lms.models import OrgUnit, Permission, UnitKind
+from lms.services.audit import ACTIONS, EventFilter
 from lms.services.organizations import NAME_MAX
 from lms.services.people import LIMITS
 from lms.web.params import select_id
@@ -42,12 +45,74 @@ class Needed:
 
 
 def unit_choices(units: Iterable[OrgUnit], *, blank: str) -> list[SelectChoice]:
-    """Select options for units, indented by depth in the tree (as text, so no CSS is needed)."""
+    """Select options for units, each named by its full path ("Riverbend General > Medicine > 4 West"),
+    in tree order: parents before their children, siblings by name."""
+    lineages = sorted((unit.lineage for unit in units), key=lambda chain: [u.name.casefold() for u in chain])
     options = [SelectChoice("", blank)]
-    for unit in units:
-        indent = "\u00a0\u00a0\u00a0" * unit.depth
-        options.append(SelectChoice(str(unit.id), f"{indent}{unit.name} ({unit.kind.value})"))
+    for chain in lineages:
+        options.append(SelectChoice(str(chain[-1].id), " > ".join(u.name for u in chain)))
     return options
+
+
+# From this many units a picker is a text box that narrows a list as one types (an <input> with a
+# <datalist>, no JavaScript): a <select> only jumps by first letters, and every full path starts alike.
+SEARCHABLE_FROM = 12
+
+
+class UnitPicker:
+    """Renders a UnitField: a <select> for a short list, else a text box with the units as a <datalist>."""
+
+    def __call__(self, field: UnitField, **kwargs: object) -> Markup:
+        choices = [c for c in field.choices or [] if c.value != ""]
+        if len(choices) < SEARCHABLE_FROM:
+            return Select()(field, **kwargs)
+        list_id = f"{field.id}-units"
+        attrs = {"id": field.id, "type": "text", "name": field.name, "list": list_id, "autocomplete": "off"}
+        attrs |= kwargs | {"value": field.shown()}
+        options = "".join(f'<option value="{escape(c.label)}"></option>' for c in choices)
+        # html_params escapes every value, as WTForms' own widgets do; each label is escaped above.
+        html = f'<input {html_params(**attrs)}><datalist id="{escape(list_id)}">{options}</datalist>'
+        return Markup(html)  # noqa: S704
+
+
+class UnitField(SelectField):
+    """A unit chosen by id (a <select>, or a script) or by its full path as typed ("General Hospital >
+    Medicine"; any case): the path is looked up among the units offered, so `offer()` comes before
+    validation."""
+
+    widget = UnitPicker()
+
+    def __init__(self, label: str, **kwargs) -> None:
+        kwargs.setdefault("coerce", select_id)
+        kwargs.setdefault("invalid_value_message", CHOOSE_UNIT)
+        super().__init__(label, validate_choice=False, choices=[], **kwargs)
+        self.typed: str | None = None
+
+    @property
+    def searchable(self) -> bool:
+        return len([c for c in self.choices or [] if c.value != ""]) >= SEARCHABLE_FROM
+
+    def process_formdata(self, valuelist: list[str]) -> None:
+        typed = valuelist[0].strip() if valuelist else ""
+        if typed and not typed.isdigit():
+            self.typed, self.data = typed, None  # a path: looked up in pre_validate, once offered
+            return
+        super().process_formdata(valuelist)
+
+    def pre_validate(self, form) -> None:
+        if self.typed is None:
+            return
+        wanted = self.typed.casefold()
+        found = next((c.value for c in self.choices or [] if c.value and c.label.casefold() == wanted), None)
+        if found is None:
+            raise ValidationError(CHOOSE_UNIT)
+        self.data = int(found)
+
+    def shown(self) -> str:
+        """What the text box shows: the chosen unit's path, or what was typed when it matched none."""
+        if self.data is not None:
+            return next((c.label for c in self.choices or [] if c.value == str(self.data)), "")
+        return self.typed or ""
 
 
 def role_choices(*, blank: str) -> list[SelectChoice]:
@@ -58,14 +123,7 @@ def role_choices(*, blank: str) -> list[SelectChoice]:
 
 
 class AddUnitForm(FlaskForm):
-    parent_id = SelectField(
-        "Inside",
-        coerce=select_id,
-        invalid_value_message=CHOOSE_UNIT,
-        validate_choice=False,
-        validators=[InputRequired("Choose where the new unit goes.")],
-        choices=[],
-    )
+    parent_id = UnitField("Inside", validators=[InputRequired("Choose where the new unit goes.")])
     name = StringField("Name", validators=[Needed()], render_kw={"maxlength": NAME_MAX})
 
     def offer(self, units: Iterable[OrgUnit]) -> AddUnitForm:
@@ -80,14 +138,7 @@ class RenameUnitForm(FlaskForm):
 
 
 class MoveUnitForm(FlaskForm):
-    parent_id = SelectField(
-        "Move under",
-        coerce=select_id,
-        invalid_value_message=CHOOSE_UNIT,
-        validate_choice=False,
-        validators=[InputRequired("Choose the unit to move it under.")],
-        choices=[],
-    )
+    parent_id = UnitField("Move under", validators=[InputRequired("Choose the unit to move it under.")])
 
     def offer(self, parents: Iterable[OrgUnit]) -> MoveUnitForm:
         self.parent_id.choices = unit_choices(parents, blank="Choose the new parent")
@@ -110,9 +161,7 @@ class PersonForm(FlaskForm):
         validate_choice=False,
         choices=role_choices(blank="Choose one of the seven roles"),
     )
-    unit_id = SelectField(
-        "Unit", coerce=select_id, invalid_value_message=CHOOSE_UNIT, validate_choice=False, choices=[]
-    )
+    unit_id = UnitField("Unit")
     job_code = StringField("Job code", render_kw={"maxlength": LIMITS["job_code"]})
     employee_id = StringField("Employee ID", render_kw={"maxlength": LIMITS["employee_id"]})
 
@@ -148,13 +197,7 @@ class PeopleFilter(Form):
 
     q = SearchField("Search name, email, job code or employee ID")
     role = SelectField("Stakeholder role", validate_choice=False, choices=role_choices(blank="Any role"))
-    unit = SelectField(
-        "Unit (and the units below it)",
-        coerce=select_id,
-        invalid_value_message=CHOOSE_UNIT,
-        validate_choice=False,
-        choices=[],
-    )
+    unit = UnitField("Unit (and the units below it)")
     inactive = BooleanField("Include deactivated people")
 
     def offer(self, units: Iterable[OrgUnit]) -> PeopleFilter:
@@ -164,3 +207,36 @@ class PeopleFilter(Form):
 
 class SecondFactorPolicyForm(FlaskForm):
     required = BooleanField("Require two-step sign-in for organisation administrators, HR and coaches")
+
+
+# --- the audit trail ----------------------------------------------------------------------------------
+
+DATE_MESSAGE = "Enter a date as year, month and day, for example 2026-03-31."
+
+
+class AuditFilter(Form):
+    """The GET toolbar above the audit trail (no CSRF: it changes nothing)."""
+
+    person = SearchField("Person (name or email)", description="Changes they made or that were made to them.")
+    action = SelectField(
+        "Kind of change",
+        validate_choice=False,
+        choices=[SelectChoice("", "Any change")] + [SelectChoice(k, v) for k, v in ACTIONS.items()],
+    )
+    since = DateField("From (day)", validators=[Optional()], format="%Y-%m-%d")
+    until = DateField("To (day)", validators=[Optional()], format="%Y-%m-%d")
+
+    def validate(self, extra_validators=None) -> bool:
+        valid = super().validate(extra_validators)
+        for name in ("since", "until"):
+            if self[name].errors:
+                self[name].errors = [DATE_MESSAGE]
+        return valid
+
+    def chosen(self) -> EventFilter:
+        return EventFilter(
+            person=self.person.data or "",
+            action=self.action.data or "",
+            since=self.since.data,
+            until=self.until.data,
+        )

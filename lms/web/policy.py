@@ -8,7 +8,7 @@ organisation's admin 404 (the page is under /o/<org>/).
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, StringField
@@ -16,9 +16,9 @@ from wtforms.widgets import NumberInput
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import get_db
-from lms.services import Invalid, dosing
+from lms.services import dosing
 from lms.services.dosing import DAYS_MAX, DAYS_MIN, PolicyChange, PolicyOverview, RolePolicy
-from lms.web import acting_actor, show_refusal
+from lms.web import acting_actor, submit_change
 from lms.web.admin_forms import ConfirmForm
 
 bp = Blueprint("policy", __name__, url_prefix="/o/<org>/admin/dosing")
@@ -41,7 +41,7 @@ class RolePolicyForm(FlaskForm):
             name = _name(level)
             fields[f"require_{name}"] = BooleanField(title, id=f"{role.role}-require-{level}")
             fields[f"days_{name}"] = StringField(
-                "Days to complete",
+                f"Days to complete {title} for {role.label}",
                 id=f"{role.role}-days-{level}",
                 widget=NumberInput(min=DAYS_MIN, max=DAYS_MAX, step=1),
             )
@@ -79,21 +79,27 @@ def page(org: str):
     return _page(dosing.overview(get_db(), acting_actor()))
 
 
+@bp.post("", endpoint="change")
+@login_required
+def change(org: str):
+    """The forms post to the page's own address, naming their role: a refused form is shown again here."""
+    return save(org, request.form.get("role", ""))
+
+
 @bp.post("/<role>")
 @login_required
 def save(org: str, role: str):
     actor = acting_actor()
     overview = dosing.overview(get_db(), actor)
     form = RolePolicyForm.for_role(overview, _role(overview, role), posted=True)
-    if form.validate_on_submit():
-        try:
-            change = dosing.set_override(get_db(), actor, role, form.chosen())
-        except Invalid as exc:
-            show_refusal(form, exc, form.aliases())
-        else:
-            flash(f"The dosing for {change.role_label} was saved. {_replanned(change)}", "success")
-            return redirect(url_for(".page", org=org, _anchor=f"role-{role}"))
-    return _page(overview, submitted=(role, form)), 400
+    done = submit_change(
+        form,
+        lambda: dosing.set_override(get_db(), actor, role, form.chosen()),
+        lambda change: f"The dosing for {change.role_label} was saved. {_replanned(change)}",
+        lambda change: url_for(".page", org=org),
+        form.aliases(),
+    )
+    return done or (_page(overview, submitted=(role, form)), 400)
 
 
 @bp.post("/<role>/reset")
@@ -105,7 +111,7 @@ def reset(org: str, role: str):
     if ConfirmForm().validate_on_submit():
         change = dosing.clear_override(get_db(), actor, role)
         flash(f"The dosing for {change.role_label} is the default again. {_replanned(change)}", "success")
-    return redirect(url_for(".page", org=org, _anchor=f"role-{role}"))
+    return redirect(url_for(".page", org=org))
 
 
 def _role(overview: PolicyOverview, role: str) -> RolePolicy:

@@ -7,8 +7,10 @@ refused something under the Content-Security-Policy (an inline script or style).
 
 Fixtures for tests: `live_server` (base URL), `page` (desktop) and `phone_page` (360 x 780),
 `visit(page, path)`, `submit(page, field)` (press Enter), `follow(page, link_or_button)` (click), each
-waiting for the next page and checking it, `check_a11y(page)` for the page as it is, and
-`sign_in(page, email, password)` on the sign-in page. Without Playwright or Chromium these tests skip
+waiting for the next page and checking it, `check_a11y(page)` for the page as it is,
+`sign_in(page, email, password)` on the sign-in page, and `menu(page)` / `main_nav(page, name)`: the
+header's links, after opening the "Menu" disclosure where the page is narrow enough to have one.
+Without Playwright or Chromium these tests skip
 locally and fail in CI.
 """
 
@@ -231,3 +233,29 @@ def sign_in(submit: Callable[[Any, Any], None]) -> Callable[[Any, str, str], Non
         submit(page, page.get_by_label("Password", exact=True))
 
     return _sign_in
+
+
+def open_menu(page: Any) -> Any:
+    """The header's links (Main navigation, Profile, Sign out): on a phone they sit in a closed "Menu"
+    disclosure, opened here as a person would, by its summary; on a desktop they show already."""
+    menu = page.locator("details.menu")
+    summary = menu.locator("summary")
+    if summary.is_visible() and menu.get_attribute("open") is None:
+        summary.click()
+    return menu
+
+
+@pytest.fixture
+def menu() -> Callable[[Any], Any]:
+    return open_menu
+
+
+@pytest.fixture
+def main_nav() -> Callable[[Any, str], Any]:
+    """main_nav(page, name): the link of that name in the Main navigation, the menu opened if need be."""
+
+    def _main_nav(page: Any, name: str) -> Any:
+        nav = open_menu(page).get_by_role("navigation", name="Main")
+        return nav.get_by_role("link", name=name, exact=True)
+
+    return _main_nav

@@ -16,10 +16,6 @@ def choose(select, text: str) -> None:
     select.select_option(select.locator("option", has_text=text).get_attribute("value"))
 
 
-def main_nav(page, name: str):
-    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
-
-
 @pytest.fixture
 def admin_page(phone_page, visit, sign_in, make, tree):
     """A phone signed in as the organisation administrator of Alpha Health."""
@@ -30,12 +26,12 @@ def admin_page(phone_page, visit, sign_in, make, tree):
     return phone_page
 
 
-def test_an_org_admin_adds_a_unit_then_a_person_in_it(admin_page, follow, submit, db, tree):
+def test_an_org_admin_adds_a_unit_then_a_person_in_it(main_nav, admin_page, follow, submit, db, tree):
     page = admin_page
     follow(page, main_nav(page, "Units"))
     assert page.get_by_role("heading", level=1).inner_text() == "Units of Alpha Health"
 
-    choose(page.get_by_label("Inside"), "Medicine (department)")
+    choose(page.get_by_label("Inside"), "Medicine")
     page.get_by_label("Name").fill("Ward 5C")
     submit(page, page.get_by_label("Name"))
 

@@ -33,10 +33,6 @@ CHECKS = [
 ]
 
 
-def main_nav(page, name: str):
-    return page.get_by_role("navigation", name="Main").get_by_role("link", name=name, exact=True)
-
-
 @pytest.fixture
 def learner_page(phone_page, visit, sign_in, db, make, tree):
     """A phone signed in as a clinician with two assigned modules, the first due soonest."""
@@ -53,7 +49,9 @@ def learner_page(phone_page, visit, sign_in, db, make, tree):
     return phone_page
 
 
-def test_a_learner_completes_a_module_from_my_learning_with_a_wrong_answer_first(learner_page, follow, db):
+def test_a_learner_completes_a_module_from_my_learning_with_a_wrong_answer_first(
+    main_nav, learner_page, follow, db
+):
     page = learner_page
     follow(page, main_nav(page, "My learning"))
     assert page.get_by_role("heading", level=1).inner_text() == "My learning"
@@ -107,7 +105,7 @@ def test_a_learner_completes_a_module_from_my_learning_with_a_wrong_answer_first
 
 
 def test_a_refused_answer_is_said_next_to_the_question_and_the_catalogue_and_record_pass(
-    learner_page, visit, follow
+    main_nav, learner_page, visit, follow
 ):
     page = learner_page
     visit(page, "/modules/model-for-improvement")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_hr_changes_how_long_clinicians_have_for_foundational_on_a_phone(
-    phone_page, visit, sign_in, follow, db, make, tree
+    phone_page, visit, sign_in, follow, main_nav, db, make, tree
 ):
     publishing.sync(
         db,
@@ -29,8 +29,7 @@ def test_hr_changes_how_long_clinicians_have_for_foundational_on_a_phone(
     visit(page, "/sign-in")
     sign_in(page, "hana@alpha.test", PASSWORD)
 
-    nav = page.get_by_role("navigation", name="Main")
-    follow(page, nav.get_by_role("link", name="Dosing", exact=True))
+    follow(page, main_nav(page, "Dosing"))
     assert page.get_by_role("heading", level=1).inner_text() == "Dosing policy"
 
     days = page.get_by_label("Days to complete Foundational for Clinician (point-of-care staff)")

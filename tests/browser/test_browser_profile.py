@@ -10,13 +10,13 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_person_turns_on_two_step_sign_in_on_a_phone_and_signs_in_with_it(
-    phone_page, visit, sign_in, submit, follow, make, tree
+    phone_page, visit, sign_in, menu, submit, follow, make, tree
 ):
     make.person(tree, email="ada@alpha.test", name="Ada Okafor")
     visit(phone_page, "/sign-in")
     sign_in(phone_page, "ada@alpha.test", PASSWORD)
 
-    follow(phone_page, phone_page.get_by_role("link", name="Profile"))
+    follow(phone_page, menu(phone_page).get_by_role("link", name="Profile"))
     assert phone_page.get_by_role("heading", level=1).inner_text() == "Your profile"
     follow(phone_page, phone_page.get_by_role("link", name="Turn on two-step sign-in"))
     assert phone_page.locator(".qr svg").is_visible(), "the QR code shows"
@@ -28,7 +28,7 @@ def test_a_person_turns_on_two_step_sign_in_on_a_phone_and_signs_in_with_it(
     codes = phone_page.locator(".recovery-codes code").all_inner_texts()
     assert len(codes) == 10
 
-    follow(phone_page, phone_page.get_by_role("button", name="Sign out"))
+    follow(phone_page, menu(phone_page).get_by_role("button", name="Sign out"))
     sign_in(phone_page, "ada@alpha.test", PASSWORD)
     assert phone_page.get_by_role("heading", level=1).inner_text() == "Two-step sign-in"
     phone_page.get_by_label("Code").fill(codes[0])

@@ -13,14 +13,16 @@ def test_sign_in_page_fits_a_phone_and_passes_axe(phone_page, visit):
     assert phone_page.get_by_role("heading", level=1).inner_text() == "Sign in"
 
 
-def test_a_person_signs_in_with_the_keyboard_and_is_welcomed_by_name(phone_page, visit, sign_in, make, tree):
+def test_a_person_signs_in_with_the_keyboard_and_is_welcomed_by_name(
+    phone_page, visit, sign_in, menu, make, tree
+):
     make.person(tree, email="ada@alpha.test", name="Ada Okafor")
     visit(phone_page, "/sign-in")
 
     sign_in(phone_page, "ada@alpha.test", PASSWORD)
 
     assert phone_page.get_by_role("heading", level=1).inner_text() == "Welcome, Ada Okafor"
-    assert phone_page.get_by_role("button", name="Sign out").is_visible()
+    assert menu(phone_page).get_by_role("button", name="Sign out").is_visible()
 
 
 def test_a_wrong_password_shows_the_error_and_keeps_the_email(page, visit, sign_in, make, tree):
