@@ -8,6 +8,7 @@ The routes come from the application's URL map, so a route added later without a
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,12 @@ BY_ID: dict[str, tuple[str, Callable[[Side], dict[str, Any]]]] = {
 }
 WITHOUT_ID: dict[str, Callable[[Side], dict[str, Any]]] = {
     "admin.units": lambda s: {"parent_id": s.spare_department.id, "name": "Added by a stranger"},
+    "admin.units_import": lambda s: {
+        "file": (
+            io.BytesIO(b"code,name,level,parent code\nS1,Imported by a stranger,facility,\n"),
+            "units.csv",
+        )
+    },
     "admin.people": lambda s: {},
     "admin.person_new": lambda s: {**person_details(s), "email": "new.person@stranger.example"},
     "admin.audit": lambda s: {},

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import TypeVar
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, Response, flash, g, jsonify, redirect, render_template, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -66,6 +67,33 @@ def show_errors(
             field.errors = [*field.errors, *messages]
 
 
+T = TypeVar("T")
+
+
+def submit_form(
+    form: FlaskForm,
+    change: Callable[[], T],
+    message: Callable[[T], str],
+    target: Callable[[T], str],
+) -> Response | None:
+    """Call the service for a valid form: on success flash and redirect (POST, redirect, GET); on
+    refusal put the messages on the form and answer None, so the view shows the page again."""
+    if not form.validate_on_submit():
+        return None
+    try:
+        result = change()
+    except Invalid as exc:
+        show_refusal(form, exc)
+        return None
+    flash(message(result), "success")
+    return redirect(target(result))
+
+
+def status_after_post() -> int:
+    """A page shown again after a POST means the POST was refused."""
+    return 400 if request.method == "POST" else 200
+
+
 def _error(status: int, message: str):
     if wants_json():
         return jsonify(error=message, status=status), status
@@ -73,7 +101,7 @@ def _error(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from lms.web import admin, api, auth, health, home, learning, params, policy, profile
+    from lms.web import admin, api, auth, health, home, learning, operator, params, policy, profile
 
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
     csrf.init_app(app)
@@ -82,6 +110,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
     app.register_blueprint(admin.bp)
+    app.register_blueprint(operator.bp)
     app.register_blueprint(policy.bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(profile.bp)

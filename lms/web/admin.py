@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 
@@ -23,7 +23,10 @@ from lms.db import get_db
 from lms.models import AuditEvent, Invitation, Membership, OrgUnit, Permission
 from lms.services import Invalid, audit, invitations, organizations, people, second_factor
 from lms.services.access import Actor
-from lms.web import acting_actor, params, show_errors, show_refusal
+from lms.services.units_import import import_units
+from lms.web import acting_actor, params, show_errors
+from lms.web import status_after_post as _status
+from lms.web import submit_form as _submit
 from lms.web.admin_forms import (
     PERMISSION_LABELS,
     AddUnitForm,
@@ -35,6 +38,7 @@ from lms.web.admin_forms import (
     PersonForm,
     RenameUnitForm,
     SecondFactorPolicyForm,
+    UnitsFileForm,
 )
 
 bp = Blueprint("admin", __name__, url_prefix="/o/<org>/admin")
@@ -42,33 +46,6 @@ bp = Blueprint("admin", __name__, url_prefix="/o/<org>/admin")
 PEOPLE_PER_PAGE = 25
 EVENTS_PER_PAGE = 50
 HISTORY_LENGTH = 20
-
-T = TypeVar("T")
-
-
-def _submit(
-    form: FlaskForm,
-    change: Callable[[], T],
-    message: Callable[[T], str],
-    target: Callable[[T], str],
-) -> Response | None:
-    """Call the service for a valid form: on success flash and redirect (POST, redirect, GET); on
-    refusal put the messages on the form and answer None, so the view shows the page again."""
-    if not form.validate_on_submit():
-        return None
-    try:
-        result = change()
-    except Invalid as exc:
-        show_refusal(form, exc)
-        return None
-    flash(message(result), "success")
-    return redirect(target(result))
-
-
-def _status() -> int:
-    """A page shown again after a POST means the POST was refused."""
-    return 400 if request.method == "POST" else 200
-
 
 # --- units --------------------------------------------------------------------------------------------
 
@@ -84,12 +61,33 @@ def units(org: str):
         lambda unit: f"{unit.name} was added under {unit.parent.name}.",
         lambda unit: url_for(".units", org=org),
     )
-    if done is not None:
-        return done
+    return done or _units_page(actor, form=form)
+
+
+@bp.post("/units/import")
+@login_required
+def units_import(org: str):
+    """The same import as `lms units import`: all or nothing, every problem by row and column."""
+    actor = acting_actor()
+    upload = UnitsFileForm()
+    done = _submit(
+        upload,
+        lambda: import_units(get_db(), actor, upload.file.data.read() if upload.file.data else b""),
+        lambda report: f"The units file was imported: {report.summary()}",
+        lambda report: url_for(".units", org=org),
+    )
+    return done or _units_page(actor, upload=upload)
+
+
+def _units_page(actor: Actor, *, form: AddUnitForm | None = None, upload: UnitsFileForm | None = None):
     db = get_db()
     tree = organizations.unit_tree(db, actor)
-    form.offer(organizations.list_units(db, actor, include_archived=False))
-    return render_template("admin/units.html", tree=tree, form=form), _status()
+    form = (form or AddUnitForm(formdata=None)).offer(
+        organizations.list_units(db, actor, include_archived=False)
+    )
+    return render_template(
+        "admin/units.html", tree=tree, form=form, upload=upload or UnitsFileForm(formdata=None)
+    ), _status()
 
 
 @bp.get("/units/<int:unit_id>")
