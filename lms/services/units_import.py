@@ -129,7 +129,7 @@ def read_rows(data: bytes | str) -> list[Row]:
     for number, cells in enumerate(table[1:], start=2):
         if not any(cell.strip() for cell in cells):
             continue  # blank lines, often left at the end by spreadsheets
-        if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
+        if len(cells) > len(header):
             problems.append(
                 f"row {number}: it has {len(cells)} cells but the header {len(header)} columns; "
                 "put a name that contains a comma in double quotes."
@@ -245,17 +245,8 @@ class _Plan:
                     f"a {row.level.value} sits under a {above.value}; {row.parent_code} is a "
                     f"{kind.value if kind else 'unit of unknown level'}.",
                 )
-        if self.problems:
-            return
-        # With every level one above its parent's there can be no cycle among the file's rows, but a
-        # unit of the tree may be moved under one of its own descendants by codes the file gives it.
-        for row in self.rows:
-            unit = self.by_code.get(row.code)
-            parent = self.parent_of(row)
-            if unit is not None and isinstance(parent, OrgUnit) and parent.path.startswith(unit.path):
-                self._problem(
-                    row, "parent code", f"{unit.name} cannot move under itself or one of its units."
-                )
+        # No cycle can pass: each parent must be exactly one level above its child, so a chain of
+        # parents climbs the four levels and ends at the system, in the file as in the tree.
 
     def _check_names(self) -> None:
         """No two active units under one parent share a name (the rule of the Units page)."""
