@@ -13,8 +13,9 @@ from flask.cli import AppGroup, ScriptInfo
 # Commands that may start a new instance (folder, secret key, database): the others need one, and say
 # so in one line when they are run from another folder or before the database exists.
 CREATES_INSTANCE = frozenset({("db", "upgrade"), ("demo",), ("run",)})
-# Commands that bring the database to the latest schema themselves.
-MIGRATES_ITSELF = CREATES_INSTANCE | {("content", "sync")}
+# Commands that need no database at the latest schema: those that migrate it themselves, and `backup`,
+# which copies whatever the database holds (and on PostgreSQL only prints the pg_dump command).
+NO_SCHEMA_CHECK = CREATES_INSTANCE | {("content", "sync"), ("backup",)}
 
 
 def command_path() -> tuple[str, ...]:
@@ -37,7 +38,7 @@ def _create_app() -> Flask:
         app = create_app(create_instance=path in CREATES_INSTANCE)
     except MissingInstance as exc:
         raise click.ClickException(str(exc)) from None
-    if path not in MIGRATES_ITSELF:
+    if path not in NO_SCHEMA_CHECK:
         try:
             migrate.require_current(app)
         except migrate.NotReady as exc:

@@ -39,6 +39,7 @@ def backup(dest: Path) -> None:
     """Write a consistent copy of the SQLite database, the secret key and the settings into the folder
     DEST (new or empty). On PostgreSQL, print the pg_dump command to use instead."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    dest = dest.resolve()
     url = make_url(app.config["DATABASE_URL"])
     instance = Path(app.config["INSTANCE_PATH"])
     if url.get_backend_name() != "sqlite":
@@ -48,11 +49,14 @@ def backup(dest: Path) -> None:
             err=True,
         )
         raise SystemExit(1)
-    dest = dest.resolve()
+    if not Path(url.database or "").is_file():
+        raise click.ClickException(f"No database at {url.database}: there is nothing to back up.")
     if dest.exists() and any(dest.iterdir()):
         raise click.ClickException(f"{dest} is not empty: give a new folder, for example {dest}-{_stamp()}.")
+    if dest.is_relative_to(instance):
+        raise click.ClickException(f"{dest} is inside the instance {instance}: back up to another folder.")
     dest.mkdir(parents=True, exist_ok=True, mode=0o700)
-    source = sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)
+    source = sqlite3.connect(f"{Path(url.database).resolve().as_uri()}?mode=ro", uri=True)
     target = sqlite3.connect(dest / DATABASE)
     try:
         with target:
@@ -112,7 +116,14 @@ def restore(source: Path) -> None:
 
 def pg_dump_command(url: URL, dest: Path) -> str:
     """The pg_dump line for this database (the password stays out: PGPASSWORD or ~/.pgpass)."""
-    plain = url.set(drivername="postgresql", password=None).render_as_string(hide_password=False)
+    plain = URL.create(
+        "postgresql",
+        username=url.username,
+        host=url.host,
+        port=url.port,
+        database=url.database,
+        query=url.query,
+    ).render_as_string(hide_password=False)
     return (
         f"pg_dump --format=custom --file={shlex.quote(str(dest / 'lms.dump'))} --dbname={shlex.quote(plain)}"
     )
