@@ -7,11 +7,14 @@ the organisation's audit trail. An operator sees no organisation's people or lea
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, render_template, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 
 from lms.db import get_db
-from lms.models import Invitation
+from lms.models import Invitation, Organization
 from lms.services import platform
 from lms.web import status_after_post, submit_form
 from lms.web.admin_forms import ConfirmForm, NewOrganizationForm, OrganizationForm
@@ -60,45 +63,53 @@ def organisation(org_id: int):
     return _organisation_page(org_id)
 
 
-@bp.post("/organisations/<int:org_id>/edit")
-@login_required
-def organisation_edit(org_id: int):
-    form = OrganizationForm()
-    done = submit_form(
-        form,
-        lambda: platform.update_organization(
-            get_db(), current_user, org_id, name=form.name.data or "", time_zone=form.time_zone.data or ""
-        ),
-        lambda org: f"{org.name} is saved (time zone {org.time_zone}).",
-        lambda org: url_for(".organisation", org_id=org.id),
-    )
-    return done or _organisation_page(org_id, details=form)
+def _change_route(
+    name: str,
+    form_class: type[FlaskForm],
+    change: Callable[..., Organization],
+    message: Callable[[Organization], str],
+    slot: str,
+) -> None:
+    """POST /organisations/<id>/<name>: one form and one service call (`change(db, operator, org_id,
+    form)`); on success a message and the organisation's page, on refusal that page with the form."""
+
+    @login_required
+    def view(org_id: int):
+        form = form_class()
+        done = submit_form(
+            form,
+            lambda: change(get_db(), current_user, org_id, form),
+            message,
+            lambda org: url_for(".organisation", org_id=org.id),
+        )
+        return done or _organisation_page(org_id, **{slot: form})
+
+    bp.add_url_rule(f"/organisations/<int:org_id>/{name}", f"organisation_{name}", view, methods=["POST"])
 
 
-@bp.post("/organisations/<int:org_id>/archive")
-@login_required
-def organisation_archive(org_id: int):
-    form = ConfirmForm()
-    done = submit_form(
-        form,
-        lambda: platform.archive_organization(get_db(), current_user, org_id),
-        lambda org: f"{org.name} is archived: its members can no longer sign in to it. Its records are kept.",
-        lambda org: url_for(".organisation", org_id=org.id),
-    )
-    return done or _organisation_page(org_id, standing=form)
-
-
-@bp.post("/organisations/<int:org_id>/restore")
-@login_required
-def organisation_restore(org_id: int):
-    form = ConfirmForm()
-    done = submit_form(
-        form,
-        lambda: platform.restore_organization(get_db(), current_user, org_id),
-        lambda org: f"{org.name} is restored: its members can sign in to it again.",
-        lambda org: url_for(".organisation", org_id=org.id),
-    )
-    return done or _organisation_page(org_id, standing=form)
+_change_route(
+    "edit",
+    OrganizationForm,
+    lambda db, operator, org_id, form: platform.update_organization(
+        db, operator, org_id, name=form.name.data or "", time_zone=form.time_zone.data or ""
+    ),
+    lambda org: f"{org.name} is saved (time zone {org.time_zone}).",
+    "details",
+)
+_change_route(
+    "archive",
+    ConfirmForm,
+    lambda db, operator, org_id, form: platform.archive_organization(db, operator, org_id),
+    lambda org: f"{org.name} is archived: its members can no longer sign in to it. Its records are kept.",
+    "standing",
+)
+_change_route(
+    "restore",
+    ConfirmForm,
+    lambda db, operator, org_id, form: platform.restore_organization(db, operator, org_id),
+    lambda org: f"{org.name} is restored: its members can sign in to it again.",
+    "standing",
+)
 
 
 def _organisation_page(
