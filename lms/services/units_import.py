@@ -82,18 +82,18 @@ def import_units(
         org_id = actor.org_id
     if org_id is None:
         raise ValueError("an operator must name the organisation")
-    rows = read_rows(data)
+    rows, problems = read_rows(data)
     existing = list(db.scalars(select(OrgUnit).where(OrgUnit.org_id == org_id).order_by(OrgUnit.path)))
-    plan = _Plan(rows, existing)
+    plan = _Plan(rows, existing, problems)
     if plan.problems:
-        raise ImportProblems(plan.problems)
+        raise ImportProblems([text for _, text in sorted(plan.problems, key=lambda p: p[0])])
     return plan.apply(db, actor.user.id if actor else None, org_id)
 
 
-def read_rows(data: bytes | str) -> list[Row]:
-    """The rows of a CSV file (UTF-8, with or without the byte-order mark spreadsheets write), or
-    ImportProblems for a file that cannot be read as the four columns at all, or for rows that are not
-    right on their own (blank name, unknown level, a code too long, extra cells)."""
+def read_rows(data: bytes | str) -> tuple[list[Row], list[tuple[int, str]]]:
+    """The rows of a CSV file (UTF-8, with or without the byte-order mark spreadsheets write) and the
+    problems of rows on their own (blank name, unknown level, a code too long, extra cells) as (row
+    number, text); ImportProblems for a file that cannot be read as the four columns at all."""
     if isinstance(data, bytes):
         try:
             data = data.decode("utf-8-sig")
@@ -124,61 +124,68 @@ def read_rows(data: bytes | str) -> list[Row]:
             ]
         )
     where = {c: header.index(c) for c in COLUMNS}
-    problems: list[str] = []
+    problems: list[tuple[int, str]] = []
     rows: list[Row] = []
     for number, cells in enumerate(table[1:], start=2):
         if not any(cell.strip() for cell in cells):
             continue  # blank lines, often left at the end by spreadsheets
         if len(cells) > len(header):
             problems.append(
-                f"row {number}: it has {len(cells)} cells but the header {len(header)} columns; "
-                "put a name that contains a comma in double quotes."
+                (
+                    number,
+                    f"row {number}: it has {len(cells)} cells but the header {len(header)} columns; "
+                    "put a name that contains a comma in double quotes.",
+                )
             )
             continue
         value = {c: " ".join(cells[i].split()) if i < len(cells) else "" for c, i in where.items()}
         row = Row(number, value["code"], value["name"], None, value["parent code"])
+
+        def problem(column: str, text: str, number: int = number) -> None:
+            problems.append((number, f"row {number}, column {column}: {text}"))
+
         if not row.code:
-            problems.append(f"row {number}, column code: give the unit a code.")
+            problem("code", "give the unit a code.")
         elif len(row.code) > CODE_MAX:
-            problems.append(f"row {number}, column code: keep the code to {CODE_MAX} characters or fewer.")
+            problem("code", f"keep the code to {CODE_MAX} characters or fewer.")
         if not row.name:
-            problems.append(f"row {number}, column name: give the unit a name.")
+            problem("name", "give the unit a name.")
         elif len(row.name) > organizations.NAME_MAX:
-            problems.append(
-                f"row {number}, column name: keep the name to {organizations.NAME_MAX} characters or fewer "
-                f"(it has {len(row.name)})."
+            problem(
+                "name",
+                f"keep the name to {organizations.NAME_MAX} characters or fewer (it has {len(row.name)}).",
             )
         try:
             row.level = UnitKind(value["level"].lower())
         except ValueError:
             shown = f"{value['level']!r} is not a level" if value["level"] else "give the level"
-            problems.append(f"row {number}, column level: {shown}; use one of {LEVELS}.")
+            problem("level", f"{shown}; use one of {LEVELS}.")
         rows.append(row)
-    if problems:
-        raise ImportProblems(problems)
-    if not rows:
+    if not rows and not problems:
         raise ImportProblems(["row 2: the file has a header but no units."])
-    return rows
+    return rows, problems
 
 
 class _Plan:
     """The tree the file asks for, checked as a whole before anything is written."""
 
-    def __init__(self, rows: list[Row], existing: list[OrgUnit]) -> None:
+    def __init__(self, rows: list[Row], existing: list[OrgUnit], problems: list[tuple[int, str]]) -> None:
         self.rows = rows
         self.existing = existing
         self.by_code = {u.code: u for u in existing if u.code}
         self.root = next(u for u in existing if u.parent_id is None)
-        self.problems: list[str] = []
+        self.problems = list(problems)
+        # Rows with a problem of their own are still checked against the others where that makes sense
+        # (codes, parents), so one pass lists every problem; names only among rows that are right.
+        self.flawed = {number for number, _ in problems}
         self.file_rows: dict[str, Row] = {}
         self._check_codes()
-        if not self.problems:
-            self._check_places()
-        if not self.problems:
-            self._check_names()
+        self._check_places()
+        self._check_names()
 
     def _problem(self, row: Row, column: str, message: str) -> None:
-        self.problems.append(f"row {row.number}, column {column}: {message}")
+        self.flawed.add(row.number)
+        self.problems.append((row.number, f"row {row.number}, column {column}: {message}"))
 
     def _check_codes(self) -> None:
         seen: dict[str, Row] = {}
@@ -186,6 +193,8 @@ class _Plan:
         for row in systems[1:]:
             self._problem(row, "level", f"only one system: row {systems[0].number} is the system already.")
         for row in self.rows:
+            if not row.code:
+                continue  # said already
             if row.code in seen:
                 self._problem(row, "code", f"the code {row.code} is on row {seen[row.code].number} too.")
                 continue
@@ -197,7 +206,7 @@ class _Plan:
                 self._problem(
                     row, "code", f"{unit.name} ({row.code}) is archived: restore it on the Units page first."
                 )
-            elif unit.kind is not row.level:
+            elif row.level is not None and unit.kind is not row.level:
                 self._problem(
                     row,
                     "level",
@@ -217,7 +226,8 @@ class _Plan:
 
     def _check_places(self) -> None:
         for row in self.rows:
-            assert row.level is not None
+            if row.level is None:
+                continue  # its level is wrong already: where it may sit cannot be judged
             if row.level is UnitKind.SYSTEM:
                 if row.parent_code:
                     self._problem(row, "parent code", "the system is the top of the tree: leave this blank.")
@@ -238,12 +248,11 @@ class _Plan:
                 self._problem(row, "parent code", f"{parent.name} ({row.parent_code}) is archived.")
                 continue
             kind = parent.level if isinstance(parent, Row) else parent.kind
-            if kind is not above:
+            if kind is not None and kind is not above:
                 self._problem(
                     row,
                     "parent code",
-                    f"a {row.level.value} sits under a {above.value}; {row.parent_code} is a "
-                    f"{kind.value if kind else 'unit of unknown level'}.",
+                    f"a {row.level.value} sits under a {above.value}; {row.parent_code} is a {kind.value}.",
                 )
         # No cycle can pass: each parent must be exactly one level above its child, so a chain of
         # parents climbs the four levels and ends at the system, in the file as in the tree.
@@ -258,6 +267,8 @@ class _Plan:
             if unit.active and unit.id not in in_file and unit.parent_id is not None:
                 names[(f"id:{unit.parent_id}", unit.name.lower())] = (unit.name, None)
         for row in self.rows:
+            if row.number in self.flawed:
+                continue
             parent = self.parent_of(row)
             key = (self._key(parent), row.name.lower())
             if key in names:
