@@ -83,7 +83,9 @@ def test_org_create_makes_the_organisation_its_root_unit_and_an_invited_first_ad
         mail is not None and "St Mary's Hospital has created your Lead with Quality account" in mail.subject
     )
     assert "/reset/" in mail.body_text
-    actions = db.scalars(select(AuditEvent.action).where(AuditEvent.org_id == org.id)).all()
+    actions = db.scalars(
+        select(AuditEvent.action).where(AuditEvent.org_id == org.id).order_by(AuditEvent.id)
+    ).all()
     assert actions == ["organization.created", "person.added"]
 
 
@@ -156,7 +158,11 @@ def test_user_operator_sets_and_clears_the_flag_and_records_it(db, lms, make, tr
     assert "ops@alpha.example is no longer a platform operator." in result.output
     db.expire_all()
     assert not db.get(User, person.user_id).is_operator
-    actions = db.scalars(select(AuditEvent.action).where(AuditEvent.target_id == person.user_id)).all()
+    actions = db.scalars(
+        select(AuditEvent.action)
+        .where(AuditEvent.target_type == "user", AuditEvent.target_id == person.user_id)
+        .order_by(AuditEvent.id)
+    ).all()
     assert actions == ["operator.granted", "operator.revoked"]
     assert lms("user", "operator", "nobody@alpha.example").output.strip() == (
         "Error: No account uses the email 'nobody@alpha.example'."

@@ -200,7 +200,9 @@ def test_only_an_org_admin_imports_and_each_change_is_audited(db, make, tree, ac
     with pytest.raises(Forbidden):
         units_import.import_units(db, Actor(hr.user, hr), HOSPITAL.encode())
     units_import.import_units(db, actor, HOSPITAL.encode())
-    actions = db.scalars(select(AuditEvent.action).where(AuditEvent.org_id == tree.org.id)).all()
+    actions = db.scalars(
+        select(AuditEvent.action).where(AuditEvent.org_id == tree.org.id).order_by(AuditEvent.id)
+    ).all()
     assert actions.count("unit.added") == 5 and actions[-1] == "units.imported"
 
 
