@@ -12,9 +12,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from lms import config
 
 
-def create_app(overrides: Mapping[str, Any] | None = None) -> Flask:
-    """Application factory: config from LMS_* environment variables, then test overrides."""
-    cfg = config.load(overrides=overrides)
+def create_app(overrides: Mapping[str, Any] | None = None, *, create_instance: bool = True) -> Flask:
+    """Application factory: config from LMS_* environment variables, then test overrides. Without
+    `create_instance` the instance folder must exist already (lms.config.MissingInstance)."""
+    cfg = config.load(overrides=overrides, create_instance=create_instance)
     app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(cfg)
     logging.basicConfig(

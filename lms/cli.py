@@ -8,16 +8,54 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, ScriptInfo
+
+# Commands that may start a new instance (folder, secret key, database): the others need one, and say
+# so in one line when they are run from another folder or before the database exists.
+CREATES_INSTANCE = frozenset({("db", "upgrade"), ("demo",), ("run",)})
+# Commands that need no database at the latest schema: those that migrate it themselves, and `backup`,
+# which copies whatever the database holds (and on PostgreSQL only prints the pg_dump command).
+NO_SCHEMA_CHECK = CREATES_INSTANCE | {("content", "sync"), ("backup",)}
+
+
+def command_path() -> tuple[str, ...]:
+    """The sub-command being run, e.g. ("token", "create")."""
+    ctx = click.get_current_context(silent=True)
+    names: list[str] = []
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.command.name or "")
+        ctx = ctx.parent
+    return tuple(reversed(names))
 
 
 def _create_app() -> Flask:
-    from lms import create_app
+    """The app for the command being run. The instance path is resolved once, here (lms.config)."""
+    from lms import create_app, migrate
+    from lms.config import MissingInstance
 
-    return create_app()
+    path = command_path()
+    try:
+        app = create_app(create_instance=path in CREATES_INSTANCE)
+    except MissingInstance as exc:
+        raise click.ClickException(str(exc)) from None
+    if path not in NO_SCHEMA_CHECK:
+        try:
+            migrate.require_current(app)
+        except migrate.NotReady as exc:
+            raise click.ClickException(str(exc)) from None
+    return app
 
 
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+class LmsGroup(AppGroup):
+    """The `lms` command. Not Flask's FlaskGroup: its options (--env-file, --app) and its discovery of
+    other apps' commands are not ours; the one thing kept is how commands find the app (ScriptInfo)."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("obj", ScriptInfo(create_app=_create_app, set_debug_flag=False))
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=LmsGroup)
 def main() -> None:
     """Lead with Quality: learning and coaching for leading quality in health care."""
 
@@ -78,9 +116,9 @@ def _each_in_one_transaction(command: click.Command) -> None:
 
 
 def _register() -> None:
-    from lms.commands import accounts, content, demo, mail, serve
+    from lms.commands import accounts, backup, content, demo, mail, organizations, serve
 
-    for module in (serve, demo, accounts, mail, content):
+    for module in (serve, demo, organizations, accounts, mail, content, backup):
         for command in module.commands:
             main.add_command(command)
     _each_in_one_transaction(main)

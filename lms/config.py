@@ -61,8 +61,12 @@ SETTINGS: tuple[Setting, ...] = (
 )
 
 
+# The file in the instance folder that holds the generated secret key.
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name, not a secret
+
+
 def _secret_key(instance: Path) -> str:
-    key_file = instance / "secret_key"
+    key_file = instance / SECRET_KEY_FILE
     if key_file.exists():
         return key_file.read_text().strip()
     key = secrets.token_urlsafe(48)
@@ -76,13 +80,42 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
-def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """Build the Flask config dict from the environment (and test overrides)."""
+class MissingInstance(Exception):
+    """An `lms` command that uses an instance found none where LMS_INSTANCE_PATH (or ./instance) points."""
+
+    def __init__(self, instance: Path, what: str) -> None:
+        self.instance = instance
+        super().__init__(
+            f"No {what} in {instance}: run lms from the folder that holds the instance, or set "
+            "LMS_INSTANCE_PATH to it (a new instance is made by `lms db upgrade` or `lms demo`)."
+        )
+
+
+def instance_path(env: Mapping[str, str] | None = None) -> Path:
+    """The instance folder, resolved once: LMS_INSTANCE_PATH, or ./instance in the current folder."""
+    env = os.environ if env is None else env
+    return Path(env.get("LMS_INSTANCE_PATH") or "instance").resolve()
+
+
+def load(
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    create_instance: bool = True,
+) -> dict[str, Any]:
+    """Build the Flask config dict from the environment (and test overrides).
+
+    With `create_instance` (serving, `lms db upgrade`, `lms demo`) a missing instance folder and secret
+    key are made; without it (every other command) they must exist, or MissingInstance says where the
+    command looked, so a command run from the wrong folder never starts a new, empty instance."""
     env = os.environ if env is None else env
     overrides = dict(overrides or {})
-    instance = Path(overrides.pop("INSTANCE_PATH", None) or env.get("LMS_INSTANCE_PATH") or "instance")
-    instance = instance.resolve()
-    instance.mkdir(parents=True, exist_ok=True)
+    given = overrides.pop("INSTANCE_PATH", None)
+    instance = Path(given).resolve() if given else instance_path(env)
+    if create_instance:
+        instance.mkdir(parents=True, exist_ok=True)
+    elif not instance.is_dir():
+        raise MissingInstance(instance, "instance folder")
 
     base_url = env.get("LMS_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     secure = env.get("LMS_COOKIE_SECURE", "auto").lower()
@@ -118,5 +151,7 @@ def load(env: Mapping[str, str] | None = None, overrides: Mapping[str, Any] | No
     }
     cfg.update(overrides)
     if not cfg["SECRET_KEY"]:
+        if not create_instance and not (instance / SECRET_KEY_FILE).exists():
+            raise MissingInstance(instance, "secret key (secret_key)")
         cfg["SECRET_KEY"] = _secret_key(instance)
     return cfg

@@ -127,6 +127,7 @@ def test_lms_run_says_where_it_serves_and_stops_cleanly_on_sigterm(server: Serve
 
     output = server.log.read_text()
     assert f"Lead with Quality on {server.url}" in output
+    assert f"Instance: {server.log.parent / 'instance'} (database sqlite:///" in output
     assert "Stopped." in output
 
 

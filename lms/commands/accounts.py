@@ -12,25 +12,12 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
+from lms.commands import refused
 from lms.db import get_db
 from lms.models import Invitation, Permission, User
-from lms.services import Invalid, NotFound, people, tokens
+from lms.services import Invalid, NotFound, people, platform, tokens
 from lms.services.access import org_by_slug
 from lms.services.accounts import normalise_email, password_problems
-
-# Service field names that differ from the option a person typed.
-OPTION_FOR_FIELD = {"stakeholder_role": "--role", "": "error"}
-
-
-def _fail(what: str, exc: Invalid) -> click.ClickException:
-    """Each problem on its own line, named by the option to change."""
-    lines = [
-        f"  {OPTION_FOR_FIELD.get(field, '--' + field.replace('_', '-'))}: {message}"
-        for field, messages in exc.errors.items()
-        for message in messages
-    ]
-    return click.ClickException("\n".join([f"{what}:", *lines]))
-
 
 user_group = AppGroup("user", help="People who sign in.")
 token_group = AppGroup("token", help="Personal access tokens for the JSON API.")
@@ -81,7 +68,7 @@ def user_create(
             password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
         problems = password_problems(password, password, email=normalise_email(email))
         if problems:
-            raise _fail("The password cannot be used", Invalid(problems))
+            raise refused("The password cannot be used", Invalid(problems))
     data = people.PersonInput(
         email=email,
         name=name,
@@ -108,7 +95,7 @@ def user_create(
         if password is not None:
             people.set_password_as_operator(db, added.user_id, password)
     except Invalid as exc:
-        raise _fail("The person was not added", exc) from None
+        raise refused("The person was not added", exc) from None
     user = added.user
     granted = ", ".join(sorted(p.value for p in added.permissions)) or "none"
     click.echo(f"Added {user.name} <{user.email}> to {org.slug} as {role} (membership {added.id}).")
@@ -116,6 +103,24 @@ def user_create(
         click.echo(f"Permissions: {granted}. An invitation to choose a password was emailed to {user.email}.")
     else:
         click.echo(f"Permissions: {granted}. Password: set.")
+
+
+@user_group.command("operator")
+@click.argument("email")
+@click.option("--off", is_flag=True, help="Take the role away instead.")
+def user_operator(email: str, off: bool) -> None:
+    """Make the account of EMAIL a platform operator (the Organisations page: create, rename, archive
+    organisations), or with --off no longer one. An operator reads no organisation's data."""
+    try:
+        user = platform.set_operator(get_db(), email, on=not off)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    if user.is_operator:
+        click.echo(
+            f"{user.email} is a platform operator: the Organisations page is at /operator/organisations."
+        )
+    else:
+        click.echo(f"{user.email} is no longer a platform operator.")
 
 
 @token_group.command("create")
@@ -131,7 +136,7 @@ def token_create(email: str, name: str, days: int) -> None:
     try:
         secret = tokens.create_token(db, user, name=name, days=days)
     except Invalid as exc:
-        raise _fail("The token was not created", exc) from None
+        raise refused("The token was not created", exc) from None
     click.echo(f"Token {name!r} for {user.email}, valid for {days} days. It is shown only this once:")
     click.echo(secret)
 

@@ -24,6 +24,10 @@ def run(host: str, port: int, threads: int) -> None:
     """Migrate the database, then serve the platform with waitress (and the scheduler, unless
     LMS_SCHEDULER=off). For several workers or machines, see the README's PostgreSQL section."""
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    click.echo(
+        f"Instance: {app.config['INSTANCE_PATH']} "
+        f"(database {app.extensions['lms.engine'].url.render_as_string(hide_password=True)})"
+    )
     migrate.upgrade(app)
     try:
         server = waitress.create_server(

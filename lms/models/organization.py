@@ -37,6 +37,13 @@ class Organization(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # Whether org admins, HR and coaches must sign in with a second factor to use those permissions.
     second_factor_required: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # An archived organisation is closed: nobody signs in to it and it leaves every organisation picker;
+    # its records stay, and a platform operator may restore it.
+    archived_at: Mapped[datetime | None]
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     def __repr__(self) -> str:
         return f"<Organization {self.slug}>"
@@ -53,6 +60,9 @@ class OrgUnit(Base):
     __table_args__ = (
         # Also the index for subtree queries: (org_id, path LIKE prefix%).
         UniqueConstraint("org_id", "path"),
+        # A unit's own code (from the hospital's HR or finance system), used by `lms units import` to
+        # recognise a unit on a second import. Optional: units added on the Units page have none.
+        UniqueConstraint("org_id", "code"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +78,7 @@ class OrgUnit(Base):
         )
     )
     name: Mapped[str] = mapped_column(String(120))
+    code: Mapped[str | None] = mapped_column(String(32))
     path: Mapped[str] = mapped_column(String(512))
     archived_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -53,6 +53,9 @@ class User(UserMixin, Base):
     totp_secret: Mapped[str | None] = mapped_column(String(64))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None]
+    # A platform operator creates and archives organisations (DESIGN.md section 6). The flag gives no
+    # membership: an operator reads no organisation's people, learning or coaching data.
+    is_operator: Mapped[bool] = mapped_column(default=False, server_default="0")
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", order_by="Membership.id", lazy="selectin"
@@ -63,7 +66,7 @@ class User(UserMixin, Base):
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
-        return self.active and any(m.active for m in self.memberships)
+        return self.active and any(m.usable for m in self.memberships)
 
     @property
     def is_authenticated(self) -> bool:
@@ -114,6 +117,12 @@ class Membership(Base):
     user: Mapped[User] = relationship(back_populates="memberships")
     organization: Mapped[Organization] = relationship(lazy="joined")
     unit: Mapped[OrgUnit | None] = relationship()
+
+    @property
+    def usable(self) -> bool:
+        """The person may sign in to and act in this organisation: the membership is active and the
+        organisation is not archived."""
+        return self.active and self.organization.archived_at is None
 
     @property
     def permissions(self) -> frozenset[Permission]:

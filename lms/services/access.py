@@ -37,7 +37,7 @@ class Actor:
     withheld: frozenset[Permission] = field(init=False)
 
     def __post_init__(self) -> None:
-        held = self.membership.permissions if self.membership.active else frozenset()
+        held = self.membership.permissions if self.membership.usable else frozenset()
         withheld: frozenset[Permission] = frozenset()
         if self.membership.organization.second_factor_required and not self.user.second_factor_on:
             withheld = held & NEEDS_SECOND_FACTOR
@@ -88,7 +88,7 @@ class Actor:
 def actor_for(user: User, org_slug: str) -> Actor:
     """The user's active membership in the organisation named by slug, or NotFound."""
     for membership in user.memberships:
-        if membership.active and membership.organization.slug == org_slug:
+        if membership.usable and membership.organization.slug == org_slug:
             return Actor(user, membership)
     raise NotFound("No such organisation.")
 
@@ -96,9 +96,17 @@ def actor_for(user: User, org_slug: str) -> Actor:
 def default_actor(user: User) -> Actor | None:
     """The first active membership: the organisation a signed-in person lands in."""
     for membership in user.memberships:
-        if membership.active:
+        if membership.usable:
             return Actor(user, membership)
     return None
+
+
+def require_operator(user: User | None) -> User:
+    """The platform operator's own pages and commands (`User.is_operator`): NotFound for anyone else, so a
+    person who is not an operator cannot tell the pages exist (DESIGN.md section 6: a wrong id is 404)."""
+    if user is None or not user.is_operator or not user.active:
+        raise NotFound("Not found.")
+    return user
 
 
 def org_by_slug(db: Session, slug: str) -> Organization:

@@ -59,11 +59,12 @@ def sign_in(db: Session, *, email: str, password: str, ip: str | None) -> User:
 
 
 def may_sign_in(db: Session, user: User) -> bool:
-    """An account signs in while it is active and belongs to an active organisation, or while an
-    invitation waits for it: someone who has left one organisation can still accept another's."""
+    """An account signs in while it is active and belongs to an active organisation that is not archived,
+    while an invitation waits for it (someone who has left one organisation can still accept another's),
+    or when it is a platform operator's (who may belong to no organisation)."""
     if not user.active:
         return False
-    if any(m.active for m in user.memberships):
+    if user.is_operator or any(m.usable for m in user.memberships):
         return True
     waiting = select(Invitation.id).where(Invitation.email == user.email, Invitation.open).limit(1)
     return db.scalar(waiting) is not None

@@ -26,40 +26,86 @@ SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 # --- organisations (operator tasks: the CLI and the demo) ---------------------------------------------
 
 
-def create_organization(
-    db: Session, *, slug: str, name: str, time_zone: str = "UTC", system_name: str | None = None
-) -> Organization:
-    """Create an organisation with its root system unit. Operators only (no actor): CLI and demo."""
+ORG_NAME_MAX = 200
+
+
+@dataclass(frozen=True)
+class OrganizationFields:
+    """An organisation's slug, name and time zone as cleaned by `check_organization`."""
+
+    slug: str
+    name: str
+    time_zone: str
+
+
+def check_organization(
+    db: Session, *, slug: str, name: str, time_zone: str, exclude_id: int | None = None
+) -> OrganizationFields:
+    """The one home of the rules for an organisation's slug, name and time zone: the cleaned values, or
+    Invalid with every problem at once (fields "slug", "name", "time_zone")."""
     errors: dict[str, list[str]] = {}
-    slug = slug.strip().lower()
-    name = name.strip()
+    slug = (slug or "").strip().lower()
+    name = " ".join((name or "").split())
+    time_zone = (time_zone or "").strip()
     if not SLUG_RE.match(slug):
         errors["slug"] = [
             "Use 1 to 64 lowercase letters, digits and hyphens, not starting or ending with one."
         ]
-    elif db.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
-        errors["slug"] = [f"An organisation with the slug {slug!r} already exists."]
-    if not name or len(name) > 200:
-        errors["name"] = ["Give the organisation a name of 1 to 200 characters."]
+    else:
+        clash = select(Organization.id).where(Organization.slug == slug)
+        if exclude_id is not None:
+            clash = clash.where(Organization.id != exclude_id)
+        if db.scalar(clash) is not None:
+            errors["slug"] = [f"An organisation with the slug {slug!r} already exists."]
+    if not name or len(name) > ORG_NAME_MAX:
+        errors["name"] = [f"Give the organisation a name of 1 to {ORG_NAME_MAX} characters."]
     if time_zone not in available_timezones():
         errors["time_zone"] = [f"{time_zone!r} is not a time zone name such as Europe/London."]
     if errors:
         raise Invalid(errors)
-    org = Organization(slug=slug, name=name, time_zone=time_zone)
+    return OrganizationFields(slug, name, time_zone)
+
+
+def create_organization(
+    db: Session,
+    *,
+    slug: str,
+    name: str,
+    time_zone: str = "UTC",
+    system_name: str | None = None,
+    by: int | None = None,
+) -> Organization:
+    """Create an organisation with its root system unit. Operators only: the CLI, the demo and the
+    Organisations page (lms.services.platform), which checked who `by` (the operator's user id) is."""
+    fields = check_organization(db, slug=slug, name=name, time_zone=time_zone)
+    org = Organization(slug=fields.slug, name=fields.name, time_zone=fields.time_zone)
     db.add(org)
     db.flush()
-    root = _new_unit(db, org.id, None, UnitKind.SYSTEM, system_name or name)
+    root = new_unit(db, org.id, None, UnitKind.SYSTEM, system_name or fields.name)
     audit.record(
         db,
-        actor_id=None,
+        actor_id=by,
         org_id=org.id,
         action="organization.created",
         target_type="organization",
         target_id=org.id,
-        changes={"slug": slug, "name": name, "root_unit": root.id},
+        changes={
+            "slug": fields.slug,
+            "name": fields.name,
+            "time_zone": fields.time_zone,
+            "root_unit": root.id,
+        },
     )
     db.flush()
     return org
+
+
+def root_unit(db: Session, org_id: int) -> OrgUnit:
+    """The organisation's system unit, the root of its tree."""
+    root = db.scalar(select(OrgUnit).where(OrgUnit.org_id == org_id, OrgUnit.parent_id.is_(None)))
+    if root is None:
+        raise NotFound("This organisation has no unit tree.")
+    return root
 
 
 # --- reading the tree ---------------------------------------------------------------------------------
@@ -130,8 +176,8 @@ def add_unit(db: Session, actor: Actor, *, parent_id: int, name: str) -> OrgUnit
     kind = parent.kind.child_kind
     if kind is None:
         raise Invalid(f"{parent.name} is a unit, the lowest level: it cannot hold other units.", "parent_id")
-    name = _check_name(db, actor.org_id, parent, name)
-    unit = _new_unit(db, actor.org_id, parent, kind, name)
+    name = check_unit_name(db, actor.org_id, parent, name)
+    unit = new_unit(db, actor.org_id, parent, kind, name)
     audit.by(
         db,
         actor,
@@ -148,7 +194,7 @@ def rename_unit(db: Session, actor: Actor, unit_id: int, *, name: str) -> OrgUni
     actor.require(Permission.ORG_ADMIN)
     unit = _unit_in_org(db, actor.org_id, unit_id)
     old = unit.name
-    unit.name = _check_name(db, actor.org_id, unit.parent, name, exclude_id=unit.id)
+    unit.name = check_unit_name(db, actor.org_id, unit.parent, name, exclude_id=unit.id)
     if unit.name != old:
         audit.by(
             db,
@@ -181,17 +227,10 @@ def move_unit(db: Session, actor: Actor, unit_id: int, *, new_parent_id: int) ->
         raise Invalid(f"{new_parent.name} is archived: restore it first.", "parent_id")
     if new_parent.id == unit.parent_id:
         return unit
-    name = _check_name(db, actor.org_id, new_parent, unit.name, exclude_id=unit.id)
+    name = check_unit_name(db, actor.org_id, new_parent, unit.name, exclude_id=unit.id)
     old_parent = unit.parent
-    old_prefix, new_prefix = unit.path, f"{new_parent.path}{unit.id}/"
-    db.execute(
-        update(OrgUnit)
-        .where(OrgUnit.org_id == actor.org_id, OrgUnit.path.startswith(old_prefix, autoescape=True))
-        .values(path=literal(new_prefix) + func.substr(OrgUnit.path, len(old_prefix) + 1))
-        .execution_options(synchronize_session=False)
-    )
-    unit.parent_id = new_parent.id
     unit.name = name
+    relocate_subtree(db, unit, new_parent)
     audit.by(
         db,
         actor,
@@ -201,8 +240,22 @@ def move_unit(db: Session, actor: Actor, unit_id: int, *, new_parent_id: int) ->
         changes={"parent": [old_parent.name if old_parent else None, new_parent.name]},
     )
     db.flush()
-    db.expire_all()  # paths of the subtree changed in SQL
     return unit
+
+
+def relocate_subtree(db: Session, unit: OrgUnit, new_parent: OrgUnit) -> None:
+    """Put `unit` and everything below it under `new_parent` (the caller checked levels and cycles):
+    one UPDATE rewrites the materialised paths of the subtree."""
+    old_prefix, new_prefix = unit.path, f"{new_parent.path}{unit.id}/"
+    unit.parent_id = new_parent.id
+    db.flush()
+    db.execute(
+        update(OrgUnit)
+        .where(OrgUnit.org_id == unit.org_id, OrgUnit.path.startswith(old_prefix, autoescape=True))
+        .values(path=literal(new_prefix) + func.substr(OrgUnit.path, len(old_prefix) + 1))
+        .execution_options(synchronize_session=False)
+    )
+    db.expire_all()  # paths of the subtree changed in SQL
 
 
 def archive_unit(db: Session, actor: Actor, unit_id: int) -> OrgUnit:
@@ -241,7 +294,7 @@ def restore_unit(db: Session, actor: Actor, unit_id: int) -> OrgUnit:
         return unit
     if unit.parent is not None and not unit.parent.active:
         raise Invalid(f"Restore {unit.parent.name} first: {unit.name} sits under it.")
-    _check_name(db, actor.org_id, unit.parent, unit.name, exclude_id=unit.id)
+    check_unit_name(db, actor.org_id, unit.parent, unit.name, exclude_id=unit.id)
     unit.archived_at = None
     audit.by(
         db,
@@ -267,7 +320,7 @@ def _unit_in_org(db: Session, org_id: int, unit_id: int, *, field: str = "") -> 
     return unit
 
 
-def _check_name(
+def check_unit_name(
     db: Session, org_id: int, parent: OrgUnit | None, name: str, *, exclude_id: int | None = None
 ) -> str:
     name = " ".join((name or "").split())
@@ -289,7 +342,7 @@ def _check_name(
     return name
 
 
-def _new_unit(db: Session, org_id: int, parent: OrgUnit | None, kind: UnitKind, name: str) -> OrgUnit:
+def new_unit(db: Session, org_id: int, parent: OrgUnit | None, kind: UnitKind, name: str) -> OrgUnit:
     unit = OrgUnit(
         org_id=org_id,
         parent_id=parent.id if parent else None,

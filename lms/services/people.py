@@ -342,6 +342,17 @@ def stakeholder_role(value: str, field: str = "stakeholder_role") -> Stakeholder
     return role
 
 
+def clean_email(value: str, field: str = "email") -> str:
+    """An email address as accounts store it (normalised, lowercase), or Invalid on `field`."""
+    value = value.strip()
+    if not value:
+        raise Invalid("Enter an email address.", field)
+    try:
+        return validate_email(value, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise Invalid(f"Enter a valid email address ({exc}).", field) from None
+
+
 def _clean(db: Session, org_id: int, data: PersonInput, *, membership: Membership | None = None) -> dict:
     """Validate and normalise input; raise Invalid with every problem at once."""
     errors: dict[str, list[str]] = {}
@@ -353,13 +364,11 @@ def _clean(db: Session, org_id: int, data: PersonInput, *, membership: Membershi
         out[name] = value or None
     if not out["name"]:
         errors.setdefault("name", ["Enter the person's name."])
-    if not out["email"]:
-        errors.setdefault("email", ["Enter an email address."])
-    elif "email" not in errors:
+    if "email" not in errors:
         try:
-            out["email"] = validate_email(out["email"], check_deliverability=False).normalized.lower()
-        except EmailNotValidError as exc:
-            errors["email"] = [f"Enter a valid email address ({exc})."]
+            out["email"] = clean_email(out["email"] or "")
+        except Invalid as exc:
+            errors.update(exc.errors)
     try:
         out["stakeholder_role"] = stakeholder_role(data.stakeholder_role)
     except Invalid as exc:

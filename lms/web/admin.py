@@ -21,6 +21,7 @@ from lms.db import get_db
 from lms.models import AuditEvent, Invitation, Membership, Permission
 from lms.services import Invalid, audit, invitations, organizations, people, second_factor
 from lms.services.access import Actor
+from lms.services.units_import import import_units
 from lms.web import acting_actor, params, refused, refused_status, show_errors, submit_change
 from lms.web.admin_forms import (
     PERMISSION_LABELS,
@@ -34,6 +35,7 @@ from lms.web.admin_forms import (
     PersonForm,
     RenameUnitForm,
     SecondFactorPolicyForm,
+    UnitsFileForm,
 )
 from lms.web.events import Trail, time_formatter, trail_context
 
@@ -51,17 +53,30 @@ HISTORY_LENGTH = 20
 def units(org: str):
     actor = acting_actor()
     db = get_db()
-    form = AddUnitForm().offer(organizations.list_units(db, actor, include_archived=False))
-    done = submit_change(
-        form,
-        lambda: organizations.add_unit(get_db(), actor, parent_id=form.parent_id.data, name=form.name.data),
-        lambda unit: f"{unit.name} was added under {unit.parent.name}.",
-        lambda unit: url_for(".units", org=org),
-    )
+    # Two forms post here: adding one unit, and importing a units file (the same service as
+    # `lms units import`: all or nothing, every problem by row and column). The unposted one stays empty.
+    importing = request.method == "POST" and request.form.get("change") == "import"
+    form = AddUnitForm(**({"formdata": None} if importing else {}))
+    form.offer(organizations.list_units(db, actor, include_archived=False))
+    upload = UnitsFileForm(**({} if importing else {"formdata": None}))
+    if importing:
+        done = submit_change(
+            upload,
+            lambda: import_units(db, actor, upload.file.data.read() if upload.file.data else b""),
+            lambda report: f"The units file was imported: {report.summary()}",
+            lambda report: url_for(".units", org=org),
+        )
+    else:
+        done = submit_change(
+            form,
+            lambda: organizations.add_unit(db, actor, parent_id=form.parent_id.data, name=form.name.data),
+            lambda unit: f"{unit.name} was added under {unit.parent.name}.",
+            lambda unit: url_for(".units", org=org),
+        )
     if done is not None:
         return done
     tree = organizations.unit_tree(db, actor)
-    return render_template("admin/units.html", tree=tree, form=form), refused_status()
+    return render_template("admin/units.html", tree=tree, form=form, upload=upload), refused_status()
 
 
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])

@@ -9,8 +9,10 @@ The one check made here is that a parent unit was chosen at all: the services ta
 from __future__ import annotations
 
 from collections.abc import Iterable
+from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from markupsafe import Markup, escape
 from wtforms import BooleanField, DateField, Form, SearchField, SelectField, StringField
 from wtforms.fields import EmailField
@@ -21,7 +23,7 @@ from wtforms.widgets import Select, html_params
 from curricula.stakeholders import LABELS
 from lms.models import OrgUnit, Permission, UnitKind
 from lms.services.audit import ACTIONS, EventFilter
-from lms.services.organizations import NAME_MAX
+from lms.services.organizations import NAME_MAX, ORG_NAME_MAX
 from lms.services.people import LIMITS
 from lms.web.params import select_id
 
@@ -240,3 +242,35 @@ class AuditFilter(Form):
             since=self.since.data,
             until=self.until.data,
         )
+
+
+# --- organisations (platform operators) ---------------------------------------------------------------
+
+
+def time_zone_choices() -> list[SelectChoice]:
+    return [SelectChoice("", "Choose a time zone")] + [
+        SelectChoice(zone, zone) for zone in sorted(available_timezones())
+    ]
+
+
+class OrganizationForm(FlaskForm):
+    """Rename an organisation or change its time zone (its slug stays: it is part of every address)."""
+
+    name = StringField("Name", validators=[Needed()], render_kw={"maxlength": ORG_NAME_MAX})
+    time_zone = SelectField("Time zone", validators=[Needed()], validate_choice=False, choices=[])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.time_zone.choices = time_zone_choices()
+
+
+class NewOrganizationForm(OrganizationForm):
+    slug = StringField("Slug", validators=[Needed()], render_kw={"maxlength": 64})
+    admin_email = EmailField(
+        "First administrator's email", validators=[Needed()], render_kw={"maxlength": LIMITS["email"]}
+    )
+    admin_name = StringField("First administrator's name", render_kw={"maxlength": LIMITS["name"]})
+
+
+class UnitsFileForm(FlaskForm):
+    file = FileField("Units file (CSV)", validators=[Needed()])

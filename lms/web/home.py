@@ -29,7 +29,7 @@ def _home():
     return render_template(
         "home/index.html",
         role_labels=LABELS,
-        memberships=[m for m in current_user.memberships if m.active],
+        memberships=[m for m in current_user.memberships if m.usable],
         learning_card=card,
         invitations=invitations.waiting_for(get_db(), current_user) if current_user.invited else [],
         confirm=ConfirmForm(formdata=None),
