@@ -498,7 +498,7 @@ def test_the_walk_reads_what_the_views_read(app):
     assert set(by_endpoint["admin.audit", "GET"].query) == {"before", "person", "action", "since", "until"}
     assert set(by_endpoint["learning.catalogue", "GET"].query) >= {"q", "curriculum", "dose"}
     assert set(by_endpoint["api.list_people", "GET"].query) >= {"unit_id", "page", "per_page"}
-    assert by_endpoint["admin.units", "POST"].fields == ["name", "parent_id"]
+    assert by_endpoint["admin.units", "POST"].fields == ["file", "name", "parent_id"]
     assert "unit_id" in by_endpoint["admin.person_edit", "POST"].fields
     assert by_endpoint["learning.answer", "POST"].fields == ["chosen"]
     assert "days_awareness" in by_endpoint["policy.save", "POST"].fields
