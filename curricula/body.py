@@ -20,6 +20,7 @@ KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 MODULE_LINK = "module:"
 RAW_HTML = "raw HTML is not allowed; write Markdown instead"
 KINDS = ("check", "reflection")
+SCENARIO = "scenario"  # '::: check KEY scenario': the check sets a situation (curricula.skew)
 
 
 @dataclass(slots=True)
@@ -134,18 +135,24 @@ def _block(reader: _Reader, tokens: list[Token], start: int, end: int) -> None:
     if kind not in KINDS:
         reader.problem(line, f"unknown block type '{kind}': use '::: check KEY' or '::: reflection KEY'")
         return
-    if len(words) != 2 or not KEY.match(words[1]):
+    if len(words) < 2 or not KEY.match(words[1]):
         reader.problem(
             line, f"a {kind} needs one key of lowercase letters, digits and hyphens: '::: {kind} KEY'"
         )
         return
     key = words[1]
+    marks = words[2:]
+    allowed = (SCENARIO,) if kind == "check" else ()
+    if len(marks) > 1 or any(m not in allowed for m in marks):
+        usage = f"'::: check KEY' or '::: check KEY {SCENARIO}'" if allowed else "'::: reflection KEY'"
+        reader.problem(line, f"unexpected words after the key '{key}': write {usage}")
+        return
     if key in reader.keys:
         reader.problem(line, f"duplicate block key '{key}' (also at line {reader.keys[key]})")
         return
     reader.keys[key] = line
     if kind == "check":
-        check = _check(reader, tokens, inner, key, line)
+        check = _check(reader, tokens, inner, key, line, scenario=bool(marks))
         if check is not None:
             reader.body.checks.append(check)
             reader.body.segments.append(Segment("check", key))
@@ -158,7 +165,9 @@ def _block(reader: _Reader, tokens: list[Token], start: int, end: int) -> None:
         reader.body.segments.append(Segment("reflection", key))
 
 
-def _check(reader: _Reader, tokens: list[Token], inner: tuple[int, int], key: str, line: int) -> Check | None:
+def _check(
+    reader: _Reader, tokens: list[Token], inner: tuple[int, int], key: str, line: int, *, scenario: bool
+) -> Check | None:
     parts = render.blocks(tokens, *inner)
     if not parts or tokens[parts[0][0]].type != "paragraph_open":
         reader.problem(line, "a check needs a question: a paragraph before its options")
@@ -180,7 +189,7 @@ def _check(reader: _Reader, tokens: list[Token], inner: tuple[int, int], key: st
         reader.problem(line, "a check needs at least one correct option, marked [x]")
         return None
     rest = [t for s, e in parts[lists[0] + 1 :] for t in tokens[s:e]]
-    return Check(key, question, tuple(options), render.render(rest) if rest else "", line)
+    return Check(key, question, tuple(options), render.render(rest) if rest else "", line, scenario)
 
 
 def _options(reader: _Reader, tokens: list[Token], start: int, end: int) -> list[Option] | None:

@@ -3,7 +3,8 @@
 `load_corpus(root)` reads and checks everything, collecting every problem of every file in one run, and
 orders the modules so that each comes after the modules it requires, otherwise by curriculum (in
 curricula.yaml's order), dose level (dosing.yaml's order) and id. When there are problems the corpus
-holds the modules that could be built; `check(root)` returns only the problems.
+holds the modules that could be built; `check(root)` returns only the problems. `Corpus.warnings` holds
+what curricula.skew finds: checks that can be guessed, modules with no scenario check.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from curricula.model import Corpus, Module, Problem
 from curricula.parse import ParsedModule, parse_module
+from curricula.skew import warnings
 from curricula.vocabulary import load_vocabularies
 
 MODULES = "modules"
@@ -64,6 +66,7 @@ def load_corpus(root: Path, *, link_base: str = "/modules/") -> Corpus:
         sources=vocabularies.sources,
         policy=vocabularies.policy,
         problems=tuple(sorted(set(problems), key=_reading_order)),
+        warnings=tuple(sorted(warnings(modules), key=_reading_order)),
     )
 
 

@@ -34,6 +34,7 @@ class Check:
     options: tuple[Option, ...]
     explanation_html: str
     line: int
+    scenario: bool = False  # '::: check KEY scenario': a situation, then what to do or what it shows
 
     @property
     def correct(self) -> frozenset[int]:
@@ -125,6 +126,7 @@ class Corpus:
     sources: tuple[str, ...]
     policy: DosingPolicy
     problems: tuple[Problem, ...] = field(default=())
+    warnings: tuple[Problem, ...] = field(default=())  # curricula.skew: publishable, but worth fixing
 
     def module(self, module_id: str) -> Module | None:
         return next((m for m in self.modules if m.id == module_id), None)

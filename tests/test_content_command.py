@@ -27,8 +27,8 @@ A run chart shows data over time.
 Where have you seen one?
 :::
 
-::: check median
-What line does a run chart usually show?
+::: check median scenario
+A nurse finds a run chart on the ward's board. What line does it usually show?
 
 - [x] The median
 - [ ] The maximum
@@ -70,14 +70,27 @@ def test_each_problem_is_printed_as_path_line_message_and_the_command_exits_1(tm
     ]
 
 
+def test_warnings_are_printed_as_path_line_message_and_fail_only_a_strict_check(tmp_path):
+    plain = MODULE.replace("::: check median scenario", "::: check median")
+    root = folder(tmp_path, {"a.md": plain.format(id="a"), "b.md": MODULE.format(id="b")})
+    result = lms("content", "check", str(root))
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{root.as_posix()}/modules/a.md:1: warning: no scenario check: mark a check that sets a situation "
+        "and asks what to do as '::: check KEY scenario'",
+        "2 modules in 1 curriculum; no problems; 1 warning",
+    ]
+    assert lms("content", "check", "--strict", str(root)).exit_code == 1
+
+
 def test_a_folder_that_does_not_exist_is_a_usage_error(tmp_path):
     result = lms("content", "check", str(tmp_path / "nowhere"))
     assert result.exit_code == 2
     assert "does not exist" in result.output
 
 
-def test_the_real_content_folder_is_checked_by_default_and_has_no_problems():
-    result = lms("content", "check")
+def test_the_real_content_folder_is_checked_by_default_and_has_no_problems_or_warnings():
+    result = lms("content", "check", "--strict")
     assert result.exit_code == 0, result.output
     summary = re.fullmatch(r"(\d+) modules in (\d+) curricula; no problems\n", result.output)
     assert summary is not None, result.output

@@ -39,31 +39,36 @@ def root_argument(command: click.Command) -> click.Command:
 
 
 def summary(corpus: Corpus) -> str:
-    """'N modules in M curricula; K problems' (or '; no problems')."""
+    """'N modules in M curricula; K problems' (or '; no problems'), then '; W warnings' if any."""
     modules = len(corpus.modules)
     curricula = len({m.curriculum for m in corpus.modules})
     problems = len(corpus.problems)
     counted = f"{modules} module{'' if modules == 1 else 's'} in {curricula} "
     counted += "curriculum" if curricula == 1 else "curricula"
-    if not problems:
-        return f"{counted}; no problems"
-    return f"{counted}; {problems} problem{'' if problems == 1 else 's'}"
+    counted += f"; {problems} problem{'' if problems == 1 else 's'}" if problems else "; no problems"
+    warnings = len(corpus.warnings)
+    if warnings:
+        counted += f"; {warnings} warning{'' if warnings == 1 else 's'}"
+    return counted
 
 
 def report(root: Path, corpus: Corpus) -> None:
-    """Each problem as `path:line: message`, the path as the folder was named, then the summary."""
-    for problem in corpus.problems:
+    """Each problem, then each warning, as `path:line: message` (the path as the folder was named), then
+    the summary."""
+    for problem in (*corpus.problems, *corpus.warnings):
         click.echo(f"{(root / problem.path).as_posix()}:{problem.line}: {problem.message}")
     click.echo(summary(corpus))
 
 
 @content.command("check", with_appcontext=False)
 @root_argument
-def check(path: Path) -> None:
-    """Check every module and vocabulary in PATH; print each problem; exit 1 if there is any."""
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too (checks that can be guessed).")
+def check(path: Path, strict: bool) -> None:
+    """Check every module and vocabulary in PATH; print each problem and warning; exit 1 if there is any
+    problem (or, with --strict, any warning). Warnings do not stop `sync`."""
     corpus = load_corpus(path)
     report(path, corpus)
-    if corpus.problems:
+    if corpus.problems or (strict and corpus.warnings):
         raise SystemExit(1)
 
 
