@@ -14,10 +14,11 @@ versions. Every key also holds the template's name and the application's root UR
 The templates themselves change only with a deploy, which restarts the workers and so empties their
 stores.
 
-A kept part is rendered from what is passed to it and nothing else: no `request`, `session`, `g`,
-`current_user` or `actor` (a name the part reads that was not passed is an error, not an empty string).
-What differs per response, the CSRF token of the session, goes in through a slot: the part is kept with
-a hole where `slots.csrf_token` stands, and each response fills the hole with its own token.
+A kept part is rendered from what is passed to it: no context processors run, so it sees no `request`,
+`session`, `g`, `current_user` or `actor`, and a name it reads that was not passed is an error, not an
+empty string. It builds its links with `url_for` (the root URL they start with is in the key). What
+differs per response, the CSRF token of the session, goes in through a slot: the part is kept with a
+hole where `slots.csrf_token` stands, and each response fills the hole with its own token.
 """
 
 from __future__ import annotations
