@@ -198,7 +198,7 @@ def measure_on(
             "workers": srv.workers,
             "production_command": f"gunicorn --workers {srv.workers} --bind 127.0.0.1:8000 'lms.wsgi:app'",
             # Resident memory: the workers grow by what they load and keep (pages kept rendered,
-            # lms.web.fragments, at most LMS_PAGE_CACHE_ENTRIES of them per worker).
+            # lms.kept, at most LMS_PAGE_CACHE_ENTRIES of them per worker).
             "rss_mb": memory,
         },
         "load": {

@@ -3,7 +3,7 @@
 `/_bench/bare` does no database or template work: its req/s is the ceiling that this server, these
 workers and this machine allow, against which the real pages are compared. `/_bench/my-learning-rendered`
 and `/_bench/module-rendered/SLUG` are My learning and the module page with nothing kept from earlier
-requests (lms.web.fragments emptied first). `/_bench/reset-inline` is the password-reset request as
+requests (lms.kept's store emptied first). `/_bench/reset-inline` is the password-reset request as
 it was served before its work moved after the response (the `reset` benchmark's comparison). The
 production entry point (lms.wsgi) has none of them.
 """

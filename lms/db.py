@@ -10,6 +10,7 @@ process and the scheduler can share one file. PostgreSQL uses the same models an
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -18,6 +19,7 @@ from typing import Any, TypeVar
 from flask import Flask, Response, current_app, g, has_app_context
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import DateTime, TypeDecorator
 
@@ -79,7 +81,71 @@ def make_engine(url: str) -> Engine:
                 dbapi_conn.execute("BEGIN")
 
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    return _postgresql_engine(url)
+
+
+# A pooled connection idle longer than this is pinged before use (a server restart, a dropped link);
+# one in steady use is not: a ping on every checkout was a round trip on every request.
+PING_AFTER_IDLE_S = 30.0
+_IDLE_SINCE = "lms.idle_since"
+
+
+def _reads_only(statement: str) -> bool:
+    """A statement that writes nothing and locks nothing (a plain SELECT, a SHOW)."""
+    return statement.startswith(("SELECT", "SHOW")) and " FOR " not in statement
+
+
+def _postgresql_engine(url: str) -> Engine:
+    """PostgreSQL as SQLite's driver already works: a transaction begins at the first write.
+
+    Reads before it run on their own (READ COMMITTED, PostgreSQL's default, gives each statement its own
+    snapshot either way), so a request that only reads sends no BEGIN and no COMMIT; from the first write
+    (or savepoint, or locking read) on, everything until the boundary's commit or rollback is one
+    transaction, as before.
+    """
+    from psycopg.pq import TransactionStatus  # only PostgreSQL needs the driver
+
+    engine = create_engine(url, pool_size=5, max_overflow=10, pool_recycle=3600)
+
+    def begin(dbapi_conn: Any) -> None:
+        if dbapi_conn.autocommit:
+            dbapi_conn.autocommit = False  # psycopg sends BEGIN before the next statement
+
+    @event.listens_for(engine, "connect")
+    def _read_outside_a_transaction(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.autocommit = True
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _begin_before_a_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if not _reads_only(statement):
+            begin(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "savepoint")
+    def _begin_before_a_savepoint(conn: Any, _name: str) -> None:
+        begin(conn.connection.dbapi_connection)
+
+    @event.listens_for(engine, "checkin")
+    def _back_to_reading(dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+        # The pool has rolled back whatever was left open: the connection is idle.
+        if (
+            dbapi_conn is not None
+            and not dbapi_conn.closed
+            and dbapi_conn.info.transaction_status == TransactionStatus.IDLE
+        ):
+            dbapi_conn.autocommit = True
+
+    @event.listens_for(engine, "checkout")
+    def _ping_after_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_S:
+            return
+        try:
+            dbapi_conn.execute("SELECT 1")
+        except Exception as exc:  # the pool replaces the connection and tries again
+            raise DisconnectionError() from exc
+
+    return engine
 
 
 def settle(db: Session, *, keep: bool) -> None:

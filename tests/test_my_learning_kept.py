@@ -1,4 +1,4 @@
-"""My learning is kept rendered between visits (lms.web.fragments) and rendered again the moment
+"""My learning is kept rendered between visits (lms.kept) and rendered again the moment
 anything it shows changes: a status, an assignment, the published modules, the organisation's date."""
 
 from __future__ import annotations
@@ -9,14 +9,13 @@ from html import unescape
 
 import pytest
 from conftest import csrf_token
-from flask import Flask
-from jinja2 import DictLoader
 from sqlalchemy import select
 
+from lms import kept
 from lms.db import utcnow
 from lms.models import Assignment, AssignmentSource, Membership, Progress, ProgressStatus
 from lms.services import learning
-from lms.web.fragments import Fragments
+from lms.services.access import default_actor
 
 
 def my_learning(client) -> str:
@@ -166,49 +165,45 @@ def test_moving_the_organisation_to_another_time_zone_renders_the_list_again(
 # --- the store itself -----------------------------------------------------------------------------
 
 
-@pytest.fixture
-def templates() -> Flask:
-    app = Flask(__name__)
-    app.jinja_loader = DictLoader({"part.html": "<p>{{ n }}: {{ text }}</p>"})
-    return app
-
-
-def counted(renders: list[int], n: int, text: str = "a"):
-    def context() -> dict:
+def counted(renders: list[int], n: int):
+    def render() -> kept.Part:
         renders.append(n)
-        return {"n": n, "text": text}
+        return kept.Part((f"<p>{n}</p>",))
 
-    return context
+    return render
 
 
-def test_a_part_is_rendered_once_per_key_and_escaped_by_its_template(templates):
-    parts, renders = Fragments(capacity=10), []
-    with templates.test_request_context():
-        first = parts.get(("k",), "part.html", counted(renders, 1, "<b>"))
-        again = parts.get(("k",), "part.html", counted(renders, 2))
-    assert first == again == "<p>1: &lt;b&gt;</p>"
+def test_a_part_is_rendered_once_per_key():
+    parts, renders = kept.Store(capacity=10), []
+    first = parts.get(("k",), counted(renders, 1))
+    again = parts.get(("k",), counted(renders, 2))
+    assert first == again == kept.Part(("<p>1</p>",))
     assert renders == [1]
 
 
-def test_the_least_recently_used_part_makes_room(templates):
-    parts, renders = Fragments(capacity=2), []
-    with templates.test_request_context():
-        parts.get(("a",), "part.html", counted(renders, 1))
-        parts.get(("b",), "part.html", counted(renders, 2))
-        parts.get(("a",), "part.html", counted(renders, 3))  # a is used again: b is now the oldest
-        parts.get(("c",), "part.html", counted(renders, 4))
-        parts.get(("a",), "part.html", counted(renders, 5))
-        parts.get(("b",), "part.html", counted(renders, 6))
+def test_the_least_recently_used_part_makes_room():
+    parts, renders = kept.Store(capacity=2), []
+    parts.get(("a",), counted(renders, 1))
+    parts.get(("b",), counted(renders, 2))
+    parts.get(("a",), counted(renders, 3))  # a is used again: b is now the oldest
+    parts.get(("c",), counted(renders, 4))
+    parts.get(("a",), counted(renders, 5))
+    parts.get(("b",), counted(renders, 6))
     assert renders == [1, 2, 4, 6]
     assert len(parts) == 2
 
 
-def test_with_no_room_every_request_renders(templates):
-    parts, renders = Fragments(capacity=0), []
-    with templates.test_request_context():
-        parts.get(("k",), "part.html", counted(renders, 1))
-        second = parts.get(("k",), "part.html", counted(renders, 2))
-    assert second == "<p>2: a</p>" and renders == [1, 2] and len(parts) == 0
+def test_with_no_room_every_request_renders():
+    parts, renders = kept.Store(capacity=0), []
+    parts.get(("k",), counted(renders, 1))
+    second = parts.get(("k",), counted(renders, 2))
+    assert second == kept.Part(("<p>2</p>",)) and renders == [1, 2] and len(parts) == 0
+
+
+def test_a_slot_is_filled_per_response_and_escaped():
+    part = kept.Part(('<input value="', '">'), ("csrf_token",))
+    assert part.fill({"csrf_token": "a<b"}) == '<input value="a&lt;b">'
+    assert part.fill({"csrf_token": "other"}) == '<input value="other">'
 
 
 def test_the_store_is_sized_by_lms_page_cache_entries(tmp_path):
@@ -223,15 +218,13 @@ def test_the_store_is_sized_by_lms_page_cache_entries(tmp_path):
 
 
 def test_the_version_changes_with_the_day_and_the_release(lib, learner, db):
-    from lms.services.access import default_actor
-
     actor = default_actor(learner.user)
     today = datetime(2026, 11, 24, 20, 0, tzinfo=UTC)
-    same = learning.my_learning_version(db, actor, now=today)
-    assert learning.my_learning_version(db, actor, now=today + timedelta(minutes=5)) == same
-    assert learning.my_learning_version(db, actor, now=today + timedelta(days=1)) != same
+    same = kept.learning_version(db, actor, now=today)
+    assert kept.learning_version(db, actor, now=today + timedelta(minutes=5)) == same
+    assert kept.learning_version(db, actor, now=today + timedelta(days=1)) != same
     lib.release()
-    assert learning.my_learning_version(db, actor, now=today) != same
+    assert kept.learning_version(db, actor, now=today) != same
 
 
 def test_the_home_pages_learning_card_follows_the_same_changes(lib, learner, login_as):

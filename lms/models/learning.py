@@ -21,12 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    event,
-    inspect,
-    or_,
-    update,
 )
-from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from lms.db import Base, utcnow
 from lms.models.person import Membership
@@ -195,51 +191,3 @@ class DosePolicyOverride(Base):
     levels: Mapped[dict[str, int]] = mapped_column(JSON)  # {level: days}; {} means no training required
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_by: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
-
-
-# --- what My learning shows has changed ------------------------------------------------------------
-
-
-@event.listens_for(Session, "after_flush")
-def _bump_learning_versions(session: Session, _context: Any) -> None:
-    """Bump `Membership.learning_version` in the flush that writes an assignment, or a progress's
-    status, so a page cached under the old version is never served again. Any ORM write counts,
-    whichever service makes it; a bulk UPDATE of either table would have to bump it itself.
-
-    The increment is made in SQL (`learning_version + 1`), so two transactions bumping at once both
-    count, and it commits or rolls back with the change it marks.
-    """
-    memberships: set[int] = set()
-    users: set[int] = set()
-    for obj in (*session.new, *session.dirty, *session.deleted):
-        if isinstance(obj, Assignment) and (obj not in session.dirty or session.is_modified(obj)):
-            memberships.add(obj.membership_id)
-        elif isinstance(obj, Progress) and (
-            obj not in session.dirty or _changed(obj, "status", "completed_at")
-        ):
-            users.add(obj.user_id)
-    if not (memberships or users):
-        return
-    table = Membership.__table__
-    session.connection().execute(
-        update(table)
-        .where(or_(table.c.id.in_(memberships), table.c.user_id.in_(users)))
-        .values(learning_version=table.c.learning_version + 1)
-    )
-    session.info["lms.learning_stale"] = (memberships, users)
-
-
-@event.listens_for(Session, "after_flush_postexec")
-def _expire_learning_versions(session: Session, _context: Any) -> None:
-    """Memberships already loaded re-read the version they now hold."""
-    memberships, users = session.info.pop("lms.learning_stale", ((), ()))
-    if not (memberships or users):
-        return
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, Membership) and (obj.id in memberships or obj.user_id in users):
-            session.expire(obj, ["learning_version"])
-
-
-def _changed(obj: Base, *names: str) -> bool:
-    state = inspect(obj)
-    return any(state.attrs[name].history.has_changes() for name in names)

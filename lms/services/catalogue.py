@@ -85,16 +85,33 @@ def _terms(entries: Iterable[Any]) -> tuple[Term, ...]:
 _LATEST_RELEASE = (
     select(ContentRelease.id, ContentRelease.synced_at).order_by(ContentRelease.id.desc()).limit(1)
 )
+# The same, as two columns another statement can carry (the session loader's: no round trip of its own).
+LATEST_RELEASE_COLUMNS = (
+    _LATEST_RELEASE.with_only_columns(ContentRelease.id).scalar_subquery().label("release_id"),
+    _LATEST_RELEASE.with_only_columns(ContentRelease.synced_at).scalar_subquery().label("release_synced_at"),
+)
+_READ_RELEASE = "lms.release_key"
 # A release never changes once written, so its vocabulary is built once per process: keyed by the
 # release's id and time (ids restart in a wiped database; the time tells such releases apart).
 _VOCABULARIES: dict[tuple[int, datetime], Vocabulary] = {}
+
+
+def release_read(db: Session, release_id: int | None, synced_at: datetime | None) -> None:
+    """Note the latest release as a statement of this transaction read it (`LATEST_RELEASE_COLUMNS`), so
+    `release_key` need not ask again before the transaction ends."""
+    key = None if release_id is None or synced_at is None else (release_id, synced_at)
+    db.info[_READ_RELEASE] = (db.get_transaction(), key)
 
 
 def release_key(db: Session) -> tuple[int, datetime] | None:
     """What tells the latest content release apart from every other (None before the first sync).
 
     Every sync that changes what a module shows, or where it stands in the order, is a new release.
+    Read once per transaction at most: with the signed-in person when a request has one.
     """
+    read = db.info.get(_READ_RELEASE)
+    if read is not None and read[0] is db.get_transaction() and read[0] is not None:
+        return read[1]
     latest = db.execute(_LATEST_RELEASE).first()
     return None if latest is None else (latest.id, latest.synced_at)
 

@@ -29,7 +29,7 @@ from lms.models import (
     User,
 )
 from lms.services.access import Actor
-from lms.services.catalogue import LISTED_MODULE_FIELDS, release_key, vocabulary
+from lms.services.catalogue import LISTED_MODULE_FIELDS, vocabulary
 
 T = TypeVar("T")
 
@@ -121,6 +121,16 @@ _NOT_COMPLETED = or_(Progress.status.is_(None), ~_IS_DONE)
 # The overdue rule, written once: due before today in the organisation's date and not completed. My
 # learning reads it per row (`AssignedModule.overdue`), the home page's summary counts it.
 _OVERDUE = and_(Assignment.due_on < bindparam("today"), _NOT_COMPLETED)
+# An open assignment, the rule written once: the membership's own, not cancelled, of a module still
+# published. My learning lists them, the home page's summary counts them, the record weighs a level by
+# them; each statement joins Module to Assignment and binds `membership_id`.
+_OPEN = and_(
+    Assignment.membership_id == bindparam("membership_id"),
+    Assignment.cancelled_at.is_(None),
+    Module.retired_at.is_(None),
+)
+# The person's progress on a module, joined to it (outer: no row until they open it).
+_MINE = and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id"))
 
 # Built once: constructing the statement cost more than running it, on a page served this often.
 _ASSIGNED = (
@@ -138,12 +148,8 @@ _ASSIGNED = (
         _OVERDUE.label("overdue"),
     )
     .join(Module, Assignment.module_id == Module.id)
-    .outerjoin(Progress, and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id")))
-    .where(
-        Assignment.membership_id == bindparam("membership_id"),
-        Assignment.cancelled_at.is_(None),
-        Module.retired_at.is_(None),
-    )
+    .outerjoin(Progress, _MINE)
+    .where(_OPEN)
     .order_by(Assignment.due_on, Module.position, Module.title)
 )
 
@@ -209,21 +215,6 @@ def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> My
     return MyLearning(groups=groups, next_up=next_up, today=today)
 
 
-def my_learning_version(db: Session, actor: Actor, *, now: datetime | None = None) -> tuple[object, ...]:
-    """Changes whenever `my_learning` would answer differently: a page rendered from it may be kept
-    under this key. It covers the membership's assignments and the person's progress (through
-    `Membership.learning_version`, bumped with every write to either), the published modules and their
-    order (the content release), and the organisation's date and time zone (due, overdue)."""
-    membership = actor.membership
-    return (
-        membership.id,
-        membership.learning_version,
-        release_key(db),
-        org_today(actor, now),
-        actor.org.time_zone,
-    )
-
-
 @dataclass(frozen=True, slots=True)
 class LearningSummary:
     """What the home page shows of My learning: counts and the next thing to do."""
@@ -238,12 +229,6 @@ class LearningSummary:
         return self.total - self.done
 
 
-_OPEN = and_(
-    Assignment.membership_id == bindparam("membership_id"),
-    Assignment.cancelled_at.is_(None),
-    Module.retired_at.is_(None),
-)
-_MINE = and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id"))
 _COUNTS = (
     select(func.count(), func.count(case((_IS_DONE, 1))), func.count(case((_OVERDUE, 1))))
     .select_from(Assignment)
@@ -350,6 +335,10 @@ class LearningRecord:
         return [lv for lv in self.levels if lv.complete]
 
 
+# The modules of the person's open assignments, by level: what completing a level takes.
+_REQUIRED = select(Module.dose, Module.id).join(Assignment, Assignment.module_id == Module.id).where(_OPEN)
+
+
 def record(db: Session, actor: Actor) -> LearningRecord:
     """Per dose level, the modules the person completed (with dates), and whether they completed every
     active module of that level their assignments in this organisation require."""
@@ -361,15 +350,7 @@ def record(db: Session, actor: Actor) -> LearningRecord:
         .order_by(Progress.completed_at, Module.position)
         .options(load_only(*LISTED_MODULE_FIELDS))
     ).all()
-    required = db.execute(
-        select(Module.dose, Module.id)
-        .join(Assignment, Assignment.module_id == Module.id)
-        .where(
-            Assignment.membership_id == actor.membership.id,
-            Assignment.cancelled_at.is_(None),
-            Module.retired_at.is_(None),
-        )
-    ).all()
+    required = db.execute(_REQUIRED, {"membership_id": actor.membership.id}).all()
     done_ids = {module.id for module, _ in completed}
     by_level: dict[str, list[CompletedModule]] = {}
     for module, completed_at in completed:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, func, select
+from sqlalchemy import Row, and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,6 @@ from curricula.model import Check, Option
 from lms.db import utcnow
 from lms.models import (
     CheckAttempt,
-    ContentRelease,
     Module,
     Progress,
     ProgressStatus,
@@ -31,7 +30,6 @@ from lms.models import (
     User,
 )
 from lms.services import Invalid, NotFound
-from lms.services.access import Actor
 from lms.services.catalogue import Vocabulary, vocabulary
 from lms.services.learning import LearningStatus
 
@@ -218,27 +216,19 @@ def _note_visit(db: Session, user: User, module_id: int, progress: Progress | No
 
 @dataclass(frozen=True, slots=True)
 class Visit:
-    """A module a person opened, the visit noted: what the page's version is made of, read without
-    the module's content (a page kept rendered does not need it), and the person's progress."""
+    """A module a person opened, the visit noted: what the page's version needs (lms.kept), read
+    without the module's content (a page kept rendered does not need it), and the person's progress."""
 
     module_id: int
     title: str
     content_hash: str
     retired_at: datetime | None
-    release_id: int | None  # the latest content release (its vocabularies title the page)
     progress: Progress
 
 
-# A module page's version in one query: the module's identity, the latest release, the progress.
+# What a module page's version needs in one query: the module's identity and the person's progress.
 _VISIT = (
-    select(
-        Module.id,
-        Module.title,
-        Module.content_hash,
-        Module.retired_at,
-        select(func.max(ContentRelease.id)).scalar_subquery().label("release_id"),
-        Progress,
-    )
+    select(Module.id, Module.title, Module.content_hash, Module.retired_at, Progress)
     .outerjoin(Progress, and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id")))
     .where(Module.slug == bindparam("slug"))
 )
@@ -250,7 +240,7 @@ def visit(db: Session, user: User, slug: str) -> Visit:
     if row is None or _gone(row.retired_at, row.Progress):
         raise NotFound("No such module.")
     progress = _note_visit(db, user, row.id, row.Progress)
-    return Visit(row.id, row.title, row.content_hash, row.retired_at, row.release_id, progress)
+    return Visit(row.id, row.title, row.content_hash, row.retired_at, progress)
 
 
 def view_of(db: Session, user: User, visit: Visit) -> ModuleView:
@@ -263,27 +253,6 @@ def view_of(db: Session, user: User, visit: Visit) -> ModuleView:
 def visit_module(db: Session, user: User, slug: str) -> ModuleView:
     """The module page: the module as `module_view` shows it, with the visit recorded."""
     return view_of(db, user, visit(db, user, slug))
-
-
-def page_version(actor: Actor, visit: Visit) -> tuple[object, ...]:
-    """Changes whenever the module page of this visit would show otherwise: a page rendered from
-    `view_of` may be kept under it. It covers the person and the module's content (its hash, retired
-    or not); the person's work on it (every answer and reflection sets `last_seen_at`, and so does a
-    visit, at most once a minute); the completion of other modules, which the prerequisites notice
-    shows (`Membership.learning_version`); the vocabularies (the latest content release); and the
-    organisation's time zone (the dates shown)."""
-    progress = visit.progress
-    return (
-        progress.user_id,
-        visit.module_id,
-        visit.content_hash,
-        visit.retired_at,
-        progress.status,
-        progress.last_seen_at,
-        actor.membership.learning_version,
-        visit.release_id,
-        actor.org.time_zone,
-    )
 
 
 def _start(db: Session, user: User, module_id: int, now: datetime) -> Progress:

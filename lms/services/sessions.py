@@ -16,11 +16,13 @@ from sqlalchemy.orm import Session, joinedload, undefer
 from lms.db import utcnow
 from lms.models import Membership, User, UserSession
 from lms.security import digest, new_secret
+from lms.services.catalogue import LATEST_RELEASE_COLUMNS, release_read
 
 # The signed-in person with their memberships, organisations and units (navigation and the actor need
-# them on every page), found through a live session: one query, its statement built once.
+# them on every page), found through a live session, and the latest content release (kept pages are
+# versioned by it): one query, its statement built once.
 _USER_BY_SESSION = (
-    select(User)
+    select(User, *LATEST_RELEASE_COLUMNS)
     .join(UserSession, UserSession.user_id == User.id)
     .where(
         UserSession.key_hash == bindparam("key_hash"),
@@ -55,15 +57,20 @@ def start(db: Session, user: User, *, ip: str | None, user_agent: str | None) ->
 
 
 def user_for(db: Session, user_id: int, key: str) -> User | None:
-    """The person a live session key belongs to, else None (read only)."""
-    return (
+    """The person a live session key belongs to, else None (read only). The latest content release is
+    read in the same statement (`catalogue.release_read`)."""
+    row = (
         db.execute(
             _USER_BY_SESSION,
             {"key_hash": digest(key), "user_id": user_id, "since": utcnow() - lifetime()},
         )
         .unique()
-        .scalar_one_or_none()
+        .one_or_none()
     )
+    if row is None:
+        return None
+    release_read(db, row.release_id, row.release_synced_at)
+    return row.User
 
 
 def end(db: Session, key: str) -> None:

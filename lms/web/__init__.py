@@ -16,7 +16,6 @@ from lms.db import get_db
 from lms.models import Permission
 from lms.services import Forbidden, Invalid, NotFound
 from lms.services.access import Actor, actor_for, default_actor
-from lms.web.fragments import Fragments
 
 csrf = CSRFProtect()
 
@@ -119,7 +118,6 @@ def init_app(app: Flask) -> None:
 
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
     csrf.init_app(app)
-    app.extensions["lms.fragments"] = Fragments(app.config.get("PAGE_CACHE_ENTRIES", 1000))
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)

@@ -6,26 +6,18 @@ from flask import Blueprint, render_template
 from flask_login import current_user, login_required
 
 from curricula.stakeholders import LABELS
+from lms import kept
 from lms.db import get_db
-from lms.services import invitations, learning
+from lms.services import invitations
 from lms.web import current_actor
 from lms.web.admin_forms import ConfirmForm
-from lms.web.fragments import kept
 
 bp = Blueprint("home", __name__)
 
 
 def _home():
     actor = current_actor()  # 404 on /o/<org>/ unless a member
-    card = None
-    if actor is not None:
-        db = get_db()
-        # Kept rendered under the same version as My learning: it summarises the same things.
-        card = kept().get(
-            learning.my_learning_version(db, actor),
-            "learning/_home_card.html",
-            lambda: {"summary": learning.learning_summary(db, actor)},
-        )
+    card = None if actor is None else kept.home_card(get_db(), actor)
     return render_template(
         "home/index.html",
         role_labels=LABELS,

@@ -1,0 +1,304 @@
+"""Pages kept rendered: which parts are kept, what each one's version is made of, and how they are served.
+
+A person comes back to a few pages often (My learning, the home page's learning card, a module page).
+Each worker keeps such a part rendered in memory under a *version* made of everything the part shows,
+and serves it until the version changes; the least recently used parts make room for new ones
+(LMS_PAGE_CACHE_ENTRIES per worker). Correctness never depends on another worker, only on the
+version, and the database holds what the version is made of: `Membership.learning_version` is bumped
+in the same transaction as any change to an assignment or a progress's status (the listener below,
+registered by the application factory), so no worker serves a part older than the data and no shared
+cache server is needed (DESIGN.md section 8).
+
+`KEPT` states, per kept template, what its version is made of; the functions below build exactly those
+versions. Every key also holds the template's name and the application's root URL (parts hold links).
+The templates themselves change only with a deploy, which restarts the workers and so empties their
+stores.
+
+A kept part is rendered from what is passed to it: no context processors run, so it sees no `request`,
+`session`, `g`, `current_user` or `actor`, and a name it reads that was not passed is an error, not an
+empty string. It builds its links with `url_for` (the root URL they start with is in the key). What
+differs per response, the CSRF token of the session, goes in through a slot: the part is kept with a
+hole where `slots.csrf_token` stands, and each response fills the hole with its own token.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from threading import Lock
+from types import SimpleNamespace
+from typing import Any
+
+from flask import Flask, current_app, request
+from flask_wtf import FlaskForm
+from flask_wtf.csrf import generate_csrf
+from jinja2 import Environment, StrictUndefined
+from markupsafe import Markup, escape
+from sqlalchemy import event, inspect, or_, update
+from sqlalchemy.orm import Session
+
+from lms.models import Assignment, Membership, Progress
+from lms.services import learning, modules
+from lms.services.access import Actor
+from lms.services.catalogue import release_key
+
+# --- what each kept part's version is made of ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class KeptTemplate:
+    template: str
+    made_of: tuple[str, ...]  # what the version holds, in the order `version` gives it
+    slots: tuple[str, ...] = ()  # filled per response, never kept
+
+
+# What My learning and the home card show: the membership's assignments and the person's progress, the
+# published modules and their order, and what is due or overdue today where the organisation is.
+_LEARNING = (
+    "the membership (its id)",
+    "Membership.learning_version: every write to the membership's assignments or the person's "
+    "progress statuses bumps it",
+    "the latest content release (its id and time): titles, dose levels and order of modules",
+    "today's date in the organisation's time zone: due and overdue",
+    "the organisation's time zone: the dates shown",
+)
+
+MY_LEARNING = KeptTemplate("learning/_my_learning.html", _LEARNING)
+HOME_CARD = KeptTemplate("learning/_home_card.html", _LEARNING)
+MODULE_PAGE = KeptTemplate(
+    "learning/_module.html",
+    (
+        "the person (their id)",
+        "the module: its id, content hash and whether it is retired",
+        "the person's progress on it: its status and last_seen_at (every answer and reflection sets it, "
+        "a visit at most once a minute)",
+        "Membership.learning_version: completing another module removes it from the prerequisites notice",
+        "the latest content release (its id and time): the vocabularies that title the page",
+        "the organisation's time zone: the dates shown",
+    ),
+    slots=("csrf_token",),
+)
+KEPT = (MY_LEARNING, HOME_CARD, MODULE_PAGE)
+
+
+def learning_version(db: Session, actor: Actor, *, now: datetime | None = None) -> tuple[object, ...]:
+    """The version of My learning and of the home card (`_LEARNING`)."""
+    membership = actor.membership
+    return (
+        membership.id,
+        membership.learning_version,
+        release_key(db),
+        learning.org_today(actor, now),
+        actor.org.time_zone,
+    )
+
+
+def module_version(db: Session, actor: Actor, visit: modules.Visit) -> tuple[object, ...]:
+    """The version of a module page (`MODULE_PAGE.made_of`)."""
+    progress = visit.progress
+    return (
+        progress.user_id,
+        visit.module_id,
+        visit.content_hash,
+        visit.retired_at,
+        progress.status,
+        progress.last_seen_at,
+        actor.membership.learning_version,
+        release_key(db),
+        actor.org.time_zone,
+    )
+
+
+# --- the pages' kept parts -------------------------------------------------------------------------
+
+
+def my_learning(db: Session, actor: Actor) -> Markup:
+    """My learning's list (everything on the page but the layout)."""
+    return _kept(
+        MY_LEARNING,
+        learning_version(db, actor),
+        lambda: {"mine": learning.my_learning(db, actor), "time_zone": actor.org.time_zone},
+    )
+
+
+def home_card(db: Session, actor: Actor) -> Markup:
+    """The home page's "Your learning" card."""
+    return _kept(
+        HOME_CARD,
+        learning_version(db, actor),
+        lambda: {"summary": learning.learning_summary(db, actor), "time_zone": actor.org.time_zone},
+    )
+
+
+def module_page(
+    db: Session, actor: Actor, visit: modules.Visit, view: Callable[[], modules.ModuleView]
+) -> Markup:
+    """A module page's body for this visit: kept, `view` read only when it is rendered."""
+    return _kept(MODULE_PAGE, module_version(db, actor, visit), lambda: _module_context(actor, view()))
+
+
+def refused_module_page(
+    actor: Actor, view: modules.ModuleView, kind: str, key: str, form: FlaskForm
+) -> Markup:
+    """A module page's body with a refused form in it (its errors and what was typed): never kept."""
+    part = _render(MODULE_PAGE, _module_context(actor, view, (kind, key, form)))
+    return part.fill(_slot_values(MODULE_PAGE))
+
+
+def _module_context(
+    actor: Actor, view: modules.ModuleView, refused: tuple[str, str, FlaskForm | None] = ("", "", None)
+) -> dict[str, Any]:
+    kind, key, form = refused
+    return {
+        "view": view,
+        "module": view.module,
+        "time_zone": actor.org.time_zone,
+        "refused_kind": kind,
+        "refused_key": key,
+        "refused_form": form,
+    }
+
+
+# --- slots: what each response puts in a kept part -----------------------------------------------
+
+# Stands for a slot in a kept part; random, so no module's text can contain it.
+_SLOT_MARK = secrets.token_hex(16)
+_SLOT = re.compile(f"{_SLOT_MARK}([a-z_]+){_SLOT_MARK}")
+_FILLS: dict[str, Callable[[], str]] = {"csrf_token": generate_csrf}
+
+
+def _slot_values(kept: KeptTemplate) -> dict[str, str]:
+    return {name: _FILLS[name]() for name in kept.slots}
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """A rendered part: its text, with holes where slots stand (`holes[i]` follows `texts[i]`)."""
+
+    texts: tuple[str, ...]
+    holes: tuple[str, ...] = ()
+
+    def fill(self, values: Mapping[str, str]) -> Markup:
+        if not self.holes:
+            return Markup(self.texts[0])  # noqa: S704 - a template's output, escaped by Jinja
+        pieces = [self.texts[0]]
+        for name, text in zip(self.holes, self.texts[1:], strict=True):
+            pieces += [str(escape(values[name])), text]
+        return Markup("".join(pieces))  # noqa: S704 - the template's output and escaped values
+
+
+def _render(kept: KeptTemplate, context: Mapping[str, Any]) -> Part:
+    """The template rendered from `context` and its slots only (no context processors, no request)."""
+    env: Environment = current_app.extensions["lms.kept_templates"]
+    slots = SimpleNamespace(**{name: f"{_SLOT_MARK}{name}{_SLOT_MARK}" for name in kept.slots})
+    pieces = _SLOT.split(env.get_template(kept.template).render(**context, slots=slots))
+    return Part(tuple(pieces[0::2]), tuple(pieces[1::2]))
+
+
+def _kept(
+    kept: KeptTemplate, version: tuple[object, ...], context: Callable[[], Mapping[str, Any]]
+) -> Markup:
+    store: Store = current_app.extensions["lms.fragments"]
+    part = store.get((kept.template, request.script_root, *version), lambda: _render(kept, context()))
+    return part.fill(_slot_values(kept))
+
+
+# --- the store -----------------------------------------------------------------------------------
+
+
+class Store:
+    """Parts by key, at most `capacity` of them, the least recently used dropped first."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._parts: OrderedDict[Hashable, Part] = OrderedDict()
+        self._lock = Lock()  # waitress serves with threads
+
+    def get(self, key: Hashable, render: Callable[[], Part]) -> Part:
+        """The part kept under key; when there is none, `render`'s (called outside the lock), kept."""
+        if self.capacity <= 0:
+            return render()
+        with self._lock:
+            part = self._parts.get(key)
+            if part is not None:
+                self._parts.move_to_end(key)
+                return part
+        part = render()
+        with self._lock:
+            self._parts[key] = part
+            self._parts.move_to_end(key)
+            while len(self._parts) > self.capacity:
+                self._parts.popitem(last=False)
+        return part
+
+    def clear(self) -> None:
+        with self._lock:
+            self._parts.clear()
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+
+# --- what My learning shows has changed ------------------------------------------------------------
+
+
+def _bump_learning_versions(session: Session, _context: Any) -> None:
+    """Bump `Membership.learning_version` in the flush that writes an assignment, or a progress's
+    status, so a part kept under the old version is never served again. Any ORM write counts,
+    whichever service makes it; a bulk UPDATE of either table would have to bump it itself.
+
+    The increment is made in SQL (`learning_version + 1`), so two transactions bumping at once both
+    count, and it commits or rolls back with the change it marks.
+    """
+    memberships: set[int] = set()
+    users: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Assignment) and (obj not in session.dirty or session.is_modified(obj)):
+            memberships.add(obj.membership_id)
+        elif isinstance(obj, Progress) and (
+            obj not in session.dirty or _changed(obj, "status", "completed_at")
+        ):
+            users.add(obj.user_id)
+    if not (memberships or users):
+        return
+    table = Membership.__table__
+    session.connection().execute(
+        update(table)
+        .where(or_(table.c.id.in_(memberships), table.c.user_id.in_(users)))
+        .values(learning_version=table.c.learning_version + 1)
+    )
+    session.info["lms.learning_stale"] = (memberships, users)
+
+
+def _expire_learning_versions(session: Session, _context: Any) -> None:
+    """Memberships already loaded re-read the version they now hold."""
+    memberships, users = session.info.pop("lms.learning_stale", ((), ()))
+    if not (memberships or users):
+        return
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Membership) and (obj.id in memberships or obj.user_id in users):
+            session.expire(obj, ["learning_version"])
+
+
+def _changed(obj: object, *names: str) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+_LISTENERS = (("after_flush", _bump_learning_versions), ("after_flush_postexec", _expire_learning_versions))
+
+
+def init_app(app: Flask) -> None:
+    """Called by the application factory: the version listener (on every ORM session of the process,
+    so a command, a job or a test session bumps versions as a request does; registered once), the
+    store, and the template environment kept parts are rendered in (the application's, where a name
+    not passed is an error)."""
+    for name, listener in _LISTENERS:
+        if not event.contains(Session, name, listener):
+            event.listen(Session, name, listener)
+    app.extensions["lms.fragments"] = Store(app.config.get("PAGE_CACHE_ENTRIES", 1000))
+    app.extensions["lms.kept_templates"] = app.jinja_env.overlay(undefined=StrictUndefined)
