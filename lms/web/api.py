@@ -208,9 +208,8 @@ def _list_vocabulary(parameter: dict, vocabulary: catalogue.Vocabulary) -> None:
     kind = m.VOCABULARY_FILTERS.get(parameter["name"])
     terms = getattr(vocabulary, kind) if kind else ()
     if terms:  # before the first content sync any value is taken (and nothing matches)
-        blank = {"type": "string", "pattern": r"^\s*$", "description": "Blank: any."}
         parameter["schema"] = {
-            "anyOf": [{"type": "string", "enum": [t.id for t in terms]}, blank],
+            "anyOf": [{"type": "string", "enum": [t.id for t in terms]}, m.BLANK],
             "default": "",
         }
 
@@ -397,7 +396,7 @@ def describe(schema: dict | None) -> str:
         if "minItems" in schema:
             text += f", at least {schema['minItems']}"
         return text
-    if kind == "string" and schema.get("pattern") == r"^\s*$":
+    if schema == m.BLANK:
         return "blank"
     if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
         return f"object of {describe(schema['additionalProperties'])}"

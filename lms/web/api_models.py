@@ -65,18 +65,24 @@ class QueryValue:
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
-        described = handler(schema)
-        return {
-            "anyOf": [
-                described,
-                {"type": "string", "pattern": r"^\s*$", "description": "Blank: the default."},
-            ]
-        }
+        return {"anyOf": [handler(schema), BLANK]}
+
+
+SPACES = " \t\n\r\f\v"
+BLANK = {"type": "string", "pattern": "^[ \\t\\n\\r\\f\\v]*$", "description": "Blank: the default."}
+# Text in a query: anything but NUL, which no database stores (lms.web.params.refuse_nul refuses it).
+QueryText = Annotated[str, Field(pattern="^[^\\x00]*$"), QueryValue()]
+
+
+# What str.strip() removes (the services trim text with it), as a regex class both pydantic's regex and
+# a JSON Schema reader take: text with at least one other character, and no NUL.
+_SPACE_CLASS = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
+NOT_BLANK = f"^[^\\u0000]*[^\\u0000{_SPACE_CLASS}][^\\u0000]*$"
 
 
 def _trim_or_default(value: Any) -> Any:
     if isinstance(value, str):
-        value = value.strip()
+        value = value.strip(SPACES)
         if not value:
             raise PydanticUseDefault
     return value
@@ -89,6 +95,11 @@ def _ascii_digits(value: Any) -> Any:
     if isinstance(value, str) and len(value.lstrip("0")) > len(str(ID_MAX)):
         return ID_MAX + 1  # more digits than any id has: too large, without int() reading thousands
     return value
+
+
+def _whole_float(value: Any) -> Any:
+    """JSON Schema counts 2.0 as an integer, so the API does too (true and "2" stay refused)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _flag(value: Any) -> Any:
@@ -148,7 +159,7 @@ class UnitsQuery(Query):
 
 
 class PeopleQuery(Query):
-    q: Annotated[str, Field(description="Part of a name, email, employee id or job code.")] = ""
+    q: Annotated[QueryText, Field(description="Part of a name, email, employee id or job code.")] = ""
     role: Annotated[Role, QueryValue(), Field(description="Only people in this stakeholder role.")] = None
     unit_id: Annotated[
         number(ID_MAX), Field(description="Only people in this unit or any unit below it.")
@@ -164,14 +175,18 @@ class ModulesQuery(Query):
     """The catalogue's filters. Which curricula, components, principles and dose levels exist comes
     from the latest content release: the served document lists them (`VOCABULARY_FILTERS`)."""
 
-    q: Annotated[str, Field(max_length=catalogue.SEARCH_MAX, description="Words that must all match.")] = ""
-    curriculum: Annotated[str, Field(description="A curriculum id.")] = ""
-    component: Annotated[str, Field(description="A Leadership Framework for Quality component id.")] = ""
-    principle: Annotated[str, Field(description="A Whole System Quality leadership principle id.")] = ""
+    q: Annotated[
+        QueryText, Field(max_length=catalogue.SEARCH_MAX, description="Words that must all match.")
+    ] = ""
+    curriculum: Annotated[QueryText, Field(description="A curriculum id.")] = ""
+    component: Annotated[QueryText, Field(description="A Leadership Framework for Quality component id.")] = (
+        ""
+    )
+    principle: Annotated[QueryText, Field(description="A Whole System Quality leadership principle id.")] = ""
     role: Annotated[Role, QueryValue(), Field(description="Modules written for this stakeholder role.")] = (
         None
     )
-    dose: Annotated[str, Field(description="A dose level id.")] = ""
+    dose: Annotated[QueryText, Field(description="A dose level id.")] = ""
 
 
 # The filters of ModulesQuery whose values are the content release's vocabulary (Vocabulary's fields).
@@ -192,7 +207,10 @@ class AnswerRequest(Shape):
         "chosen": "chosen must be a list of option numbers, counted from 0.",
     }
 
-    chosen: Annotated[list[Annotated[int, Field(ge=0, le=ID_MAX, strict=True)]], Field(min_length=1)]
+    chosen: Annotated[
+        list[Annotated[int, Field(ge=0, le=ID_MAX, strict=True), BeforeValidator(_whole_float)]],
+        Field(min_length=1, description="Which of these a check has depends on its content."),
+    ]
 
 
 class ReflectionRequest(Shape):
@@ -204,7 +222,7 @@ class ReflectionRequest(Shape):
         "text": "text must be a string.",
     }
 
-    text: Annotated[str, Field(pattern=r"\S", max_length=modules.REFLECTION_MAX, strict=True)]
+    text: Annotated[str, Field(pattern=NOT_BLANK, max_length=modules.REFLECTION_MAX, strict=True)]
 
 
 # Path parameters: Werkzeug matches them (an id out of range matches no route: 404); these describe them.
@@ -386,7 +404,7 @@ class ModuleSummary(Shape):
     title: str
     summary: str
     curriculum: str
-    dose: Annotated[str, Field(description="The dose level.")]
+    dose: Annotated[QueryText, Field(description="The dose level.")]
     component: str | None
     principles: list[str]
     roles: Annotated[list[Role], Field(description="The roles it is written for.")]
