@@ -316,6 +316,7 @@ def test_errors_are_json_everywhere_under_the_api(client, make, tree, login_as):
     signed_in = login_as(make.person(tree))
     wrong_method = signed_in.post(f"{PREFIX}/me")
     assert wrong_method.status_code == 405 and wrong_method.json["status"] == 405
+    assert "GET" in wrong_method.headers["Allow"]
     not_member = signed_in.get(f"{PREFIX}/orgs/nowhere/units")
     assert not_member.status_code == 404 and not_member.json["error"] == "No such organisation."
 
@@ -412,3 +413,14 @@ def test_error_answers_match_the_error_schema(client, hr, login_as, document):
     conforms(document, error, client.get(f"{PREFIX}/me").json)
     conforms(document, error, login_as(hr).get(f"{PREFIX}/orgs/alpha/people?page=x").json)
     conforms(document, error, login_as(hr).get(f"{PREFIX}/orgs/alpha/people/999999").json)
+
+
+def test_the_reference_page_lists_every_operation_without_scripts(client, document):
+    page = client.get(f"{PREFIX}/docs")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    text = page.get_data(as_text=True)
+    for path, operations in document["paths"].items():
+        for method in operations:
+            assert f"{method.upper()} {path}" in text
+    assert "<script" not in text.split("</header>", 1)[-1]
+    assert 'id="schema-PersonPage"' in text

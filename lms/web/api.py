@@ -51,10 +51,10 @@ def _refuse(req, resp, error: ValidationError | None, instance, model_adapter) -
     if req.method not in SAFE_METHODS and not isinstance(req.get_json(), dict):
         raise Invalid(params.NOT_JSON)  # not JSON at all: get_json raised Invalid saying what is wrong
     if error is not None:
-        raise Invalid(refusals(error))
+        raise Invalid(fields_at_fault(error))
 
 
-def refusals(error: ValidationError) -> dict[str, list[str]]:
+def fields_at_fault(error: ValidationError) -> dict[str, list[str]]:
     """pydantic's errors as the API's `fields`: each parameter or body field with what to fix."""
     own: dict[str, str] = getattr(getattr(m, error.title, None), "refusals", {})
     found: dict[str, list[str]] = {}
@@ -63,10 +63,9 @@ def refusals(error: ValidationError) -> dict[str, list[str]]:
         field = where[0] if where else ""
         said = own.get(f"{field}/{problem['type']}") or own.get(field)
         if said:
+            ctx = problem.get("ctx") or {}
             length = len(problem["input"]) if isinstance(problem["input"], str | list) else 0
-            message = said.format(
-                **(problem.get("ctx") or {}), maximum=problem.get("ctx", {}).get("max_length"), length=length
-            )
+            message = said.format(**ctx, maximum=ctx.get("max_length"), length=length)
         else:
             message = _message(".".join(where) or "the body", problem)
         if message not in found.get(field, []):
@@ -74,32 +73,33 @@ def refusals(error: ValidationError) -> dict[str, list[str]]:
     return found
 
 
+# What a refusal says, by pydantic's error type; {field} is where, the rest is the error's context.
+MESSAGES = {
+    "int_parsing": "{field} must be a whole number of 1 or more.",
+    "int_type": "{field} must be a whole number of 1 or more.",
+    "int_from_float": "{field} must be a whole number of 1 or more.",
+    "greater_than_equal": "{field} must be a whole number of {ge} or more.",
+    "less_than_equal": "{field} must be at most {le}.",
+    "enum": "{field} must be one of: {expected}.",
+    "literal_error": "{field} must be one of: {expected}.",
+    "missing": "Send {field}.",
+    "extra_forbidden": "Remove {field}: it is not a field of this request.",
+    "string_too_long": "{field} must be at most {max_length:,} characters.",
+    "string_pattern_mismatch": "{field} holds a character it may not (NUL), or only spaces.",
+    "too_short": "{field} must hold at least {min_length}.",
+    "model_type": params.NOT_JSON,
+}
+
+
 def _message(field: str, problem: Any) -> str:
-    ctx = problem.get("ctx") or {}
-    kind = problem["type"]
-    if kind == "value_error":
+    ctx = {
+        key: str(value).replace("'", "") if key == "expected" else value
+        for key, value in (problem.get("ctx") or {}).items()
+    }
+    if problem["type"] == "value_error":
         return f"{field} {ctx['error']}."
-    if kind in {"int_parsing", "int_type", "int_from_float"}:
-        return f"{field} must be a whole number of 1 or more."
-    if kind == "greater_than_equal":
-        return f"{field} must be a whole number of {ctx['ge']} or more."
-    if kind == "less_than_equal":
-        return f"{field} must be at most {ctx['le']}."
-    if kind in {"enum", "literal_error"}:
-        return f"{field} must be one of: {ctx['expected'].replace(chr(39), '')}."
-    if kind == "missing":
-        return f"Send {field}."
-    if kind == "extra_forbidden":
-        return f"Remove {field}: it is not a field of this request."
-    if kind == "string_too_short":
-        return f"{field} must not be empty."
-    if kind == "string_too_long":
-        return f"{field} must be at most {ctx['max_length']:,} characters."
-    if kind == "too_short":
-        return f"{field} must hold at least {ctx['min_length']}."
-    if kind == "model_type":
-        return "Send a JSON object (Content-Type: application/json)."
-    return f"{field}: {problem['msg']}."
+    template = MESSAGES.get(problem["type"])
+    return template.format(field=field, **ctx) if template else f"{field}: {problem['msg']}."
 
 
 spec = SpecTree(

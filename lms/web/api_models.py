@@ -142,7 +142,7 @@ SegmentKind = typing.get_type_hints(Segment)["kind"]
 class Shape(BaseModel):
     """Every model: unknown keys refused, every key always sent (null when empty)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -201,7 +201,7 @@ VOCABULARY_FILTERS = {
 class AnswerRequest(Shape):
     """The options chosen, by index from 0."""
 
-    # What a refusal says, by "field/pydantic error type" or by field (lms.web.api.refusals).
+    # What a refusal says, by "field/pydantic error type" or by field (lms.web.api.fields_at_fault).
     refusals: ClassVar[dict[str, str]] = {
         "chosen/too_short": "Choose an answer.",
         "chosen": "chosen must be a list of option numbers, counted from 0.",
@@ -334,15 +334,7 @@ class Unit(Shape):
 
     @classmethod
     def of(cls, u: OrgUnit) -> Unit:
-        return cls(
-            id=u.id,
-            name=u.name,
-            kind=u.kind,
-            parent_id=u.parent_id,
-            active=u.active,
-            archived_at=u.archived_at,
-            created_at=u.created_at,
-        )
+        return cls.model_validate(u)  # the unit's attributes, by the same names
 
 
 class UnitList(Shape):
@@ -450,9 +442,7 @@ class Attempt(Shape):
 
     @classmethod
     def of(cls, attempt: CheckAttempt | None) -> Attempt | None:
-        if attempt is None:
-            return None
-        return cls(chosen=attempt.chosen, correct=attempt.correct, answered_at=attempt.answered_at)
+        return None if attempt is None else cls.model_validate(attempt)
 
 
 class Option(Shape):
@@ -498,17 +488,7 @@ class ProgressOut(Shape):
 
     @classmethod
     def of(cls, p: Progress | None) -> ProgressOut | None:
-        if p is None:
-            return None
-        return cls(
-            status=p.status,
-            started_at=p.started_at,
-            last_seen_at=p.last_seen_at,
-            resume_at=p.resume_at,
-            completed_at=p.completed_at,
-            completed_hash=p.completed_hash,
-            score=p.score,
-        )
+        return None if p is None else cls.model_validate(p)  # the progress's attributes, by name
 
 
 class SegmentOut(Shape):
@@ -628,13 +608,7 @@ class AnswerResult(Shape):
 
     @classmethod
     def of(cls, answer: modules.Answer) -> AnswerResult:
-        return cls(
-            correct=answer.correct,
-            explanation_html=answer.explanation_html,
-            module_completed=answer.module_completed,
-            just_completed=answer.just_completed,
-            progress=ProgressOut.of(answer.progress),
-        )
+        return cls.model_validate(answer)  # its progress read as ProgressOut, by the same names
 
 
 class ReflectionOut(Shape):
