@@ -25,6 +25,7 @@ from pydantic import (
     GetJsonSchemaHandler,
     PlainSerializer,
     RootModel,
+    ValidationInfo,
     WithJsonSchema,
 )
 from pydantic_core import PydanticUseDefault, core_schema
@@ -45,6 +46,7 @@ from lms.models import (
     User,
 )
 from lms.services import catalogue, learning, modules, people
+from lms.web import params
 from lms.web.params import ID_MAX
 
 # --- the pieces: ids, numbers, flags, timestamps ---------------------------------------------------
@@ -88,15 +90,6 @@ def _trim_or_default(value: Any) -> Any:
     return value
 
 
-def _ascii_digits(value: Any) -> Any:
-    """Numbers in a query are ASCII digits (int() would take "²" or "1_000"); JSON numbers pass."""
-    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
-        raise ValueError("must be a whole number of 1 or more")
-    if isinstance(value, str) and len(value.lstrip("0")) > len(str(ID_MAX)):
-        return ID_MAX + 1  # more digits than any id has: too large, without int() reading thousands
-    return value
-
-
 def _whole_float(value: Any) -> Any:
     """JSON Schema counts 2.0 as an integer, so the API does too (true and "2" stay refused)."""
     return int(value) if isinstance(value, float) and value.is_integer() else value
@@ -111,8 +104,13 @@ def _flag(value: Any) -> Any:
 
 
 def number(maximum: int) -> Any:
-    """A whole number from 1 to `maximum` in a query."""
-    return Annotated[int, Field(ge=1, le=maximum), BeforeValidator(_ascii_digits), QueryValue()]
+    """A whole number from 1 to `maximum` in a query, read as every form reads one (ASCII digits only,
+    lms.web.params.whole_number, whose Invalid names the parameter); the Field states it for the document."""
+
+    def read(value: Any, info: ValidationInfo) -> int:
+        return params.whole_number(value, info.field_name or "", maximum=maximum)
+
+    return Annotated[int, Field(ge=1, le=maximum), BeforeValidator(read), QueryValue()]
 
 
 QueryFlag = Annotated[bool, BeforeValidator(_flag), WithJsonSchema({"type": "boolean"}), QueryValue()]
