@@ -67,7 +67,10 @@ class QueryValue:
     def __get_pydantic_json_schema__(
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
-        return {"anyOf": [handler(schema), BLANK]}
+        described = handler(schema)
+        if described.get("type") == "string":  # blank text is text already
+            return described
+        return {"anyOf": [described, BLANK]}
 
 
 SPACES = " \t\n\r\f\v"
