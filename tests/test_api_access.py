@@ -12,8 +12,8 @@ import pytest
 
 from curricula.stakeholders import StakeholderRole
 from lms.models import UnitKind
-from lms.openapi import PREFIX
 from lms.services import tokens
+from lms.web.api import PREFIX
 
 
 @pytest.fixture

@@ -34,12 +34,11 @@ from wtforms.fields.core import UnboundField
 
 import lms.web
 from curricula.stakeholders import StakeholderRole
-from lms import openapi
 from lms.models import CheckAttempt, Module, OrgUnit, Reflection
-from lms.openapi import PREFIX
 from lms.services import tokens
 from lms.services.search import contains, escape_like
-from lms.web import params, policy
+from lms.web import api, params, policy
+from lms.web.api import PREFIX
 
 PAST_POSTGRES = 2**31  # one past PostgreSQL's integer
 PAST_SQLITE = 2**63  # one past SQLite's integer
@@ -274,7 +273,11 @@ def test_search_terms_find_percent_and_underscore_literally(db, lib, learner, lo
 # body). What a route reads comes from its view's source (the forms it builds, the query parameters it
 # names) and, for the API, from the OpenAPI document; a view where nothing is found is sent them all.
 
-_DOCUMENT = openapi.document(cookie_name="session")
+
+def _document(app: Flask) -> dict:
+    """The generated OpenAPI document (spectree reads the routes of the app in context)."""
+    with app.app_context():
+        return api.document(cookie_name="session")
 
 
 def _forms_of(module_names: list[str]) -> dict[str, type[Form]]:
@@ -307,18 +310,17 @@ def _view_source(app: Flask, endpoint: str) -> str:
 _QUERY_READS = (
     r"request\.args\.get\(\s*\"(\w+)\"",  # request.args.get("next")
     r"params\.arg_\w+\(\s*\"(\w+)\"",  # params.arg_id("before"), params.arg_number("page", ...)
-    r"\b_(?:flag|role)\(\s*\"(\w+)\"",  # the API's own readers
 )
 
 
-def _api_operation(rule: Rule, method: str) -> dict:
+def _api_operation(app: Flask, rule: Rule, method: str) -> dict:
     path = re.sub(r"<(?:[^<>:]+:)?([^<>:]+)>", r"{\1}", rule.rule.removeprefix(PREFIX))
-    return _DOCUMENT["paths"].get(path, {}).get(method.lower(), {})
+    return _document(app)["paths"].get(path, {}).get(method.lower(), {})
 
 
 def query_names(app: Flask, rule: Rule, method: str) -> list[str]:
     if rule.rule.startswith(PREFIX):
-        parameters = _api_operation(rule, method).get("parameters", [])
+        parameters = _api_operation(app, rule, method).get("parameters", [])
         return sorted(p["name"] for p in parameters if p.get("in") == "query")
     source = _view_source(app, rule.endpoint)
     names = {name for pattern in _QUERY_READS for name in re.findall(pattern, source)}
@@ -330,9 +332,10 @@ def query_names(app: Flask, rule: Rule, method: str) -> list[str]:
 
 def form_names(app: Flask, rule: Rule, method: str) -> list[str]:
     if rule.rule.startswith(PREFIX):
-        body = _api_operation(rule, method).get("requestBody", {}).get("content", {})
+        document = _document(app)
+        body = _api_operation(app, rule, method).get("requestBody", {}).get("content", {})
         refs = [c["schema"]["$ref"].rsplit("/", 1)[1] for c in body.values()]
-        return sorted(name for ref in refs for name in openapi.SCHEMAS[ref]["properties"])
+        return sorted(name for ref in refs for name in document["components"]["schemas"][ref]["properties"])
     source = _view_source(app, rule.endpoint)
     names = set()
     for form in FORMS.values():

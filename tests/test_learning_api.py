@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from test_api import conforms, response_schema
 
 from lms.models import CheckAttempt, Reflection
-from lms.openapi import PREFIX
 from lms.services import tokens
+from lms.web.api import PREFIX
 
 CHECKS = [
     (

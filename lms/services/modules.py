@@ -34,6 +34,8 @@ from lms.services.catalogue import Vocabulary, vocabulary
 from lms.services.learning import LearningStatus
 
 REFLECTION_MAX = 10_000
+REFLECTION_EMPTY = "Write your reflection before saving it."
+REFLECTION_TOO_LONG = "Keep your reflection to {maximum:,} characters or fewer: it has {length:,}."
 SEEN_AGAIN_AFTER = timedelta(minutes=1)  # a visit within this of the last one is not written down
 
 
@@ -361,11 +363,9 @@ def save_reflection(db: Session, user: User, slug: str, key: str, text: str) -> 
     reflection_data(module, key)
     text = (text or "").strip()
     if not text:
-        raise Invalid("Write your reflection before saving it.", "text")
+        raise Invalid(REFLECTION_EMPTY, "text")
     if len(text) > REFLECTION_MAX:
-        raise Invalid(
-            f"Keep your reflection to {REFLECTION_MAX:,} characters or fewer: it has {len(text):,}.", "text"
-        )
+        raise Invalid(REFLECTION_TOO_LONG.format(maximum=REFLECTION_MAX, length=len(text)), "text")
     now = utcnow()
     if progress is None:
         progress = _start(db, user, module.id, now)

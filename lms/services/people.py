@@ -38,6 +38,10 @@ class PersonInput:
     employee_id: str | None = None
 
 
+PER_PAGE_DEFAULT = 50
+PER_PAGE_MAX = 200
+
+
 @dataclass(frozen=True)
 class Page:
     items: list[Membership]
@@ -62,7 +66,7 @@ def list_people(
     unit_id: int | None = None,
     include_inactive: bool = False,
     page: int = 1,
-    per_page: int = 50,
+    per_page: int = PER_PAGE_DEFAULT,
 ) -> Page:
     """People of the actor's organisation, by name; `unit_id` includes everyone below that unit."""
     actor.require(*MANAGES_PEOPLE)
@@ -91,7 +95,7 @@ def list_people(
         query = query.where(Membership.unit_id.in_(subtree))
     total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = max(1, page)
-    per_page = min(max(1, per_page), 200)
+    per_page = min(max(1, per_page), PER_PAGE_MAX)
     items = db.scalars(
         query.options(contains_eager(Membership.user), selectinload(Membership.unit))
         .order_by(func.lower(User.name), Membership.id)

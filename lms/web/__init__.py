@@ -159,4 +159,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        return _error(exc.code or 500, exc.description or exc.name)
+        body, status = _error(exc.code or 500, exc.description or exc.name)
+        allowed = getattr(exc, "valid_methods", None)  # a 405 says which methods the address takes
+        return body, status, {"Allow": ", ".join(allowed)} if allowed else {}

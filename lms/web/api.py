@@ -1,31 +1,150 @@
-"""The JSON API under /api/v1, described by lms/openapi.py (served at /api/v1/openapi.json).
+"""The JSON API under /api/v1: its views, and the OpenAPI 3.1 document generated from their models.
+
+What each operation reads and answers is a pydantic model (lms/web/api_models.py); spectree validates
+the request against it before the view runs, checks the answer against it, and builds the document
+served at /api/v1/openapi.json (with a readable reference at /api/v1/docs) from the same models.
 
 Callers authenticate with the session cookie of a signed-in browser or a personal access token
 (`Authorization: Bearer lms_...`). Errors are JSON ({"error", "status"} and, for 400, "fields"): the
-app's error handlers answer so for every path under /api/.
+app's error handlers answer so for every path under /api/, and a request a model refuses raises the
+same `Invalid` a service raises, so its answer has the same shape.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import copy
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request
 from flask_login import current_user
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from spectree import Response as Answers
+from spectree import SpecTree
 
-from curricula.stakeholders import StakeholderRole, role_named
-from lms import openapi
 from lms.db import get_db
-from lms.models import CheckAttempt, Membership, Module, OrgUnit, Progress, Reflection, User
+from lms.models import User
 from lms.services import Invalid, catalogue, learning, modules, organizations, people
 from lms.services.access import Actor, actor_for
+from lms.web import api_models as m
 from lms.web import csrf, params
 
-bp = Blueprint("api", __name__, url_prefix=openapi.PREFIX)
+PREFIX = "/api/v1"
+bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
-PUBLIC_ENDPOINTS = {"api.openapi_document"}
+PUBLIC_ENDPOINTS = {"api.openapi_document", "api.reference"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 UNAUTHENTICATED = "Sign in or send a personal access token."
+
+DESCRIPTION = (
+    "Read access to organisations' unit trees and people for HR and org admins, and to the caller's own "
+    "profile; the published modules, and the caller's own assignments, answers to knowledge checks and "
+    "reflections (nobody else's). Authenticate with a personal access token (`lms token create`) in "
+    "`Authorization: Bearer lms_...`, or with the session cookie of a signed-in browser. Writes made with "
+    "the session cookie must send the page's CSRF token in `X-CSRFToken`. Timestamps are ISO 8601 in UTC. "
+    "Asking for another organisation's objects answers 404. A query parameter sent blank counts as not "
+    "sent; one the operation does not list is ignored."
+)
+
+
+def _refuse(req, resp, error: ValidationError | None, instance, model_adapter) -> None:
+    """spectree's `before` hook: a request its model refuses is `Invalid`, answered as every 400 is."""
+    if req.method not in SAFE_METHODS and not isinstance(req.get_json(), dict):
+        raise Invalid(params.NOT_JSON)  # not JSON at all: get_json raised Invalid saying what is wrong
+    if error is not None:
+        raise Invalid(fields_at_fault(error))
+
+
+def fields_at_fault(error: ValidationError) -> dict[str, list[str]]:
+    """pydantic's errors as the API's `fields`: each parameter or body field with what to fix."""
+    own: dict[str, str] = getattr(getattr(m, error.title, None), "refusals", {})
+    found: dict[str, list[str]] = {}
+    for problem in error.errors(include_url=False):
+        where = [str(part) for part in problem["loc"]]
+        field = where[0] if where else ""
+        said = own.get(f"{field}/{problem['type']}") or own.get(field)
+        if said:
+            ctx = problem.get("ctx") or {}
+            length = len(problem["input"]) if isinstance(problem["input"], str | list) else 0
+            message = said.format(**ctx, maximum=ctx.get("max_length"), length=length)
+        else:
+            message = _message(".".join(where) or "the body", problem)
+        if message not in found.get(field, []):
+            found.setdefault(field, []).append(message)
+    return found
+
+
+# What a refusal says, by pydantic's error type; {field} is where, the rest is the error's context.
+MESSAGES = {
+    "int_parsing": "{field} must be a whole number of 1 or more.",
+    "int_type": "{field} must be a whole number of 1 or more.",
+    "int_from_float": "{field} must be a whole number of 1 or more.",
+    "greater_than_equal": "{field} must be a whole number of {ge} or more.",
+    "less_than_equal": "{field} must be at most {le}.",
+    "enum": "{field} must be one of: {expected}.",
+    "literal_error": "{field} must be one of: {expected}.",
+    "missing": "Send {field}.",
+    "extra_forbidden": "Remove {field}: it is not a field of this request.",
+    "string_too_long": "{field} must be at most {max_length:,} characters.",
+    "string_pattern_mismatch": "{field} holds a character it may not (NUL), or only spaces.",
+    "too_short": "{field} must hold at least {min_length}.",
+    "model_type": params.NOT_JSON,
+}
+
+
+def _message(field: str, problem: Any) -> str:
+    ctx = {
+        key: str(value).replace("'", "") if key == "expected" else value
+        for key, value in (problem.get("ctx") or {}).items()
+    }
+    if problem["type"] == "value_error":
+        return f"{field} {ctx['error']}."
+    template = MESSAGES.get(problem["type"])
+    return template.format(field=field, **ctx) if template else f"{field}: {problem['msg']}."
+
+
+spec = SpecTree(
+    "flask",
+    mode="strict",  # the document lists the operations declared below, nothing else of the app
+    annotations=False,
+    page_templates={},  # no spectree doc pages: they load their scripts from a CDN
+    before=_refuse,
+    validation_error_status=400,
+    validation_error_model=m.Error,
+    naming_strategy=lambda model: model.__name__.removesuffix("Out"),
+    nested_naming_strategy=lambda _parent, child: child.removesuffix("Out"),
+    title="Lead with Quality API",
+    version="1.0.0",
+    description=DESCRIPTION,
+)
+
+# The errors each kind of operation answers, besides 400 (every operation: a query or body its model
+# refuses, a NUL character anywhere, a cookie write without its CSRF token).
+UNAUTHORIZED = (m.Error, "No session and no valid personal access token.")
+FORBIDDEN = (m.Error, "A member of the organisation without HR or org admin permission.")
+NOT_FOUND = (m.Error, "No such object here, or an organisation the caller does not belong to.")
+BAD_REQUEST = (m.Error, "The request is not valid: `fields` names what to fix.")
+
+
+def answers(model: type[BaseModel], summary: str, *errors: str) -> Answers:
+    kinds = {"401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND}
+    return Answers(
+        HTTP_200=(model, summary),
+        HTTP_400=BAD_REQUEST,
+        **{f"HTTP_{code}": kinds[code] for code in ("401", *errors)},
+    )
+
+
+def reply(model: BaseModel) -> Response:
+    """The answer as Flask's JSON (keys sorted, as the API has always sent them)."""
+    return jsonify(model.model_dump(mode="json"))
+
+
+def _query() -> Any:
+    return request.context.query  # type: ignore[attr-defined]
+
+
+def _json() -> Any:
+    return request.context.json  # type: ignore[attr-defined]
 
 
 @bp.before_request
@@ -48,62 +167,206 @@ def _authenticate():
     return None
 
 
-# --- endpoints ----------------------------------------------------------------------------------
+# --- the document ---------------------------------------------------------------------------------
+
+
+def document(*, cookie_name: str, vocabulary: catalogue.Vocabulary | None = None) -> dict:
+    """The OpenAPI document: spectree's, with paths relative to PREFIX, the path parameters described by
+    their models, the security schemes (`cookie_name` is the app's session cookie) and, when given, the
+    content release's vocabulary as the values the catalogue's filters take."""
+    generated = copy.deepcopy(spec.spec)
+    paths = {path.removeprefix(PREFIX): ops for path, ops in generated["paths"].items()}
+    for path, operations in paths.items():
+        for operation in operations.values():
+            operation.pop("tags", None)
+            if not operation.get("description"):
+                operation.pop("description", None)
+            for parameter in operation["parameters"]:
+                if parameter["in"] == "path":
+                    parameter["schema"] = TypeAdapter(m.PATH_PARAMETERS[parameter["name"]]).json_schema()
+                    parameter["description"] = parameter["schema"].pop("description", "")
+                elif parameter["in"] == "query" and path == "/modules" and vocabulary is not None:
+                    _list_vocabulary(parameter, vocabulary)
+    generated["paths"] = paths
+    for query in (m.UnitsQuery, m.PeopleQuery, m.ModulesQuery):  # listed as parameters, not as bodies
+        generated["components"]["schemas"].pop(query.__name__, None)
+    generated.pop("tags", None)
+    generated["servers"] = [{"url": PREFIX}]
+    generated["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
+    generated["components"]["securitySchemes"] = {
+        "bearerAuth": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A personal access token (lms_...), from `lms token create`.",
+        },
+        "cookieAuth": {"type": "apiKey", "in": "cookie", "name": cookie_name},
+    }
+    return generated
+
+
+def _list_vocabulary(parameter: dict, vocabulary: catalogue.Vocabulary) -> None:
+    kind = m.VOCABULARY_FILTERS.get(parameter["name"])
+    terms = getattr(vocabulary, kind) if kind else ()
+    if terms:  # before the first content sync any value is taken (and nothing matches)
+        parameter["schema"] = {
+            "anyOf": [{"type": "string", "enum": [t.id for t in terms]}, m.BLANK],
+            "default": "",
+        }
 
 
 @bp.get("/openapi.json")
+@spec.validate(resp=Answers(HTTP_200=(m.OpenApiDocument, "The OpenAPI 3.1 document.")), security={})
 def openapi_document():
-    return jsonify(openapi.document(cookie_name=current_app.config["SESSION_COOKIE_NAME"]))
+    """This document. No authentication needed."""
+    return jsonify(_served_document())
 
 
-@bp.get("/me")
-def me():
-    user: User = current_user._get_current_object()  # type: ignore[attr-defined]
-    return jsonify(
-        id=user.id,
-        email=user.email,
-        name=user.name,
-        time_zone=user.time_zone,
-        memberships=[_membership(m) for m in user.memberships],
+def _served_document() -> dict:
+    return document(
+        cookie_name=current_app.config["SESSION_COOKIE_NAME"], vocabulary=catalogue.vocabulary(get_db())
     )
 
 
+@bp.get("/docs")
+def reference():
+    """The document as a page: operations, their parameters and answers, and the schemas."""
+    return render_template("api/reference.html", doc=_served_document(), describe=describe)
+
+
+# --- endpoints ----------------------------------------------------------------------------------
+
+
+@bp.get("/me")
+@spec.validate(resp=answers(m.Me, "The authenticated person and their memberships."), operation_id="getMe")
+def me():
+    """The authenticated person and their memberships."""
+    return reply(m.Me.of(_user()))
+
+
 @bp.get("/orgs/<org>/units")
+@spec.validate(
+    query=m.UnitsQuery,
+    resp=answers(m.UnitList, "The organisation's unit tree.", "403", "404"),
+    operation_id="listUnits",
+)
 def list_units(org: str):
-    include_archived = _flag("include_archived", default=True)
-    units = organizations.list_units(get_db(), _actor(org), include_archived=include_archived)
-    return jsonify(items=[_unit(u) for u in units])
+    """The organisation's unit tree, parents before children. HR and org admins."""
+    units = organizations.list_units(get_db(), _actor(org), include_archived=_query().include_archived)
+    return reply(m.UnitList(items=[m.Unit.of(u) for u in units]))
 
 
 @bp.get("/orgs/<org>/units/<int:unit_id>")
+@spec.validate(resp=answers(m.Unit, "One unit.", "403", "404"), operation_id="getUnit")
 def get_unit(org: str, unit_id: int):
-    return jsonify(_unit(organizations.get_unit(get_db(), _actor(org), unit_id)))
+    """One unit. HR and org admins."""
+    return reply(m.Unit.of(organizations.get_unit(get_db(), _actor(org), unit_id)))
 
 
 @bp.get("/orgs/<org>/people")
+@spec.validate(
+    query=m.PeopleQuery,
+    resp=answers(m.PersonPage, "One page of people.", "403", "404"),
+    operation_id="listPeople",
+)
 def list_people(org: str):
-    filters = {
-        "q": request.args.get("q", ""),
-        "role": _role("role"),
-        "unit_id": params.arg_id("unit_id"),
-        "include_inactive": _flag("include_inactive", default=False),
-        "page": params.arg_number("page", default=1),
-        "per_page": params.arg_number(
-            "per_page", default=openapi.DEFAULT_PER_PAGE, maximum=openapi.MAX_PER_PAGE
-        ),
-    }
-    page = people.list_people(get_db(), _actor(org), **filters)
-    return jsonify(
-        items=[_person(m) for m in page.items], total=page.total, page=page.page, per_page=page.per_page
+    """People of the organisation, by name, one page at a time. HR and org admins."""
+    query: m.PeopleQuery = _query()
+    page = people.list_people(
+        get_db(),
+        _actor(org),
+        q=query.q,
+        role=query.role.value if query.role else "",
+        unit_id=query.unit_id,
+        include_inactive=query.include_inactive,
+        page=query.page,
+        per_page=query.per_page,
+    )
+    return reply(
+        m.PersonPage(
+            items=[m.Person.of(p) for p in page.items],
+            total=page.total,
+            page=page.page,
+            per_page=page.per_page,
+        )
     )
 
 
 @bp.get("/orgs/<org>/people/<int:membership_id>")
+@spec.validate(resp=answers(m.Person, "One person.", "403", "404"), operation_id="getPerson")
 def get_person(org: str, membership_id: int):
-    return jsonify(_person(people.get_person(get_db(), _actor(org), membership_id)))
+    """One person of the organisation. HR and org admins."""
+    return reply(m.Person.of(people.get_person(get_db(), _actor(org), membership_id)))
 
 
-# --- reading the request --------------------------------------------------------------------------
+# --- learning: the published modules and the caller's own assignments, answers and reflections -------
+
+
+@bp.get("/modules")
+@spec.validate(
+    query=m.ModulesQuery,
+    resp=answers(m.ModuleList, "Modules matching the filters."),
+    operation_id="listModules",
+)
+def list_modules():
+    """Published modules, filtered as in the catalogue. Any signed-in person."""
+    query: m.ModulesQuery = _query()
+    filters = query.model_dump(mode="json")
+    filters["role"] = filters["role"] or ""
+    found = catalogue.catalogue(
+        get_db(), _user(), **{name: filters[name] for name in catalogue.CATALOGUE_FILTERS}
+    )
+    return reply(m.ModuleList(items=[m.ModuleSummary.of(module) for module in found]))
+
+
+@bp.get("/modules/<slug>")
+@spec.validate(
+    resp=answers(m.ModuleDetail, "The module and the caller's progress in it.", "404"),
+    operation_id="getModule",
+)
+def get_module(slug: str):
+    """One module with the caller's own progress, latest answers and reflections.
+
+    404 for a retired module the caller never started.
+    """
+    return reply(m.ModuleDetail.of_view(modules.module_view(get_db(), _user(), slug)))
+
+
+@bp.get("/me/assignments")
+@spec.validate(resp=answers(m.AssignmentList, "The caller's assignments."), operation_id="listMyAssignments")
+def my_assignments():
+    """The caller's assignments with their progress and due dates, in every organisation they are an
+    active member of."""
+    user = _user()
+    items = []
+    for membership in user.memberships:
+        if membership.active:
+            mine = learning.my_learning(get_db(), Actor(user, membership))
+            items.extend(m.AssignmentOut.of(membership, item, item == mine.next_up) for item in mine.items)
+    return reply(m.AssignmentList(items=items))
+
+
+@bp.post("/modules/<slug>/checks/<key>/answer")
+@spec.validate(
+    json=m.AnswerRequest,
+    resp=answers(m.AnswerResult, "Whether the answer was right.", "404"),
+    operation_id="answerCheck",
+)
+def answer_check(slug: str, key: str):
+    """Answer a knowledge check; completes the module when every check's latest answer is right."""
+    body: m.AnswerRequest = _json()
+    return reply(m.AnswerResult.of(modules.answer_check(get_db(), _user(), slug, key, set(body.chosen))))
+
+
+@bp.put("/modules/<slug>/reflections/<key>")
+@spec.validate(
+    json=m.ReflectionRequest,
+    resp=answers(m.ReflectionOut, "The saved reflection.", "404"),
+    operation_id="saveReflection",
+)
+def save_reflection(slug: str, key: str):
+    """Save (or replace) the caller's reflection on a prompt."""
+    body: m.ReflectionRequest = _json()
+    return reply(m.ReflectionOut.of(key, modules.save_reflection(get_db(), _user(), slug, key, body.text)))
 
 
 def _actor(org: str) -> Actor:
@@ -111,235 +374,38 @@ def _actor(org: str) -> Actor:
     return actor_for(current_user, org)  # type: ignore[arg-type]
 
 
-def _flag(name: str, *, default: bool) -> bool:
-    value = request.args.get(name, "").strip().lower()
-    if not value:
-        return default
-    if value in {"true", "1"}:
-        return True
-    if value in {"false", "0"}:
-        return False
-    raise Invalid(f"{name} must be true or false.", name)
-
-
-def _role(name: str) -> str:
-    value = request.args.get(name, "").strip()
-    if value and role_named(value) is None:
-        roles = [r.value for r in StakeholderRole]
-        raise Invalid(f"{name} must be one of: {', '.join(roles)}.", name)
-    return value
-
-
-# --- writing the response: snake_case keys, UTC timestamps, never a password or token hash ----------
-
-
-def _timestamp(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _unit_ref(unit: OrgUnit | None) -> dict | None:
-    return None if unit is None else {"id": unit.id, "name": unit.name}
-
-
-def _permissions(m: Membership) -> list[str]:
-    return sorted(p.value for p in m.permissions)
-
-
-def _membership(m: Membership) -> dict:
-    return {
-        "id": m.id,
-        "organization": {"slug": m.organization.slug, "name": m.organization.name},
-        "unit": _unit_ref(m.unit),
-        "stakeholder_role": m.stakeholder_role.value,
-        "permissions": _permissions(m),
-        "active": m.active,
-    }
-
-
-def _unit(u: OrgUnit) -> dict:
-    return {
-        "id": u.id,
-        "name": u.name,
-        "kind": u.kind.value,
-        "parent_id": u.parent_id,
-        "active": u.active,
-        "archived_at": _timestamp(u.archived_at),
-        "created_at": _timestamp(u.created_at),
-    }
-
-
-def _person(m: Membership) -> dict:
-    return {
-        "id": m.id,
-        "user_id": m.user_id,
-        "name": m.user.name,
-        "email": m.user.email,
-        "stakeholder_role": m.stakeholder_role.value,
-        "unit": _unit_ref(m.unit),
-        "job_code": m.job_code,
-        "employee_id": m.employee_id,
-        "permissions": _permissions(m),
-        "active": m.active,
-        "created_at": _timestamp(m.created_at),
-        "deactivated_at": _timestamp(m.deactivated_at),
-    }
-
-
-# --- learning: the published modules and the caller's own assignments, answers and reflections -------
-
-
-@bp.get("/modules")
-def list_modules():
-    filters = {name: request.args.get(name, "").strip() for name in catalogue.CATALOGUE_FILTERS}
-    found = catalogue.catalogue(get_db(), _user(), **filters)
-    return jsonify(items=[_module_summary(m) for m in found])
-
-
-@bp.get("/modules/<slug>")
-def get_module(slug: str):
-    return jsonify(_module_detail(modules.module_view(get_db(), _user(), slug)))
-
-
-@bp.get("/me/assignments")
-def my_assignments():
-    """The caller's assignments in every organisation they are an active member of."""
-    user = _user()
-    items = []
-    for membership in user.memberships:
-        if membership.active:
-            mine = learning.my_learning(get_db(), Actor(user, membership))
-            items.extend(_assignment(membership, item, item == mine.next_up) for item in mine.items)
-    return jsonify(items=items)
-
-
-@bp.post("/modules/<slug>/checks/<key>/answer")
-def answer_check(slug: str, key: str):
-    chosen = _body().get("chosen")
-    if not isinstance(chosen, list) or not all(type(c) is int for c in chosen):
-        raise Invalid("chosen must be a list of option numbers, counted from 0.", "chosen")
-    answer = modules.answer_check(get_db(), _user(), slug, key, set(chosen))
-    return jsonify(
-        correct=answer.correct,
-        explanation_html=answer.explanation_html,
-        module_completed=answer.module_completed,
-        just_completed=answer.just_completed,
-        progress=_progress(answer.progress),
-    )
-
-
-@bp.put("/modules/<slug>/reflections/<key>")
-def save_reflection(slug: str, key: str):
-    text = _body().get("text")
-    if not isinstance(text, str):
-        raise Invalid("text must be a string.", "text")
-    return jsonify(_reflection(key, modules.save_reflection(get_db(), _user(), slug, key, text)))
-
-
 def _user() -> User:
     return current_user._get_current_object()  # type: ignore[attr-defined]
 
 
-def _body() -> dict[str, Any]:
-    body = request.get_json()  # not JSON, or nested too deeply: Invalid saying so (lms.web.params)
-    if not isinstance(body, dict):
-        raise Invalid(params.NOT_JSON)
-    return body
-
-
-def _module_summary(m: Module) -> dict:
-    return {
-        "slug": m.slug,
-        "title": m.title,
-        "summary": m.summary,
-        "curriculum": m.curriculum,
-        "dose": m.dose,
-        "component": m.component,
-        "principles": list(m.principles),
-        "roles": list(m.roles),
-        "minutes": m.minutes,
-        "requires": list(m.requires),
-        "objectives": list(m.objectives),
-        "active": m.active,
-    }
-
-
-def _attempt(attempt: CheckAttempt | None) -> dict | None:
-    if attempt is None:
-        return None
-    return {
-        "chosen": attempt.chosen,
-        "correct": attempt.correct,
-        "answered_at": _timestamp(attempt.answered_at),
-    }
-
-
-def _module_detail(view: modules.ModuleView) -> dict:
-    def check(data: dict) -> dict:
-        attempt = view.attempts.get(data["key"])
-        return {
-            "key": data["key"],
-            "question_html": data["question_html"],
-            "options": [{"text_html": o["text_html"]} for o in data["options"]],
-            "multiple": view.check(data["key"]).multiple,
-            "latest_attempt": _attempt(attempt),
-            "explanation_html": data.get("explanation_html") if view.explanation_shown(data["key"]) else None,
-        }
-
-    def reflection(data: dict) -> dict:
-        saved = view.reflections.get(data["key"])
-        return {
-            "key": data["key"],
-            "prompt_html": data["prompt_html"],
-            "text": saved.text if saved else None,
-            "updated_at": _timestamp(saved.updated_at) if saved else None,
-        }
-
-    return {
-        **_module_summary(view.module),
-        "content_hash": view.module.content_hash,
-        "segments": [{"kind": s["kind"], "value": s["value"]} for s in view.module.segments],
-        "checks": [check(c) for c in view.module.checks],
-        "reflections": [reflection(r) for r in view.module.reflections],
-        "prerequisites_complete": view.prerequisites_complete,
-        "progress": _progress(view.progress),
-    }
-
-
-def _progress(p: Progress | None) -> dict | None:
-    if p is None:
-        return None
-    return {
-        "status": p.status.value,
-        "started_at": _timestamp(p.started_at),
-        "last_seen_at": _timestamp(p.last_seen_at),
-        "resume_at": p.resume_at,
-        "completed_at": _timestamp(p.completed_at),
-        "completed_hash": p.completed_hash,
-        "score": p.score,
-    }
-
-
-def _assignment(m: Membership, item: learning.AssignedModule, next_up: bool) -> dict:
-    return {
-        "id": item.assignment_id,
-        "organization": {"slug": m.organization.slug, "name": m.organization.name},
-        "module": {
-            "slug": item.module.slug,
-            "title": item.module.title,
-            "minutes": item.module.minutes,
-            "dose": item.module.dose,
-        },
-        "source": item.source.value,
-        "assigned_at": _timestamp(item.assigned_at),
-        "due_on": item.due_on.isoformat(),
-        "overdue": item.overdue,
-        "status": item.status.value,
-        "completed_at": _timestamp(item.completed_at),
-        "next_up": next_up,
-    }
-
-
-def _reflection(key: str, r: Reflection) -> dict:
-    return {"key": key, "text": r.text, "updated_at": _timestamp(r.updated_at)}
+def describe(schema: dict | None) -> str:
+    """A schema in words for the reference page: "integer, 1 to 200", "one of: a, b", "list of Unit"."""
+    if not schema:
+        return "anything"
+    if "$ref" in schema:
+        return schema["$ref"].rsplit("/", 1)[1]
+    if "anyOf" in schema:
+        return " or ".join(describe(option) for option in schema["anyOf"])
+    if "enum" in schema:
+        return "one of: " + ", ".join(str(value) for value in schema["enum"])
+    if "const" in schema:
+        return repr(schema["const"])
+    kind = schema.get("type", "anything")
+    if kind == "array":
+        text = f"list of {describe(schema.get('items'))}"
+        if "minItems" in schema:
+            text += f", at least {schema['minItems']}"
+        return text
+    if schema == m.BLANK:
+        return "blank"
+    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
+        return f"object of {describe(schema['additionalProperties'])}"
+    limits = [
+        (f"from {schema['minimum']}" if "minimum" in schema else ""),
+        (f"to {schema['maximum']}" if "maximum" in schema else ""),
+        (f"at most {schema['maxLength']:,} characters" if "maxLength" in schema else ""),
+        (f"matching {schema['pattern']}" if "pattern" in schema else ""),
+        schema.get("format", ""),
+    ]
+    detail = " ".join(limit for limit in limits if limit)
+    return f"{kind}, {detail}" if detail else str(kind)

@@ -1,7 +1,8 @@
 """What a request sends, read in one place: ids and whole numbers, JSON bodies, and the NUL character.
 
-Every view, form and the API take ids and numbers through these functions, so one range and one set of
-messages hold everywhere and no input reaches the database in a shape it refuses:
+Every view, form and the API (its query models, lms/web/api_models.py) take ids and numbers through
+these functions, so one range and one set of messages hold everywhere and no input reaches the
+database in a shape it refuses:
 
 - An id is a whole number from 1 to ID_MAX, written in ASCII digits: the largest id both databases
   store (PostgreSQL's `integer` ends at 2^31-1; SQLite's at 2^63-1). `<int:...>` in any route is
