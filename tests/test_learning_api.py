@@ -9,6 +9,7 @@ from conftest import csrf_token
 from sqlalchemy import func, select
 from test_api import conforms, response_schema
 
+from lms.db import utcnow
 from lms.models import CheckAttempt, Reflection
 from lms.services import tokens
 from lms.web.api import PREFIX
@@ -281,3 +282,20 @@ def test_the_learning_api_needs_credentials(mfi, client):
     ]:
         resp = getattr(client, method)(f"{PREFIX}{path}", json={})
         assert resp.status_code == 401, path
+
+
+def test_assignments_of_an_archived_organisation_are_not_listed(lib, learner, make, db, client, bearer):
+    """A person in two organisations, one of them archived by the platform's operator, sees only the
+    open organisation's assignments (the archived one is closed to its members, not deleted)."""
+    lib.assign(learner, lib.module("first", title="First"))
+    closed = make.org("closed", name="Closed Health")
+    elsewhere = make.person(closed, email=learner.user.email)
+    lib.assign(elsewhere, lib.module("second", title="Second"))
+    closed.org.archived_at = utcnow()
+    db.commit()
+
+    resp = client.get(f"{PREFIX}/me/assignments", headers=bearer)
+    assert resp.status_code == 200
+    assert [(i["organization"]["slug"], i["module"]["slug"]) for i in resp.json["items"]] == [
+        ("alpha", "first")
+    ]

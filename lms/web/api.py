@@ -339,7 +339,7 @@ def my_assignments():
     user = _user()
     items = []
     for membership in user.memberships:
-        if membership.active:
+        if membership.usable:
             mine = learning.my_learning(get_db(), Actor(user, membership))
             items.extend(m.AssignmentOut.of(membership, item, item == mine.next_up) for item in mine.items)
     return reply(m.AssignmentList(items=items))
