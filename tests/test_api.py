@@ -256,6 +256,9 @@ def test_people_come_a_page_at_a_time(hr, roster, login_as):
     assert (second.json["total"], second.json["page"], second.json["per_page"]) == (5, 2, 2)
     assert names(client.get(f"{PREFIX}/orgs/alpha/people?per_page=2&page=3")) == ["Hana HR"]
     assert names(client.get(f"{PREFIX}/orgs/alpha/people?per_page=2&page=4")) == []
+    # The document types page numbers as JSON Schema integers, which count 2.0 as 2 (schemathesis sends it).
+    assert names(client.get(f"{PREFIX}/orgs/alpha/people?per_page=2.0&page=2.0")) == ["Cal Cole", "Dee Dunn"]
+    assert client.get(f"{PREFIX}/orgs/alpha/people?page=2.5").status_code == 400
 
 
 def test_admin_reads_one_person_with_permissions(make, tree, admin, login_as, document):

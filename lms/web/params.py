@@ -8,8 +8,9 @@ database in a shape it refuses:
   store (PostgreSQL's `integer` ends at 2^31-1; SQLite's at 2^63-1). `<int:...>` in any route is
   `IdConverter` (registered app-wide by `init_app`), so an id out of that range in a path matches no
   route: 404, like an id that does not exist. In a query or a form it is Invalid (400) naming the field.
-- Numbers are read with `whole_number`: ASCII digits only (str.isdigit accepts "²", which int() refuses)
-  and no more of them than the maximum has (int() refuses thousands), then checked against a range.
+- Numbers are read with `whole_number`: ASCII digits only (str.isdigit accepts "²", which int() refuses),
+  or an integral "30.0" as JSON Schema's integer allows, and no more digits than the maximum has (int()
+  refuses thousands), then checked against a range.
 - JSON nested deeper than Python's parser can follow is a ValueError (so `request.get_json` answers
   400), and every refusal of a JSON body says what to fix (`Request.on_json_loading_failed`).
 - PostgreSQL stores no NUL character in text: `refuse_nul` answers 400 for one in the path, the query,
@@ -70,8 +71,12 @@ def whole_number(
     number: int | None = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)  # JSON Schema counts 2.0 as an integer, so the document allows it
     elif isinstance(value, str):
-        digits = value.strip()
+        digits, point, zeros = value.strip().partition(".")
+        if point and zeros.strip("0"):
+            digits = ""  # 2.5 is not whole; 30.0 is (JSON Schema's integer, as a query sends it)
         if digits.isascii() and digits.isdigit():
             # More digits than `maximum` has is too large (and int() refuses thousands of them).
             number = int(digits) if len(digits.lstrip("0")) <= len(str(maximum)) else maximum + 1
