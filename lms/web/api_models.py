@@ -68,8 +68,8 @@ class QueryValue:
         self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
     ) -> dict[str, Any]:
         described = handler(schema)
-        if described.get("type") == "string":  # blank text is text already
-            return described
+        if described.get("type") == "string" and not {"enum", "minLength"} & described.keys():
+            return described  # blank text is text already (but not one of an enum's values)
         return {"anyOf": [described, BLANK]}
 
 
