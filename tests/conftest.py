@@ -4,8 +4,8 @@ role, a signed-in client per person, a real SMTP server, and a live server for b
 The database is SQLite in a temporary folder, or PostgreSQL when LMS_TEST_DATABASE_URL names a server
 (a fresh database is created on it for the run and dropped afterwards). Each test runs in a transaction
 rolled back at its end (`_rolled_back`); tests marked `committed`, and browser tests, commit for real and
-every table is emptied after them (`_wipe`). Tests that need a part that is
-missing (PostgreSQL, Chromium) skip with a reason locally and fail in CI (CI=true).
+every table is emptied after them (`_wipe`). Tests that need a part that is missing (PostgreSQL,
+Chromium) skip with a reason locally and fail in CI (CI=true).
 """
 
 from __future__ import annotations
