@@ -2,8 +2,10 @@
 role, a signed-in client per person, a real SMTP server, and a live server for browser tests.
 
 The database is SQLite in a temporary folder, or PostgreSQL when LMS_TEST_DATABASE_URL names a server
-(a fresh database is created on it for the run and dropped afterwards). Tests that need a part that is
-missing (PostgreSQL, Chromium) skip with a reason locally and fail in CI (CI=true).
+(a fresh database is created on it for the run and dropped afterwards). Each test runs in a transaction
+rolled back at its end (`_rolled_back`); tests marked `committed`, and browser tests, commit for real and
+every table is emptied after them (`_wipe`). Tests that need a part that is missing (PostgreSQL,
+Chromium) skip with a reason locally and fail in CI (CI=true).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import secrets
 import socket
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
@@ -23,7 +26,7 @@ from flask import Flask, g, has_app_context
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from curricula.stakeholders import StakeholderRole
 from lms import create_app, migrate
@@ -109,9 +112,15 @@ def app(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Flask:
     return app
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "committed: the test's work is really committed and every table emptied after it, for tests that "
+        "look through a connection of their own or serve requests from another thread (browser tests are)",
+    )
+
+
 def _wipe(app: Flask) -> None:
-    # Ids start again in the wiped database: pages kept for the last test's people must go with it.
-    app.extensions["lms.fragments"].clear()
     engine = app.extensions["lms.engine"]
     tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as conn:
@@ -122,15 +131,65 @@ def _wipe(app: Flask) -> None:
                 conn.execute(text(f"DELETE FROM {name}"))
 
 
+@contextmanager
+def _rolled_back(app: Flask) -> Iterator[None]:
+    """Every session the app makes while the test runs (the `db` fixture's, each request's, each
+    command's, work after a response) joins one outer transaction on one connection, rolled back when
+    the test ends (SQLAlchemy's "joining a Session into an external transaction").
+
+    Each session works in a savepoint of its own (join_transaction_mode="create_savepoint"): its commit
+    releases the savepoint, so what it did is visible to the sessions after it, as a commit would be; its
+    rollback (a refused request, a failed command) rolls back to the savepoint, and its next transaction
+    opens a new one. On SQLite, lms.db's "savepoint" hook emits the BEGIN pysqlite would defer, so the
+    first savepoint opens the outer transaction rather than a transaction that its release commits.
+    """
+    engine = app.extensions["lms.engine"]
+    made = app.extensions["lms.sessionmaker"]
+    with engine.connect() as connection:
+        outer = connection.begin()
+        app.extensions["lms.sessionmaker"] = sessionmaker(
+            **{**made.kw, "bind": connection, "join_transaction_mode": "create_savepoint"}
+        )
+        try:
+            yield
+        finally:
+            app.extensions["lms.sessionmaker"] = made
+            outer.rollback()
+    with engine.connect() as check:
+        left = check.scalar(
+            text("SELECT (SELECT count(*) FROM organization) + (SELECT count(*) FROM user_account)")
+        )
+    assert left == 0, "a test's work outlived its transaction (mark it `committed` if it commits for real)"
+
+
 @pytest.fixture(autouse=True)
-def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "app" in request.fixturenames:
-        _wipe(request.getfixturevalue("app"))
+def _isolated(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Each test that uses the app runs in a transaction rolled back at its end (`_rolled_back`).
+
+    Tests marked `committed`, and browser tests (the live server answers from threads of its own, each
+    with a connection of its own), commit for real instead, and every table is emptied after them.
+    """
+    if "app" not in request.fixturenames:
+        yield
+        return
+    app: Flask = request.getfixturevalue("app")
+    try:
+        if request.node.get_closest_marker("committed") or "live_server" in request.fixturenames:
+            try:
+                yield
+            finally:
+                _wipe(app)
+        else:
+            with _rolled_back(app):
+                yield
+    finally:
+        # Ids start again after a wipe (and on SQLite after a rollback): pages kept for this test's people
+        # must go with them.
+        app.extensions["lms.fragments"].clear()
 
 
 @pytest.fixture
-def ctx(app: Flask) -> Iterator[None]:
+def ctx(app: Flask, _isolated: None) -> Iterator[None]:
     with app.app_context():
         yield
 

@@ -84,6 +84,7 @@ def test_one_batch_sends_at_most_batch_messages_oldest_first(app, db, smtp_serve
 
 
 @pytest.mark.postgres
+@pytest.mark.committed  # the other sender, a connection of its own, must see the queued messages
 def test_a_message_another_sender_has_claimed_is_skipped_not_sent_twice(app, db, smtp_server):
     url, mailbox = smtp_server
     claimed = queue(db, subject="Claimed by the other sender")

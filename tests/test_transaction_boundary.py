@@ -21,6 +21,10 @@ from lms.models import ApiToken, AuditEvent, Organization, OutboxMessage, User
 from lms.security import verify_password
 from lms.services import Forbidden, Invalid, dosing, people, tokens
 
+# What these tests claim is what a session of its own sees after a real commit or rollback (the `committed`
+# reader), and what pysqlite does with a savepoint outside a transaction: they commit for real.
+pytestmark = pytest.mark.committed
+
 PASSWORD = "a long enough password"
 NEW = "nora.new@alpha.example"
 
