@@ -36,7 +36,7 @@ def error_for(html: str, field_id: str) -> str:
 
 
 def form_errors(html: str) -> str:
-    match = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', html, re.S)
+    match = re.search(r'<div class="form-errors">(.*?)</div>', html, re.S)
     return unescape(re.sub(r"<[^>]+>", " ", match.group(1))).strip() if match else ""
 
 

@@ -298,6 +298,9 @@ def test_an_unknown_catalogue_filter_says_so_next_to_it(lib, learner, login_as):
     html = resp.get_data(as_text=True)
     assert '<p class="error" id="role-error">Choose a stakeholder role from the list.</p>' in html
     assert 'value="charts"' in html
+    start = html.index('<div class="error-summary"')
+    summary = html[start : html.index("</div>", start)]
+    assert '<a href="#role">Written for: Choose a stakeholder role from the list.</a>' in summary
 
 
 # --- the record -----------------------------------------------------------------------------------

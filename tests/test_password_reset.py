@@ -157,7 +157,11 @@ def test_a_password_that_breaks_a_rule_is_explained_and_nothing_changes(
 
     resp = choose_password(client, path, password=password, confirm=confirm)
     assert resp.status_code == 400
-    assert message in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    summary = html[
+        html.index('<div class="error-summary"') : html.index("</div>", html.index("error-summary"))
+    ]
+    assert message in summary and '<a href="#' in summary, "the summary at the top says it too"
     assert 'aria-invalid="true"' in resp.get_data(as_text=True)
     assert password_hash(db, nurse.user_id) == before
     assert db.scalar(select(PasswordResetToken.used_at)) is None

@@ -67,7 +67,14 @@ def test_a_person_turns_it_on_and_then_signs_in_with_a_code(app, db, nurse, logi
     first = sign_in(browser, "nia@alpha.example")
     assert first.status_code == 302 and first.location.endswith("/sign-in/code")
     assert browser.get("/api/v1/me").status_code == 401, "the password alone signs nobody in"
-    assert enter_code(browser, "000000").status_code == 400
+    wrong = enter_code(browser, "000000")
+    assert wrong.status_code == 400
+    html = wrong.get_data(as_text=True)
+    summary = html[
+        html.index('<div class="error-summary"') : html.index("</div>", html.index("error-summary"))
+    ]
+    assert '<a href="#code">Code: That code is not right.' in summary, "said at the top, linked to the field"
+    assert 'value="000000"' in html
     assert enter_code(browser, next_code(secret)).status_code == 302
     assert browser.get("/api/v1/me").status_code == 200
 
@@ -102,7 +109,8 @@ def test_code_entry_is_rate_limited_like_sign_in(app, db, nurse, login_as):
     blocked = enter_code(browser, "123456")
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) > 0
-    assert "Too many sign-in attempts" in blocked.get_data(as_text=True)
+    html = blocked.get_data(as_text=True)
+    assert "Too many sign-in attempts" in html[html.index('<div class="error-summary"') :]
 
 
 def test_a_throttled_sign_in_says_when_to_retry(app, nurse):

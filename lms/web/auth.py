@@ -14,7 +14,7 @@ from lms import login
 from lms.db import get_db, keep_refused
 from lms.models import User
 from lms.services import Invalid, Throttled, accounts, second_factor
-from lms.web import show_errors
+from lms.web import refused, refused_status, show_errors, show_refusal
 from lms.web.after_response import run_after_response
 
 bp = Blueprint("auth", __name__)
@@ -86,10 +86,13 @@ def sign_in():
             )
         except Throttled as exc:
             form.form_errors.append(str(exc))
+            refused(form)
             return _throttled(render_template("auth/sign_in.html", form=form), exc)
         except Invalid as exc:
             keep_refused()  # the failed attempt is recorded: the throttle counts it
+            # The service's one vague message (no telling whether the account exists), in the summary too.
             show_errors(form, exc.errors)
+            refused(form)
             status = 400
         else:
             target = safe_next(request.args.get("next"))
@@ -99,6 +102,7 @@ def sign_in():
                 return redirect(url_for(".second_step"))
             return _signed_in(user, target)
     elif form.errors:
+        refused(form)
         status = 400
     return render_template("auth/sign_in.html", form=form), status
 
@@ -122,6 +126,7 @@ def second_step():
             accounts.check_throttle(db, email=user.email, ip=request.remote_addr)
         except Throttled as exc:
             form.form_errors.append(str(exc))
+            refused(form)
             return _throttled(render_template("auth/second_step.html", form=form), exc)
         right = second_factor.verify(db, user, form.code.data)
         accounts.record_attempt(db, email=user.email, ip=request.remote_addr, succeeded=right)
@@ -131,8 +136,10 @@ def second_step():
         form.code.errors = [
             "That code is not right. Type the 6 digits your app shows now, or one of your recovery codes."
         ]
+        refused(form)
         status = 400
     elif form.errors:
+        refused(form)
         status = 400
     return render_template("auth/second_step.html", form=form), status
 
@@ -177,7 +184,9 @@ def reset_request():
         # email happen after the answer has been sent, so how long they take tells nobody anything.
         sent = render_template("auth/reset_sent.html")
         return run_after_response(sent, accounts.request_password_reset, email=form.email.data)
-    return render_template("auth/reset_request.html", form=form), 400 if form.errors else 200
+    if form.errors:
+        refused(form)
+    return render_template("auth/reset_request.html", form=form), refused_status()
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -194,8 +203,11 @@ def reset_password(token: str):
     except Invalid as exc:
         if "" in exc.errors:  # the link itself cannot be used: no form to fill in
             return render_template("auth/reset_link_problem.html", messages=exc.errors[""]), 400
-        show_errors(form, exc.errors)
+        show_refusal(form, exc)
         link = None
-    status = 400 if form.errors else 200
+    status = 200
+    if form.errors:
+        refused(form)
+        status = 400
     welcome = link is not None and link.purpose == "welcome"
     return render_template("auth/reset_password.html", form=form, welcome=welcome), status

@@ -25,7 +25,7 @@ from lms.models import User
 from lms.services import Invalid, NotFound, learning, modules
 from lms.services import catalogue as catalogue_service
 from lms.services.access import Actor
-from lms.web import current_actor, params, show_errors
+from lms.web import current_actor, params, refused, show_errors, show_refusal
 
 bp = Blueprint("learning", __name__)
 
@@ -122,6 +122,7 @@ def catalogue():
         except Invalid as exc:
             show_errors(filters, exc.errors)
     if found is None:
+        refused(filters)
         status = 400
     filtered = any(filters.values().values())
     return render_template(
@@ -148,8 +149,7 @@ def answer(slug: str, key: str):
         try:
             modules.answer_check(get_db(), _user(), slug, key, form.numbers())
         except Invalid as exc:
-            get_db().rollback()
-            show_errors(form, exc.errors)
+            show_refusal(form, exc)
         else:
             return redirect(url_for(".module", slug=slug, _anchor=f"check-{key}"), 303)
     return _refused(modules.module_view(get_db(), _user(), slug), "check", key, form)
@@ -163,8 +163,7 @@ def reflect(slug: str, key: str):
         try:
             modules.save_reflection(get_db(), _user(), slug, key, form.text.data or "")
         except Invalid as exc:
-            get_db().rollback()
-            show_errors(form, exc.errors)
+            show_refusal(form, exc)
         else:
             return redirect(url_for(".module", slug=slug, _anchor=f"reflection-{key}"), 303)
     return _refused(modules.module_view(get_db(), _user(), slug), "reflection", key, form)
@@ -175,11 +174,18 @@ def _module_page(title: str, body: Markup, status: int = 200):
 
 
 def _refused(view: modules.ModuleView, kind: str, key: str, form: FlaskForm):
-    """The module page again (400), the refused form shown with its errors and what was typed."""
+    """The module page again (400), the refused form shown with its errors and what was typed, and in
+    the error summary at the top (base.html, outside the kept part): its links go to the ids the block's
+    fields have on the page (lms/templates/learning/_module.html), under the block's own heading."""
     if kind == "check":
         modules.check_data(view.module, key)  # NotFound for a check the module does not have
-    elif kind == "reflection":
+        field, field_id = form["chosen"], f"check-{key}-option-0"
+        field.label.text = f"Knowledge check {view.check_number(key)} of {len(view.module.checks)}"
+    else:
         modules.reflection_data(view.module, key)
+        field, field_id = form["text"], f"reflection-{key}-text"
+    field.id = field.label.field_id = field_id
+    refused(form)
     return _module_page(view.module.title, kept.refused_module_page(_actor(), view, kind, key, form), 400)
 
 

@@ -25,7 +25,7 @@ from lms.db import get_db
 from lms.models import User
 from lms.services import Invalid, invitations, profile, second_factor, sessions, tokens
 from lms.services.profile import NAME_MAX
-from lms.web import current_actor, show_refusal
+from lms.web import current_actor, refused, show_refusal, submit_change
 from lms.web.admin_forms import ConfirmForm, Needed
 
 bp = Blueprint("profile", __name__)
@@ -127,32 +127,28 @@ def _page(status: int = 200, **forms_and_secrets):
 @login_required
 def rename():
     form = NameForm()
-    if form.validate_on_submit():
-        try:
-            profile.rename(get_db(), _user(), form.name.data or "")
-        except Invalid as exc:
-            show_refusal(form, exc)
-        else:
-            flash("Your name is saved.", "success")
-            return redirect(url_for(".page"))
-    return _page(400, name_form=form)
+    done = submit_change(
+        form,
+        lambda: profile.rename(get_db(), _user(), form.name.data or ""),
+        lambda _: "Your name is saved.",
+        lambda _: url_for(".page"),
+    )
+    return done or _page(400, name_form=form)
 
 
 @bp.post("/profile/email")
 @login_required
 def change_email():
     form = EmailForm()
-    if form.validate_on_submit():
-        try:
-            email = profile.request_email_change(
-                get_db(), _user(), new_email=form.email.data or "", password=form.password.data or ""
-            )
-        except Invalid as exc:
-            show_refusal(form, exc)
-        else:
-            flash(f"We sent a link to {email}. Open it to start signing in with that address.", "success")
-            return redirect(url_for(".page"))
-    return _page(400, email_form=form)
+    done = submit_change(
+        form,
+        lambda: profile.request_email_change(
+            get_db(), _user(), new_email=form.email.data or "", password=form.password.data or ""
+        ),
+        lambda email: f"We sent a link to {email}. Open it to start signing in with that address.",
+        lambda _: url_for(".page"),
+    )
+    return done or _page(400, email_form=form)
 
 
 @bp.route("/profile/email/<secret>", methods=["GET", "POST"])
@@ -219,6 +215,7 @@ def second_factor_setup():
             session.pop(_SETUP, None)
             return render_template("profile/recovery_codes.html", codes=codes, first=True), 201
     if request.method == "POST":
+        refused(form)
         status = 400
     return render_template(
         "profile/second_factor_setup.html", form=form, setup=setup, qr=_qr_svg(setup.uri)
@@ -229,15 +226,13 @@ def second_factor_setup():
 @login_required
 def second_factor_off():
     form = TurnOffForm()
-    if form.validate_on_submit():
-        try:
-            second_factor.turn_off(get_db(), _user(), password=form.password.data or "")
-        except Invalid as exc:
-            show_refusal(form, exc)
-        else:
-            flash("Two-step sign-in is off. You sign in with your password alone.", "success")
-            return redirect(url_for(".page", _anchor="second-factor"))
-    return _page(400, off_form=form)
+    done = submit_change(
+        form,
+        lambda: second_factor.turn_off(get_db(), _user(), password=form.password.data or ""),
+        lambda _: "Two-step sign-in is off. You sign in with your password alone.",
+        lambda _: url_for(".page", _anchor="second-factor"),
+    )
+    return done or _page(400, off_form=form)
 
 
 @bp.post("/profile/recovery-codes")
@@ -251,6 +246,7 @@ def recovery_codes():
             show_refusal(form, exc)
         else:
             return render_template("profile/recovery_codes.html", codes=codes, first=False), 201
+    refused(form)
     return _page(400, codes_form=form)
 
 
@@ -308,6 +304,7 @@ def create_token():
             show_refusal(form, exc)
         else:
             return _page(201, new_token=secret, new_token_name=form.name.data.strip())
+    refused(form)
     return _page(400, token_form=form)
 
 

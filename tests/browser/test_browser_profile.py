@@ -46,3 +46,27 @@ def test_the_profile_lists_sessions_and_makes_a_token_on_a_desktop(page, visit, 
     submit(page, page.get_by_label("What is it for?"))
     assert page.locator("code.secret").inner_text().startswith("lms_")
     assert page.get_by_role("cell", name="Ward dashboard", exact=True).is_visible()
+
+
+def test_a_refused_token_on_a_phone_is_summarised_at_the_top_in_view_and_focused(
+    phone_page, visit, sign_in, menu, follow, make, tree
+):
+    make.person(tree, email="ada@alpha.test", name="Ada Okafor")
+    visit(phone_page, "/sign-in")
+    sign_in(phone_page, "ada@alpha.test", PASSWORD)
+    follow(phone_page, menu(phone_page).get_by_role("link", name="Profile"))
+    phone_page.get_by_label("What is it for?").fill("Ward dashboard")
+    phone_page.get_by_label("Days until it expires").fill("9999")
+    follow(phone_page, phone_page.get_by_role("button", name="Create the token"))
+
+    # The form is far down the page; the answer opens at the summary, which has the focus.
+    summary = phone_page.locator(".error-summary")
+    in_view = """(el) => { const r = el.getBoundingClientRect();
+      return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }"""
+    assert summary.evaluate(in_view)
+    assert summary.evaluate("(el) => document.activeElement === el")
+    link = summary.get_by_role("link", name="Days until it expires: Choose 1 to 366 days.")
+    link.click()
+    days = phone_page.get_by_label("Days until it expires")
+    assert days.evaluate(in_view) and days.input_value() == "9999"
+    assert phone_page.get_by_label("What is it for?").input_value() == "Ward dashboard"
