@@ -27,6 +27,7 @@ from lms.services import Invalid, catalogue, learning, modules, organizations, p
 from lms.services.access import Actor, actor_for
 from lms.web import api_models as m
 from lms.web import csrf, params
+from lms.web.api_fields import BLANK
 
 PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
@@ -209,7 +210,7 @@ def _list_vocabulary(parameter: dict, vocabulary: catalogue.Vocabulary) -> None:
     terms = getattr(vocabulary, kind) if kind else ()
     if terms:  # before the first content sync any value is taken (and nothing matches)
         parameter["schema"] = {
-            "anyOf": [{"type": "string", "enum": [t.id for t in terms]}, m.BLANK],
+            "anyOf": [{"type": "string", "enum": [t.id for t in terms]}, BLANK],
             "default": "",
         }
 
@@ -396,7 +397,7 @@ def describe(schema: dict | None) -> str:
         if "minItems" in schema:
             text += f", at least {schema['minItems']}"
         return text
-    if schema == m.BLANK:
+    if schema == BLANK:
         return "blank"
     if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
         return f"object of {describe(schema['additionalProperties'])}"
