@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Response, render_template
 
-from lms import create_app
+from lms import create_app, kept
 from lms.db import get_db
 from lms.services import accounts
 from lms.web import auth, learning
@@ -29,14 +29,14 @@ def bare() -> Response:
 def my_learning_rendered():
     """My learning as it is served after every change: its kept list dropped first, so the list is
     read and rendered on each request (the cold path the `my_learning` endpoint mostly skips)."""
-    app.extensions["lms.fragments"].clear()
+    kept.store(app).clear()
     return learning.my_learning()
 
 
 @app.get("/_bench/module-rendered/<slug>")
 def module_rendered(slug: str):
     """A module page as it is served after every answer: nothing kept, read and rendered each time."""
-    app.extensions["lms.fragments"].clear()
+    kept.store(app).clear()
     return learning.module(slug)
 
 

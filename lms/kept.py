@@ -202,12 +202,20 @@ def _render(kept: KeptTemplate, context: Mapping[str, Any]) -> Part:
 def _kept(
     kept: KeptTemplate, version: tuple[object, ...], context: Callable[[], Mapping[str, Any]]
 ) -> Markup:
-    store: Store = current_app.extensions["lms.fragments"]
-    part = store.get((kept.template, request.script_root, *version), lambda: _render(kept, context()))
+    part = store(current_app).get(
+        (kept.template, request.script_root, *version), lambda: _render(kept, context())
+    )
     return part.fill(_slot_values(kept))
 
 
 # --- the store -----------------------------------------------------------------------------------
+
+_STORE = "lms.kept"
+
+
+def store(app: Flask) -> Store:
+    """The app's store of kept parts (tests and the benchmark's cold paths empty it)."""
+    return app.extensions[_STORE]
 
 
 class Store:
@@ -300,5 +308,5 @@ def init_app(app: Flask) -> None:
     for name, listener in _LISTENERS:
         if not event.contains(Session, name, listener):
             event.listen(Session, name, listener)
-    app.extensions["lms.fragments"] = Store(app.config.get("PAGE_CACHE_ENTRIES", 1000))
+    app.extensions[_STORE] = Store(app.config.get("PAGE_CACHE_ENTRIES", 1000))
     app.extensions["lms.kept_templates"] = app.jinja_env.overlay(undefined=StrictUndefined)

@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from curricula.stakeholders import StakeholderRole
-from lms import create_app, migrate
+from lms import create_app, kept, migrate
 from lms.db import Base, get_db, unit_of_work
 from lms.login import SESSION_KEY
 from lms.models import Membership, Organization, OrgUnit, UnitKind, User
@@ -185,7 +185,7 @@ def _isolated(request: pytest.FixtureRequest) -> Iterator[None]:
     finally:
         # Ids start again after a wipe (and on SQLite after a rollback): pages kept for this test's people
         # must go with them.
-        app.extensions["lms.fragments"].clear()
+        kept.store(app).clear()
 
 
 @pytest.fixture

@@ -210,7 +210,7 @@ def test_the_store_is_sized_by_lms_page_cache_entries(tmp_path):
     from lms import create_app
 
     app = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x", "PAGE_CACHE_ENTRIES": 3})
-    assert app.extensions["lms.fragments"].capacity == 3
+    assert kept.store(app).capacity == 3
     from lms.config import load
 
     assert load({"LMS_PAGE_CACHE_ENTRIES": "0"}, {"INSTANCE_PATH": str(tmp_path)})["PAGE_CACHE_ENTRIES"] == 0
