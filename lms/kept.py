@@ -5,9 +5,9 @@ Each worker keeps such a part rendered in memory under a *version* made of every
 and serves it until the version changes; the least recently used parts make room for new ones
 (LMS_PAGE_CACHE_ENTRIES per worker). Correctness never depends on another worker, only on the
 version, and the database holds what the version is made of: `Membership.learning_version` is bumped
-in the same transaction as any change to an assignment or a progress's status (the listener below,
-registered by the application factory), so no worker serves a part older than the data and no shared
-cache server is needed (DESIGN.md section 8).
+in the same transaction as any change to an assignment, a progress's status, an answer or a
+reflection (the listener below, registered by the application factory), so no worker serves a part
+older than the data and no shared cache server is needed (DESIGN.md section 8).
 
 `KEPT` states, per kept template, what its version is made of; the functions below build exactly those
 versions. Every key also holds the template's name and the application's root URL (parts hold links).
@@ -30,6 +30,7 @@ from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from threading import Lock
+from time import monotonic
 from types import SimpleNamespace
 from typing import Any
 
@@ -41,7 +42,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import event, inspect, or_, update
 from sqlalchemy.orm import Session
 
-from lms.models import Assignment, Membership, Progress
+from lms.models import Assignment, CheckAttempt, Membership, Progress, Reflection
 from lms.services import learning, modules
 from lms.services.access import Actor
 from lms.services.catalogue import release_key
@@ -60,8 +61,8 @@ class KeptTemplate:
 # published modules and their order, and what is due or overdue today where the organisation is.
 _LEARNING = (
     "the membership (its id)",
-    "Membership.learning_version: every write to the membership's assignments or the person's "
-    "progress statuses bumps it",
+    "Membership.learning_version: every write to the membership's assignments, the person's progress "
+    "statuses, answers or reflections bumps it",
     "the latest content release (its id and time): titles, dose levels and order of modules",
     "today's date in the organisation's time zone: due and overdue",
     "the organisation's time zone: the dates shown",
@@ -74,9 +75,9 @@ MODULE_PAGE = KeptTemplate(
     (
         "the person (their id)",
         "the module: its id, content hash and whether it is retired",
-        "the person's progress on it: its status and last_seen_at (every answer and reflection sets it, "
-        "a visit at most once a minute)",
-        "Membership.learning_version: completing another module removes it from the prerequisites notice",
+        "Membership.learning_version: every answer to a check, every reflection and every change of the "
+        "person's progress statuses bumps it (completing another module removes it from the "
+        "prerequisites notice)",
         "the latest content release (its id and time): the vocabularies that title the page",
         "the organisation's time zone: the dates shown",
     ),
@@ -97,20 +98,49 @@ def learning_version(db: Session, actor: Actor, *, now: datetime | None = None) 
     )
 
 
-def module_version(db: Session, actor: Actor, visit: modules.Visit) -> tuple[object, ...]:
-    """The version of a module page (`MODULE_PAGE.made_of`)."""
-    progress = visit.progress
+def module_version(db: Session, actor: Actor, module: modules.Identity) -> tuple[object, ...]:
+    """The version of a module page (`MODULE_PAGE.made_of`): all of it known without reading the
+    person's progress, so a page read again is served with no query of its own."""
     return (
-        progress.user_id,
-        visit.module_id,
-        visit.content_hash,
-        visit.retired_at,
-        progress.status,
-        progress.last_seen_at,
+        actor.user.id,
+        module.module_id,
+        module.content_hash,
+        module.retired_at,
         actor.membership.learning_version,
         release_key(db),
         actor.org.time_zone,
     )
+
+
+def module_identity(db: Session, slug: str) -> modules.Identity:
+    """`modules.identity`, kept per content release (a sync that changes a module makes a release)."""
+    key = ("module identity", release_key(db), slug)
+    found = store(current_app).find(key)
+    if found is None:
+        found = modules.identity(db, slug)  # NotFound for an unknown slug, which is never kept
+        store(current_app).put(key, found)
+    return found
+
+
+def note_visit(actor: Actor, module: modules.Identity, visit: Callable[[], object]) -> None:
+    """Note a visit to a module page as `modules.visit` does, at most once a minute per worker.
+
+    `visit` (the service: it reads the progress, refuses a retired module the person never started,
+    starts or touches the progress) runs unless this worker ran it for this person and module within
+    `modules.SEEN_AGAIN_AFTER` under the same `learning_version`: a visit that succeeded once keeps
+    succeeding until the progress changes, and a change of progress bumps the version.
+    """
+    key = ("visit noted", actor.user.id, module.module_id)
+    noted = store(current_app).find(key)
+    now = monotonic()
+    version = actor.membership.learning_version
+    if noted is not None and noted[0] == version and now - noted[1] < _SEEN_AGAIN_AFTER_S:
+        return
+    visit()
+    store(current_app).put(key, (actor.membership.learning_version, now))
+
+
+_SEEN_AGAIN_AFTER_S = modules.SEEN_AGAIN_AFTER.total_seconds()
 
 
 # --- the pages' kept parts -------------------------------------------------------------------------
@@ -135,10 +165,10 @@ def home_card(db: Session, actor: Actor) -> Markup:
 
 
 def module_page(
-    db: Session, actor: Actor, visit: modules.Visit, view: Callable[[], modules.ModuleView]
+    db: Session, actor: Actor, module: modules.Identity, view: Callable[[], modules.ModuleView]
 ) -> Markup:
-    """A module page's body for this visit: kept, `view` read only when it is rendered."""
-    return _kept(MODULE_PAGE, module_version(db, actor, visit), lambda: _module_context(actor, view()))
+    """A module page's body: kept, `view` read only when it is rendered."""
+    return _kept(MODULE_PAGE, module_version(db, actor, module), lambda: _module_context(actor, view()))
 
 
 def refused_module_page(
@@ -219,29 +249,38 @@ def store(app: Flask) -> Store:
 
 
 class Store:
-    """Parts by key, at most `capacity` of them, the least recently used dropped first."""
+    """Parts by key, at most `capacity` of them, the least recently used dropped first; beside them
+    the little a worker notes to skip a query (a module's identity per release, a visit just noted)."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
-        self._parts: OrderedDict[Hashable, Part] = OrderedDict()
+        self._parts: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = Lock()  # waitress serves with threads
 
     def get(self, key: Hashable, render: Callable[[], Part]) -> Part:
         """The part kept under key; when there is none, `render`'s (called outside the lock), kept."""
-        if self.capacity <= 0:
-            return render()
+        part = self.find(key)
+        if part is None:
+            part = render()
+            self.put(key, part)
+        return part
+
+    def find(self, key: Hashable) -> Any:
+        """What is kept under key, else None."""
         with self._lock:
-            part = self._parts.get(key)
-            if part is not None:
+            value = self._parts.get(key)
+            if value is not None:
                 self._parts.move_to_end(key)
-                return part
-        part = render()
+            return value
+
+    def put(self, key: Hashable, value: Any) -> None:
+        if self.capacity <= 0:
+            return
         with self._lock:
-            self._parts[key] = part
+            self._parts[key] = value
             self._parts.move_to_end(key)
             while len(self._parts) > self.capacity:
                 self._parts.popitem(last=False)
-        return part
 
     def clear(self) -> None:
         with self._lock:
@@ -255,9 +294,10 @@ class Store:
 
 
 def _bump_learning_versions(session: Session, _context: Any) -> None:
-    """Bump `Membership.learning_version` in the flush that writes an assignment, or a progress's
-    status, so a part kept under the old version is never served again. Any ORM write counts,
-    whichever service makes it; a bulk UPDATE of either table would have to bump it itself.
+    """Bump `Membership.learning_version` in the flush that writes an assignment, a progress's
+    status, an answer to a check or a reflection, so a part kept under the old version is never served
+    again. Any ORM write counts, whichever service makes it; a bulk UPDATE of these tables would have
+    to bump it itself.
 
     The increment is made in SQL (`learning_version + 1`), so two transactions bumping at once both
     count, and it commits or rolls back with the change it marks.
@@ -267,8 +307,9 @@ def _bump_learning_versions(session: Session, _context: Any) -> None:
     for obj in (*session.new, *session.dirty, *session.deleted):
         if isinstance(obj, Assignment) and (obj not in session.dirty or session.is_modified(obj)):
             memberships.add(obj.membership_id)
-        elif isinstance(obj, Progress) and (
-            obj not in session.dirty or _changed(obj, "status", "completed_at")
+        elif isinstance(obj, CheckAttempt | Reflection) or (  # a module page shows answers, reflections
+            isinstance(obj, Progress)
+            and (obj not in session.dirty or _changed(obj, "status", "completed_at"))
         ):
             users.add(obj.user_id)
     if not (memberships or users):

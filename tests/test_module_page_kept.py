@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from unittest.mock import patch
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from lms import kept
-from lms.models import Progress
+from lms.db import utcnow
+from lms.models import Progress, ProgressStatus
 from lms.services import modules
 from lms.services.access import default_actor
 
@@ -75,14 +77,36 @@ def test_a_new_release_renders_the_page_again(lib, learner, login_as):
     assert '<h1 id="module-title">Testing changes with PDSA</h1>' in page
 
 
-def test_reading_again_within_the_minute_keeps_the_version_and_later_it_changes(lib, learner, db):
+def test_a_visit_is_noted_once_a_minute_and_reading_does_not_change_the_version(lib, learner, db, login_as):
     lib.module("pdsa")
-    actor = default_actor(learner.user)
-    first = kept.module_version(db, actor, modules.visit(db, learner.user, "pdsa"))
-    assert kept.module_version(db, actor, modules.visit(db, learner.user, "pdsa")) == first
+    client, actor = login_as(learner), default_actor(learner.user)
+    assert client.get("/modules/pdsa").status_code == 200  # the first visit starts the progress
+    progress = db.scalar(select(Progress))
+    assert progress is not None and progress.status is ProgressStatus.IN_PROGRESS
+    db.expire_all()  # the visit bumped the learning version (a progress started)
+    found = modules.identity(db, "pdsa")
+    version = kept.module_version(db, actor, found)
 
-    an_hour_ago = first[5] - timedelta(hours=1)
+    an_hour_ago = utcnow() - timedelta(hours=1)
     db.execute(update(Progress).values(last_seen_at=an_hour_ago))
-    db.commit()
+    assert client.get("/modules/pdsa").status_code == 200  # within the minute: not noted again
     db.expire_all()
-    assert kept.module_version(db, actor, modules.visit(db, learner.user, "pdsa")) != first
+    assert db.scalar(select(Progress.last_seen_at)) == an_hour_ago
+    assert kept.module_version(db, actor, found) == version  # reading is no reason to render again
+
+    later = kept.monotonic() + modules.SEEN_AGAIN_AFTER.total_seconds() + 1
+    with patch.object(kept, "monotonic", lambda: later):
+        assert client.get("/modules/pdsa").status_code == 200
+    db.expire_all()
+    assert db.scalar(select(Progress.last_seen_at)) > an_hour_ago + timedelta(minutes=59)
+    assert kept.module_version(db, actor, found) == version
+
+
+def test_a_retired_module_is_gone_for_whoever_never_started_it(lib, learner, make, tree, login_as):
+    module = lib.module("pdsa")
+    reader = make.person(tree, email="reader@alpha.test")
+    assert login_as(reader).get("/modules/pdsa").status_code == 200
+    module.retired_at = utcnow()
+    lib.release()
+    assert login_as(reader).get("/modules/pdsa").status_code == 200  # they started it: they keep it
+    assert login_as(learner).get("/modules/pdsa").status_code == 404

@@ -217,44 +217,51 @@ def _note_visit(db: Session, user: User, module_id: int, progress: Progress | No
 
 
 @dataclass(frozen=True, slots=True)
-class Visit:
-    """A module a person opened, the visit noted: what the page's version needs (lms.kept), read
-    without the module's content (a page kept rendered does not need it), and the person's progress."""
+class Identity:
+    """What a module page needs of a module before its content: read once per release (lms.kept keeps
+    it), the content itself only when the page is rendered."""
 
     module_id: int
+    slug: str
     title: str
     content_hash: str
     retired_at: datetime | None
-    progress: Progress
 
 
-# What a module page's version needs in one query: the module's identity and the person's progress.
-_VISIT = (
-    select(Module.id, Module.title, Module.content_hash, Module.retired_at, Progress)
-    .outerjoin(Progress, and_(Progress.module_id == Module.id, Progress.user_id == bindparam("user_id")))
-    .where(Module.slug == bindparam("slug"))
+_IDENTITY = select(Module.id, Module.slug, Module.title, Module.content_hash, Module.retired_at).where(
+    Module.slug == bindparam("slug")
 )
 
 
-def visit(db: Session, user: User, slug: str) -> Visit:
-    """Open a module's page: NotFound as for `module_view`; the visit noted as `open_module` notes it."""
-    row = db.execute(_VISIT, {"user_id": user.id, "slug": slug}).first()
-    if row is None or _gone(row.retired_at, row.Progress):
+def identity(db: Session, slug: str) -> Identity:
+    """The module `slug` names, retired or not; NotFound for an unknown slug."""
+    row = db.execute(_IDENTITY, {"slug": slug}).first()
+    if row is None:
         raise NotFound("No such module.")
-    progress = _note_visit(db, user, row.id, row.Progress)
-    return Visit(row.id, row.title, row.content_hash, row.retired_at, progress)
+    return Identity(*row)
 
 
-def view_of(db: Session, user: User, visit: Visit) -> ModuleView:
-    module = db.get(Module, visit.module_id)
+def visit(db: Session, user: User, module: Identity) -> Progress:
+    """Open a module's page: NotFound for a retired module the person never started (as
+    `module_view`); otherwise the visit is noted as `open_module` notes it."""
+    progress = _progress(db, user, module.module_id)
+    if _gone(module.retired_at, progress):
+        raise NotFound("No such module.")
+    return _note_visit(db, user, module.module_id, progress)
+
+
+def view_of(db: Session, user: User, found: Identity, progress: Progress | None = None) -> ModuleView:
+    """The module page's content for a module already visited (its progress read if not given)."""
+    module = db.get(Module, found.module_id)
     if module is None:  # pragma: no cover - modules are retired, never deleted
         raise NotFound("No such module.")
-    return _view(db, user, module, visit.progress)
+    return _view(db, user, module, progress or _progress(db, user, module.id))
 
 
 def visit_module(db: Session, user: User, slug: str) -> ModuleView:
     """The module page: the module as `module_view` shows it, with the visit recorded."""
-    return view_of(db, user, visit(db, user, slug))
+    found = identity(db, slug)
+    return view_of(db, user, found, visit(db, user, found))
 
 
 def _start(db: Session, user: User, module_id: int, now: datetime) -> Progress:

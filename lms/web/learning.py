@@ -134,11 +134,13 @@ def catalogue():
 @login_required
 def module(slug: str):
     db, user, actor = get_db(), _user(), _actor()
-    visit = modules.visit(db, user, slug)
-    # Kept rendered (lms.kept): re-reading a module is served from memory; an answer, a reflection or
-    # a new release renders it again.
-    body = kept.module_page(db, actor, visit, lambda: modules.view_of(db, user, visit))
-    return _module_page(visit.title, body)
+    # Kept (lms.kept): the module's identity per release, the visit noted at most once a minute, the
+    # page rendered per version; re-reading a module makes no query of its own, and an answer, a
+    # reflection or a new release renders it again.
+    found = kept.module_identity(db, slug)
+    kept.note_visit(actor, found, lambda: modules.visit(db, user, found))
+    body = kept.module_page(db, actor, found, lambda: modules.view_of(db, user, found))
+    return _module_page(found.title, body)
 
 
 @bp.post("/modules/<slug>/checks/<key>")
