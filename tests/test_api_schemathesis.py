@@ -14,6 +14,7 @@ import os
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -75,7 +76,8 @@ def _operations(app):
 
 @pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 def test_the_api_answers_as_its_document_says(app, caller, mode):
-    for operation in _operations(app):
+    operations, unbreakable = _operations(app), []
+    for operation in operations:
         # Valid requests name real objects (random names are 404, which says little); invalid ones
         # keep what was generated, since that may be the part that breaks the document.
         real = caller["path"] if mode is GenerationMode.POSITIVE else None
@@ -108,7 +110,14 @@ def test_the_api_answers_as_its_document_says(app, caller, mode):
             response = case.call()
             case.validate_response(response, checks=CHECKS)
 
-        check()
+        try:
+            check()
+        except Unsatisfiable:
+            # Nothing in this request can break the document (a free-text path name, no query, no
+            # body) now that the credentials are given rather than generated.
+            assert mode is GenerationMode.NEGATIVE, operation.label
+            unbreakable.append(operation.label)
+    assert len(unbreakable) < len(operations) / 2, unbreakable
 
 
 def test_every_method_an_address_does_not_take_answers_405_with_allow(app, client, caller):
