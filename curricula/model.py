@@ -3,7 +3,9 @@ these into its database, the CLI prints their problems, tests build them in memo
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
+from random import Random
 from typing import Literal
 
 
@@ -35,6 +37,14 @@ class Check:
     explanation_html: str
     line: int
     scenario: bool = False  # '::: check KEY scenario': a situation, then what to do or what it shows
+
+    def order_for(self, seed: str) -> tuple[int, ...]:
+        """The options' indexes in the order one reader sees them: shuffled by `seed` (the reader and
+        the check), so readers do not learn a position instead of an answer, and the same every time
+        that reader comes back."""
+        order = list(range(len(self.options)))
+        Random(hashlib.sha256(f"{seed}/{self.key}".encode()).digest()).shuffle(order)
+        return tuple(order)
 
     @property
     def correct(self) -> frozenset[int]:

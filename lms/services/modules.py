@@ -93,8 +93,15 @@ class ModuleView:
     def prerequisites_complete(self) -> bool:
         return not self.missing_prerequisites
 
+    person_id: int = 0  # whose view: the order of each check's options is theirs
+
     def check(self, key: str) -> Check:
         return _as_check(check_data(self.module, key))
+
+    def options(self, key: str) -> list[tuple[int, Option]]:
+        """Check `key`'s options, each with its number (what an answer sends), in this person's order."""
+        check = self.check(key)
+        return [(n, check.options[n]) for n in check.order_for(f"{self.person_id}/{self.module.slug}")]
 
     def explanation_shown(self, key: str) -> bool:
         """Whether the page shows check `key`'s explanation: once its latest attempt is right, and for
@@ -196,7 +203,7 @@ def _view(db: Session, user: User, module: Module, progress: Progress | None) ->
     missing: tuple[Row, ...] = ()
     if module.requires:
         missing = tuple(db.execute(_MISSING_PREREQUISITES, {"user_id": user.id, "slugs": module.requires}))
-    return ModuleView(module, progress, attempts, reflections, missing, vocabulary(db))
+    return ModuleView(module, progress, attempts, reflections, missing, vocabulary(db), user.id)
 
 
 def open_module(db: Session, user: User, module: Module) -> Progress:
