@@ -324,6 +324,20 @@ def test_the_record_shows_the_person_their_organisation_and_completed_levels(lib
     assert re.search(r"Found one \d+ \w+ \d{4}", page) and "Found two" not in page
 
 
+def test_the_record_shows_what_was_right_at_the_first_try(lib, learner, login_as):
+    lib.assign(learner, lib.module("aware-one", title="Aware one"))
+    lib.assign(learner, lib.module("aware-two", title="Aware two"))
+    client = login_as(learner)
+    answer(client, "aware-one", "pdsa-order", [1])  # right at once
+    answer(client, "aware-two", "pdsa-order", [0])  # wrong, then right: completed, not at the first try
+    answer(client, "aware-two", "pdsa-order", [1])
+
+    page = text_of(client.get("/learning/record"))
+    assert "Right at the first try 1 of 2 knowledge checks in the modules completed" in page
+    assert re.search(r"Aware one \d+ \w+ \d{4} 1 of 1", page)
+    assert re.search(r"Aware two \d+ \w+ \d{4} 0 of 1", page)
+
+
 # --- the real curricula ---------------------------------------------------------------------------
 
 

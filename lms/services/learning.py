@@ -23,6 +23,7 @@ from lms.db import utcnow
 from lms.models import (
     Assignment,
     AssignmentSource,
+    CheckAttempt,
     Module,
     Progress,
     ProgressStatus,
@@ -82,6 +83,14 @@ class LevelGroup:
     @property
     def done(self) -> int:
         return sum(1 for i in self.items if i.status is LearningStatus.COMPLETED)
+
+
+@dataclass(frozen=True, slots=True)
+class FirstTry:
+    """How many of a module's checks the person answered right at their first try."""
+
+    right: int
+    of: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +224,28 @@ def my_learning(db: Session, actor: Actor, *, now: datetime | None = None) -> My
     return MyLearning(groups=groups, next_up=next_up, today=today)
 
 
+# Each check's first answer by the person (their earliest attempt at it, whatever version of the module
+# it was): right or not, counted per module.
+_FIRST_TRIES = (
+    select(Module.slug, func.count(), func.sum(case((CheckAttempt.correct, 1), else_=0)))
+    .join(Module, Module.id == CheckAttempt.module_id)
+    .where(
+        CheckAttempt.id.in_(
+            select(func.min(CheckAttempt.id))
+            .where(CheckAttempt.user_id == bindparam("user_id"))
+            .group_by(CheckAttempt.module_id, CheckAttempt.check_key)
+        )
+    )
+    .group_by(Module.slug)
+)
+
+
+def first_tries(db: Session, user_id: int) -> dict[str, FirstTry]:
+    """The person's first-try score per module they answered checks in, by slug."""
+    rows = db.execute(_FIRST_TRIES, {"user_id": user_id})
+    return {slug: FirstTry(int(right), of) for slug, of, right in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class LearningSummary:
     """What the home page shows of My learning: counts and the next thing to do."""
@@ -329,6 +360,14 @@ class LearningRecord:
     name: str
     organization: str
     levels: tuple[RecordLevel, ...]  # levels with at least one completed module, in level order
+    first_tries: dict[str, FirstTry]  # by module slug: checks answered right at the first try
+
+    @property
+    def first_try(self) -> FirstTry:
+        """Over every module completed: checks answered right at the first try, of checks answered."""
+        slugs = {m.module.slug for level in self.levels for m in level.modules}
+        scores = [score for slug, score in self.first_tries.items() if slug in slugs]
+        return FirstTry(sum(s.right for s in scores), sum(s.of for s in scores))
 
     @property
     def completed_levels(self) -> list[RecordLevel]:
@@ -367,4 +406,4 @@ def record(db: Session, actor: Actor) -> LearningRecord:
         )
         for level in sorted(by_level, key=words.level_key)
     )
-    return LearningRecord(actor.user.name, actor.org.name, levels)
+    return LearningRecord(actor.user.name, actor.org.name, levels, first_tries(db, actor.user.id))
