@@ -10,17 +10,21 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html import escape
 
 from markdown_it.token import Token
 
-from curricula import render
+from curricula import render, runchart, yamldoc
 from curricula.model import Check, Option, Problem, Reflection, Segment
 
 KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 MODULE_LINK = "module:"
 RAW_HTML = "raw HTML is not allowed; write Markdown instead"
-KINDS = ("check", "reflection")
+KINDS = ("check", "reflection", "runchart")
 SCENARIO = "scenario"  # '::: check KEY scenario': the check sets a situation (curricula.skew)
+USAGE = "'::: check KEY', '::: reflection KEY' or '::: runchart KEY'"
+CHART_KEYS = {"title", "description", "values", "labels", "y_label"}
+MIN_POINTS, MAX_POINTS = 10, 100
 
 
 @dataclass(slots=True)
@@ -128,12 +132,12 @@ def _block(reader: _Reader, tokens: list[Token], start: int, end: int) -> None:
             reader.problem(reader.line(token), "a ::: block cannot contain another ::: block")
     words = opening.info.split()
     if not words:
-        reader.problem(line, "a ::: block needs a type and a key: '::: check KEY' or '::: reflection KEY'")
+        reader.problem(line, f"a ::: block needs a type and a key: {USAGE}")
         return
     kind = words[0]
     reader.body.kinds.add(kind)
     if kind not in KINDS:
-        reader.problem(line, f"unknown block type '{kind}': use '::: check KEY' or '::: reflection KEY'")
+        reader.problem(line, f"unknown block type '{kind}': use {USAGE}")
         return
     if len(words) < 2 or not KEY.match(words[1]):
         reader.problem(
@@ -144,14 +148,18 @@ def _block(reader: _Reader, tokens: list[Token], start: int, end: int) -> None:
     marks = words[2:]
     allowed = (SCENARIO,) if kind == "check" else ()
     if len(marks) > 1 or any(m not in allowed for m in marks):
-        usage = f"'::: check KEY' or '::: check KEY {SCENARIO}'" if allowed else "'::: reflection KEY'"
+        usage = f"'::: check KEY' or '::: check KEY {SCENARIO}'" if allowed else f"'::: {kind} KEY'"
         reader.problem(line, f"unexpected words after the key '{key}': write {usage}")
         return
     if key in reader.keys:
         reader.problem(line, f"duplicate block key '{key}' (also at line {reader.keys[key]})")
         return
     reader.keys[key] = line
-    if kind == "check":
+    if kind == "runchart":
+        figure = _run_chart(reader, opening, key, line)
+        if figure is not None:
+            reader.body.segments.append(Segment("html", figure))
+    elif kind == "check":
         check = _check(reader, tokens, inner, key, line, scenario=bool(marks))
         if check is not None:
             reader.body.checks.append(check)
@@ -204,3 +212,68 @@ def _options(reader: _Reader, tokens: list[Token], start: int, end: int) -> list
             continue
         options.append(Option(render.render(tokens[item_start + 1 : item_end - 1]).strip(), ticked))
     return options if complete else None
+
+
+def _run_chart(reader: _Reader, opening: Token, key: str, line: int) -> str | None:
+    """A '::: runchart KEY' block: YAML with title, description, values (and labels, y_label), drawn
+    as an accessible SVG run chart with its data table behind a toggle (curricula.runchart)."""
+    first, last = (opening.map or (0, 0))[0] + 1, (opening.map or (0, 0))[1]
+    text = "\n".join(
+        reader.source_line(i) for i in range(first, last) if not reader.source_line(i).startswith(":::")
+    )
+    doc = yamldoc.load(text, reader.path, reader.offset + 1 + first)
+    reader.body.problems.extend(doc.problems)
+    if doc.problems:
+        return None
+    data, lines = doc.data, doc.key_lines()
+    if not isinstance(data, dict):
+        reader.problem(line, "a run chart holds 'title:', 'description:' and 'values: [...]' lines")
+        return None
+    problems = len(reader.body.problems)
+    for name in sorted(set(data) - CHART_KEYS):
+        reader.problem(
+            lines.get(str(name), line),
+            f"unknown run chart field '{name}': use {', '.join(sorted(CHART_KEYS))}",
+        )
+    for name in ("title", "description"):
+        if not isinstance(data.get(name), str) or not data[name].strip():
+            reader.problem(
+                lines.get(name, line), f"a run chart needs a '{name}:' (words a screen reader says)"
+            )
+    values = data.get("values")
+    if not isinstance(values, list) or not all(
+        isinstance(v, int | float) and not isinstance(v, bool) for v in values
+    ):
+        reader.problem(
+            lines.get("values", line), "'values:' must be a list of numbers, e.g. values: [12, 15, 11]"
+        )
+        values = None
+    elif not MIN_POINTS <= len(values) <= MAX_POINTS:
+        reader.problem(
+            lines.get("values", line),
+            f"a run chart needs {MIN_POINTS} to {MAX_POINTS} values, not {len(values)}",
+        )
+    labels = data.get("labels")
+    if labels is not None and (not isinstance(labels, list) or (values and len(labels) != len(values))):
+        reader.problem(lines.get("labels", line), "'labels:' must be a list with one label per value")
+    if len(reader.body.problems) > problems or values is None:
+        return None
+    names = [str(label) for label in labels] if labels else [str(i) for i in range(1, len(values) + 1)]
+    ident = f"runchart-{key}"
+    svg = runchart.draw(
+        values,
+        names,
+        title=data["title"],
+        description=data["description"],
+        y_label=str(data.get("y_label") or ""),
+        ident=ident,
+    )
+    table = runchart.table(
+        values, names, caption=data["title"], value_label=str(data.get("y_label") or "Value")
+    )
+    return (
+        f'<figure class="run-chart-figure" id="{ident}">{svg}'
+        f"<figcaption>{escape(data['title'])}</figcaption>"
+        f'<details class="chart-data"><summary>The data behind the chart</summary>'
+        f'<div class="table-wrap">{table}</div></details></figure>'
+    )

@@ -324,7 +324,8 @@ def test_duplicate_block_keys_in_a_module():
 def test_an_unknown_block_type():
     body = f"::: note careful\nMind the gap.\n:::\n\n{REFLECTION}\n{CHECK}"
     assert body_problems(body) == [
-        f"{PATH}:11: unknown block type 'note': use '::: check KEY' or '::: reflection KEY'"
+        f"{PATH}:11: unknown block type 'note': use '::: check KEY', '::: reflection KEY' "
+        "or '::: runchart KEY'"
     ]
 
 
