@@ -93,7 +93,7 @@ def test_a_first_sync_publishes_every_module_with_all_its_fields_in_corpus_order
     ]
     assert pdsa.reflections == [{"key": "r1", "prompt_html": "<p>What matters to you?</p>\n"}]
     assert [s["kind"] for s in pdsa.segments] == ["html", "check", "reflection"]
-    assert pdsa.search_text == "pdsa about pdsa. describe the model for improvement."
+    assert pdsa.search_text == "pdsa about pdsa. describe the model for improvement. v1 what matters to you?"
     assert (rows["model-for-improvement"].position, pdsa.position) == (1, 2)
     release = db.scalar(select(ContentRelease))
     assert release.policy == POLICY
@@ -133,6 +133,29 @@ def test_an_edited_module_is_rewritten_and_only_it(db: Session):
     assert rows["pdsa"].title == "PDSA" and "v2" in rows["pdsa"].segments[0]["value"]
     assert rows["model-for-improvement"].updated_at == untouched
     assert releases(db) == 2
+
+
+def test_a_newer_build_rebuilds_unchanged_modules_keeping_their_hash(db: Session, monkeypatch):
+    publishing.sync(db, corpus(module("model-for-improvement"), module("pdsa")))
+    hashes = {slug: m.content_hash for slug, m in published(db).items()}
+    monkeypatch.setattr(publishing, "BUILD", "a-newer-build")
+
+    report = publishing.sync(db, corpus(module("model-for-improvement"), module("pdsa")))
+
+    assert (report.rebuilt, report.changed, report.unchanged) == (2, 0, 0)
+    assert "2 rebuilt" in str(report)
+    rows = published(db)
+    assert {slug: m.content_hash for slug, m in rows.items()} == hashes  # nobody's completion is "earlier"
+    assert {m.built_with for m in rows.values()} == {"a-newer-build"}
+    assert releases(db) == 2  # pages kept for the old build are not served again
+    assert not publishing.sync(db, corpus(module("model-for-improvement"), module("pdsa"))).changed_anything
+
+
+def test_the_search_text_holds_the_body_but_not_the_checks():
+    built = module("pdsa", text="Walk the gemba with the team")
+    text = publishing.search_text(built)
+    assert "walk the gemba with the team" in text and "what matters to you?" in text  # body, reflection
+    assert "which comes first" not in text and "<p>" not in text
 
 
 def test_a_changed_default_policy_alone_is_a_new_release(db: Session):

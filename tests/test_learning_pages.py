@@ -292,6 +292,18 @@ def test_the_catalogue_filters_by_vocabulary_and_words(lib, learner, login_as):
     assert "No module matches." in text_of(client.get("/catalogue?q=nothing+like+this"))
 
 
+def test_the_catalogue_shows_where_the_person_stands_on_each_module(lib, learner, login_as):
+    lib.module("aim", title="Aims")
+    lib.module("measures", title="Measures")
+    lib.module("charts", title="Charts")
+    client = login_as(learner)
+    answer(client, "aim", "pdsa-order", [1])  # completed
+    client.get("/modules/measures")  # opened
+    page = text_of(client.get("/catalogue"))
+    assert "Aims Completed" in page and "Measures In progress" in page
+    assert "Charts Not started" not in page and "Charts" in page
+
+
 def test_an_unknown_catalogue_filter_says_so_next_to_it(lib, learner, login_as):
     resp = login_as(learner).get("/catalogue?role=surgeon&q=charts")
     assert resp.status_code == 400
@@ -349,6 +361,11 @@ def published(db):
         pytest.skip(f"content/ has problems: {corpus.problems[0]}")  # tests/test_curricula_corpus.py fails
     content.sync(db, corpus)
     return corpus
+
+
+def test_the_catalogue_finds_a_word_of_a_modules_body(published, learner, login_as):
+    page = text_of(login_as(learner).get("/catalogue?q=gemba"))
+    assert "Leader presence" in page  # the word is in the module's text, not its title or summary
 
 
 def test_every_real_module_page_renders_each_check_and_reflection(published, learner, login_as):

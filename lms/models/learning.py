@@ -77,9 +77,12 @@ class Module(Base):
     checks: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # [{"key", "prompt_html"}]
     reflections: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)
-    search_text: Mapped[str] = mapped_column(Text, default="")  # lower-cased title, summary, objectives
+    search_text: Mapped[str] = mapped_column(Text, default="")  # lower-cased title, summary, objectives, body
     path: Mapped[str] = mapped_column(String(300))
     content_hash: Mapped[str] = mapped_column(String(64))
+    # lms.services.content.BUILD when the row was written: a sync rebuilds rows built otherwise, so a
+    # change to how modules are built reaches modules whose text did not change (content_hash stays).
+    built_with: Mapped[str] = mapped_column(String(32), default="", server_default="")
     position: Mapped[int] = mapped_column(default=0)  # prerequisites first
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

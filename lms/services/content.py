@@ -20,8 +20,10 @@ nightly reconcile finishes the job).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from html import unescape
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -44,8 +46,9 @@ class ContentProblems(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SyncReport:
-    """What a sync did. Each module of the corpus is counted once, as added, changed, unchanged or
-    restored (a restored module is rewritten from its file); `retired` counts modules whose file is gone."""
+    """What a sync did. Each module of the corpus is counted once, as added, changed, unchanged,
+    rebuilt (same text, built again by a newer `BUILD`) or restored (a restored module is rewritten
+    from its file); `retired` counts modules whose file is gone."""
 
     added: int
     changed: int
@@ -53,16 +56,25 @@ class SyncReport:
     retired: int
     restored: int
     release_id: int | None  # the release recorded by this sync; None when nothing changed
+    rebuilt: int = 0
 
     @property
     def changed_anything(self) -> bool:
-        return bool(self.added or self.changed or self.retired or self.restored or self.release_id)
+        return bool(
+            self.added or self.changed or self.retired or self.restored or self.rebuilt or self.release_id
+        )
 
     def __str__(self) -> str:
+        rebuilt = f", {self.rebuilt} rebuilt" if self.rebuilt else ""
         return (
-            f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged, "
+            f"{self.added} added, {self.changed} changed, {self.unchanged} unchanged{rebuilt}, "
             f"{self.retired} retired, {self.restored} restored"
         )
+
+
+# How modules are built from their files (curricula/ and search_text below). Change it whenever a change
+# there alters what a module row holds for the same text: the next sync rebuilds every row built before.
+BUILD = "2026-11-25.1"
 
 
 def sync(db: Session, corpus: Corpus) -> SyncReport:
@@ -74,18 +86,21 @@ def sync(db: Session, corpus: Corpus) -> SyncReport:
     added: list[dict[str, Any]] = []
     rewritten: list[dict[str, Any]] = []
     moved: list[dict[str, Any]] = []  # same content, another place in the order or another file name
-    counts = {"changed": 0, "unchanged": 0, "restored": 0}
+    counts = {"changed": 0, "unchanged": 0, "restored": 0, "rebuilt": 0}
     for position, module in enumerate(corpus.modules, start=1):
         row = existing.pop(module.id, None)
         if row is None:
             added.append({**_fields(module, position, now), "created_at": now})
             continue
-        row_id, content_hash, row_position, path, active = row
+        row_id, content_hash, row_position, path, active, built_with = row
         if not active:
             counts["restored"] += 1
             rewritten.append({"id": row_id, **_fields(module, position, now)})
         elif content_hash != module.content_hash:
             counts["changed"] += 1
+            rewritten.append({"id": row_id, **_fields(module, position, now)})
+        elif built_with != BUILD:
+            counts["rebuilt"] += 1
             rewritten.append({"id": row_id, **_fields(module, position, now)})
         else:
             counts["unchanged"] += 1
@@ -104,7 +119,7 @@ def sync(db: Session, corpus: Corpus) -> SyncReport:
         db,
         corpus,
         added=len(added),
-        changed=counts["changed"] + counts["restored"],
+        changed=counts["changed"] + counts["restored"] + counts["rebuilt"],
         retired=len(gone),
         moved=len(moved),
     )
@@ -113,15 +128,16 @@ def sync(db: Session, corpus: Corpus) -> SyncReport:
         added=len(added),
         changed=counts["changed"],
         unchanged=counts["unchanged"],
+        rebuilt=counts["rebuilt"],
         retired=len(gone),
         restored=counts["restored"],
         release_id=release.id if release else None,
     )
 
 
-def _published(db: Session) -> dict[str, tuple[int, str, int, str, bool]]:
-    """What the database holds: slug -> (id, content hash, position, path, active), in one query through
-    Core (no ORM objects): a re-sync of 1,000 unchanged modules is mostly this read."""
+def _published(db: Session) -> dict[str, tuple[int, str, int, str, bool, str]]:
+    """What the database holds: slug -> (id, content hash, position, path, active, built with), in one
+    query through Core (no ORM objects): a re-sync of 1,000 unchanged modules is mostly this read."""
     table = Module.__table__
     query = select(
         table.c.id,
@@ -130,9 +146,10 @@ def _published(db: Session) -> dict[str, tuple[int, str, int, str, bool]]:
         table.c.position,
         table.c.path,
         table.c.retired_at.is_(None).label("active"),
+        table.c.built_with,
     )
     rows = db.connection().execute(query).all()  # one fetchall, not a fetch per row
-    return {slug: (i, h, p, path, bool(a)) for i, slug, h, p, path, a in rows}
+    return {slug: (i, h, p, path, bool(a), b) for i, slug, h, p, path, a, b in rows}
 
 
 def latest_release(db: Session) -> ContentRelease | None:
@@ -178,6 +195,20 @@ def _release(
     return release
 
 
+_FIGURE = re.compile(r"<svg\b.*?</svg>", re.S)  # a drawn chart's ticks are not words to search
+_TAG = re.compile(r"<[^>]+>")
+
+
+def search_text(module: CorpusModule) -> str:
+    """What the catalogue's search reads, lower-cased: title, summary, objectives and the body's words
+    (its text and reflection prompts; checks are left out, so a search does not lead to the answers)."""
+    html = " ".join(
+        [s.value for s in module.segments if s.kind == "html"] + [r.prompt_html for r in module.reflections]
+    )
+    words = unescape(_TAG.sub(" ", _FIGURE.sub(" ", html)))
+    return " ".join([module.title, module.summary, *module.objectives, *words.split()]).lower()
+
+
 def _terms(terms: Sequence[Term]) -> list[dict[str, str]]:
     return [{"id": t.id, "title": t.title, "summary": t.summary} for t in terms]
 
@@ -208,7 +239,8 @@ def _fields(module: CorpusModule, position: int, now: Any) -> dict[str, Any]:
             for c in module.checks
         ],
         "reflections": [{"key": r.key, "prompt_html": r.prompt_html} for r in module.reflections],
-        "search_text": " ".join([module.title, module.summary, *module.objectives]).lower(),
+        "search_text": search_text(module),
+        "built_with": BUILD,
         "path": module.path,
         "content_hash": module.content_hash,
         "position": position,

@@ -47,7 +47,7 @@ def _user() -> User:
 class CatalogueFilter(Form):
     """The GET form above the catalogue (no CSRF: it changes nothing)."""
 
-    q = SearchField("Search titles, summaries and objectives")
+    q = SearchField("Search the modules' words")
     curriculum = SelectField("Curriculum", validate_choice=False)
     component = SelectField("Framework component", validate_choice=False)
     principle = SelectField("Whole System Quality principle", validate_choice=False)
@@ -124,9 +124,17 @@ def catalogue():
     if found is None:
         refused(filters)
         status = 400
-    filtered = any(filters.values().values())
+    chosen = filters.values()
+    narrowed = sum(1 for name, value in chosen.items() if value and name != "q")
+    standing = learning.statuses(db, _user(), [m.id for m in found or ()])
     return render_template(
-        "learning/catalogue.html", filters=filters, modules=found, words=words, filtered=filtered
+        "learning/catalogue.html",
+        filters=filters,
+        modules=found,
+        words=words,
+        filtered=any(chosen.values()),
+        narrowed=narrowed,
+        standing=standing,
     ), status
 
 

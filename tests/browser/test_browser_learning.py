@@ -115,9 +115,16 @@ def test_a_refused_answer_is_said_next_to_the_question_and_the_catalogue_and_rec
     assert aim.get_by_role("group").get_attribute("aria-describedby") == "check-aim-error"
 
     follow(page, main_nav(page, "Catalogue"))
-    page.get_by_label("Search titles, summaries and objectives").fill("run charts")
+    assert not page.get_by_label("Dose level").is_visible()  # folded away on a phone
+    page.get_by_text("Filters", exact=True).click()
+    assert page.get_by_label("Dose level").is_visible()
+    page.get_by_label("Search the modules' words").fill("run charts")
     follow(page, page.get_by_role("button", name="Show modules"))
     assert page.get_by_role("heading", name="1 module match").is_visible()
+    page.get_by_text("Filters", exact=True).click()  # words alone leave the filters folded
+    page.get_by_label("Dose level").select_option("foundational")
+    follow(page, page.get_by_role("button", name="Show modules"))
+    assert page.get_by_text("Filters (1 set)").is_visible()  # a filter set keeps them open
 
     visit(page, "/learning/record")
     assert "Nia Okafor" in page.get_by_role("main").inner_text()
