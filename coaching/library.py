@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from coaching.document import Problem
+from coaching.prompts import PROMPTS, Prompt, load_prompts
 from coaching.questions import QUESTIONS, QuestionSet, load_question_sets
 from curricula.parse import Vocabulary
 from curricula.vocabulary import load_vocabularies
@@ -21,12 +22,15 @@ COACHING = Path("coaching")  # within the content folder
 @dataclass(frozen=True)
 class CoachingContent:
     question_sets: dict[str, QuestionSet]
+    prompts: dict[str, Prompt]
     problems: tuple[Problem, ...]
 
     def summary(self) -> str:
-        """'2 question sets', for the line `lms content check` ends with."""
-        sets = len(self.question_sets)
-        return f"{sets} question set{'' if sets == 1 else 's'}"
+        """'2 question sets and 33 prompts', for the line `lms content check` ends with."""
+        sets, prompts = len(self.question_sets), len(self.prompts)
+        return (
+            f"{sets} question set{'' if sets == 1 else 's'} and {prompts} prompt{'' if prompts == 1 else 's'}"
+        )
 
 
 def has_coaching(root: Path) -> bool:
@@ -38,5 +42,6 @@ def load_coaching(root: Path, vocab: Vocabulary | None = None) -> CoachingConten
     root = Path(root)
     vocab = vocab or load_vocabularies(root).vocab
     sets, problems = load_question_sets(root / QUESTIONS, vocab, root)
-    ordered = sorted(set(problems), key=lambda p: (p.path, p.line, p.message))
-    return CoachingContent(sets, tuple(ordered))
+    prompts, prompt_problems = load_prompts(root / PROMPTS, vocab, root)
+    ordered = sorted({*problems, *prompt_problems}, key=lambda p: (p.path, p.line, p.message))
+    return CoachingContent(sets, prompts, tuple(ordered))

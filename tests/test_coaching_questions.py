@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from coaching.prompts import load_prompts
 from coaching.questions import Question, load_question_sets
 from lms.cli import main
 
@@ -33,10 +34,11 @@ Where are we against it?
 
 
 def folder(tmp_path: Path, sets: dict[str, str]) -> Path:
-    """A content folder with the real vocabularies and the given question sets (and no modules)."""
+    """A content folder with the real vocabularies and prompts, the given question sets, and no modules."""
     root = tmp_path / "content"
     (root / "modules").mkdir(parents=True)
     (root / "coaching" / "questions").mkdir(parents=True)
+    shutil.copytree(REAL / "coaching" / "prompts", root / "coaching" / "prompts")
     for name in ("dosing.yaml", "curricula.yaml"):
         shutil.copy(REAL / name, root / name)
     for name, text in sets.items():
@@ -48,6 +50,9 @@ def load(tmp_path: Path, text: str) -> tuple[dict, list[str]]:
     root = folder(tmp_path, {"a.md": text})
     sets, problems = load_question_sets(root / "coaching" / "questions")
     return sets, [str(p) for p in problems]
+
+
+PROMPTS = len(load_prompts(REAL / "coaching" / "prompts")[0])
 
 
 def lms(*args: str):
@@ -204,7 +209,7 @@ def test_content_check_counts_the_question_sets_of_a_clean_folder(tmp_path):
     root = folder(tmp_path, {"a.md": SET})
     result = lms("content", "check", str(root))
     assert result.exit_code == 0, result.output
-    assert result.output == "0 modules in 0 curricula; 1 question set; no problems\n"
+    assert result.output == f"0 modules in 0 curricula; 1 question set and {PROMPTS} prompts; no problems\n"
 
 
 def test_content_check_prints_a_broken_question_set_as_path_line_message_and_exits_1(tmp_path):
@@ -217,11 +222,11 @@ def test_content_check_prints_a_broken_question_set_as_path_line_message_and_exi
     assert result.output.splitlines() == [
         f"{root.as_posix()}/coaching/questions/b.md:4: unknown source 'Hearsay'",
         f"{root.as_posix()}/coaching/questions/b.md:14: duplicate key 'goal' (also at line 8)",
-        "0 modules in 0 curricula; 1 question set; 2 problems",
+        f"0 modules in 0 curricula; 1 question set and {PROMPTS} prompts; 2 problems",
     ]
 
 
 def test_the_real_content_check_counts_the_question_sets():
     result = lms("content", "check", str(REAL))
     assert result.exit_code == 0, result.output
-    assert "; 2 question sets" in result.output
+    assert f"; 2 question sets and {PROMPTS} prompts;" in result.output
