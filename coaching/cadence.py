@@ -163,9 +163,10 @@ class Cadence:
 
     def _occurrences_after(self, instant: datetime) -> Iterator[datetime]:
         _require_aware(instant, "instant")
-        # An occurrence lies on its own local date, so none before the instant's local date can follow it;
-        # a day earlier is margin for a clock that went back across midnight.
-        first = instant.astimezone(self.zone).date() - timedelta(days=1)
+        # An occurrence lies on its own local date (fire_at), at the first pass of its wall-clock time, so
+        # none on a date before the instant's local date can follow the instant, even where the clocks go
+        # back across midnight (the instant in the second pass has the earlier local date).
+        first = instant.astimezone(self.zone).date()
         for day in self.dates_from(first):
             occurrence = fire_at(day, self.at, self.zone)
             if occurrence is not None and occurrence > instant:
@@ -195,12 +196,25 @@ class Cadence:
                 if day >= first:
                     yield day
                 year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        if self.kind is Kind.FORTNIGHTLY:
-            assert self.anchor is not None
-            first = max(first, _monday(self.anchor))
+        if self.kind in (Kind.WEEKLY, Kind.FORTNIGHTLY):
+            # Week by week (every second week from the anchor's), each chosen day of it in turn.
+            every = 1
+            week = _monday(first)
+            if self.kind is Kind.FORTNIGHTLY:
+                assert self.anchor is not None
+                every, origin = 2, _monday(self.anchor)
+                week = max(week, origin)
+                week += timedelta(weeks=((week - origin).days // 7) % 2)
+            days = [timedelta(days=d) for d in sorted(self.weekdays)]
+            while True:
+                for offset in days:
+                    if week + offset >= first:
+                        yield week + offset
+                week += timedelta(weeks=every)
+        weekdays_only = self.kind is Kind.WEEKDAYS
         day = first
         while True:
-            if self.matches(day):
+            if not weekdays_only or day.weekday() < 5:
                 yield day
             day += timedelta(days=1)
 

@@ -112,6 +112,21 @@ def test_a_time_that_happens_twice_fires_once_at_its_first_occurrence(zone, day,
     assert local(daily(hour, 30, zone).next_after(second_pass), zone).date() == day + timedelta(days=1)
 
 
+def test_where_the_clocks_change_at_midnight_a_late_evening_time_is_not_given_twice():
+    # Santiago goes back from 24:00 to 23:00 on 4 April 2026: 23:30 happens twice that night.
+    santiago = "America/Santiago"
+    cadence = daily(23, 30, santiago)
+    first = cadence.next_after(at(santiago, 2026, 4, 4, 12))
+    assert first == datetime(2026, 4, 5, 2, 30, tzinfo=UTC)  # 23:30 at -03:00, the first pass
+    # Asked in the second pass of that hour (the local date is still the 4th), tomorrow's is next.
+    second_pass = datetime(2026, 4, 5, 3, 45, tzinfo=UTC)
+    assert local(second_pass, santiago).date() == date(2026, 4, 4)
+    assert cadence.next_after(second_pass) == datetime(2026, 4, 6, 3, 30, tzinfo=UTC)
+    # It goes forward from 24:00 to 01:00 on 6 September: 00:30 that day fires at 01:00.
+    spring = daily(0, 30, santiago).next_after(at(santiago, 2026, 9, 5, 12))
+    assert local(spring, santiago).replace(tzinfo=None) == datetime(2026, 9, 6, 1, 0)
+
+
 # --- a schedule created the day before a change ------------------------------------------------------
 
 
@@ -351,3 +366,13 @@ def test_no_occurrence_is_skipped_between_an_instant_and_the_next_one(cadence, s
     first = cadence.next_after(start)
     later = min(start + timedelta(seconds=seconds), first - timedelta(microseconds=1))
     assert cadence.next_after(later) == first
+
+
+@settings(max_examples=300)
+@given(cadences(), st.dates(date(1995, 1, 1), date(2040, 1, 1)))
+def test_the_dates_a_cadence_walks_are_exactly_the_dates_it_matches(cadence, first):
+    # dates_from jumps week by week or month by month; matches judges one date at a time.
+    walked = list(islice(cadence.dates_from(first), 12))
+    last = walked[-1]
+    every_day = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    assert walked == [d for d in every_day if cadence.matches(d)]
