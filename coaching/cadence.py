@@ -22,10 +22,11 @@ A month that has no day 31 (or 30, or 29) fires a monthly-day cadence on its las
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from coaching.errors import FieldError
@@ -146,6 +147,60 @@ class Cadence:
                 )
             if not (_is_int(self.weekday) and 0 <= self.weekday <= 6):
                 raise CadenceError("weekday", "Choose a day of the week, 0 for Monday to 6 for Sunday.")
+
+    # --- as plain values ------------------------------------------------------------------------------
+
+    def as_dict(self) -> dict[str, Any]:
+        """The cadence as JSON-ready values, which `from_dict` reads back."""
+        return {
+            "kind": self.kind.value,
+            "at": self.at.isoformat(timespec="seconds" if self.at.second else "minutes"),
+            "time_zone": self.time_zone,
+            "weekdays": sorted(self.weekdays),
+            "day_of_month": self.day_of_month,
+            "nth": self.nth,
+            "weekday": self.weekday,
+            "anchor": self.anchor.isoformat() if self.anchor else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Cadence:
+        """A cadence from what a form, an API body or a JSON column gives: `at` as "HH:MM", `anchor` as
+        "YYYY-MM-DD", numbers as numbers or digit strings, empty values as None. CadenceError names the
+        field at fault, unknown keys included."""
+        unknown = sorted(set(data) - set(FIELDS))
+        if unknown:
+            raise CadenceError(unknown[0], f"A cadence has no {unknown[0]!r}: use {', '.join(FIELDS)}.")
+        values: dict[str, Any] = {k: (None if data.get(k) in ("", None) else data[k]) for k in FIELDS}
+        at = values["at"]
+        if isinstance(at, str):
+            try:
+                at = time.fromisoformat(at.strip())
+            except ValueError:
+                raise CadenceError(
+                    "at", f"Give the time of day as HH:MM, such as 08:00, not {at!r}."
+                ) from None
+        anchor = values["anchor"]
+        if isinstance(anchor, str):
+            try:
+                anchor = date.fromisoformat(anchor.strip())
+            except ValueError:
+                raise CadenceError("anchor", f"Give the date as YYYY-MM-DD, not {anchor!r}.") from None
+        weekdays = values["weekdays"] or ()
+        if isinstance(weekdays, str | bytes) or not hasattr(weekdays, "__iter__"):
+            raise CadenceError(
+                "weekdays", "Give the days of the week as a list, 0 for Monday to 6 for Sunday."
+            )
+        return cls(
+            kind=values["kind"],
+            at=at,
+            time_zone=values["time_zone"],
+            weekdays=frozenset(_whole("weekdays", d) for d in weekdays),
+            day_of_month=_whole("day_of_month", values["day_of_month"]),
+            nth=_whole("nth", values["nth"]),
+            weekday=_whole("weekday", values["weekday"]),
+            anchor=anchor,
+        )
 
     # --- occurrences -----------------------------------------------------------------------------------
 
@@ -291,6 +346,21 @@ def fire_at(day: date, at: time, zone: ZoneInfo) -> datetime | None:
     if change.astimezone(zone).date() != day:
         return None
     return change
+
+
+FIELDS = ("kind", "at", "time_zone", "weekdays", "day_of_month", "nth", "weekday", "anchor")
+
+
+def _whole(field: str, value: Any) -> Any:
+    """A digit string as its number (forms send text); anything else as it is, for __post_init__ to judge."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        raise CadenceError(
+            field, f"{field.replace('_', ' ').capitalize()} must be a whole number, not {value!r}."
+        )
+    return value
 
 
 def _require_aware(instant: datetime, name: str) -> None:

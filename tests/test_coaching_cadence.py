@@ -293,6 +293,58 @@ def test_kind_and_weekdays_given_as_plain_values_are_accepted():
     assert cadence == Cadence(Kind.WEEKLY, time(8), LONDON, weekdays=frozenset({0, 2}))
 
 
+# --- from a form or a JSON column, and back ---------------------------------------------------------
+
+
+def test_a_cadence_from_form_values_and_back():
+    form = {
+        "kind": "fortnightly",
+        "at": "07:45",
+        "time_zone": SYDNEY,
+        "weekdays": ["1", "3"],
+        "day_of_month": "",
+        "nth": "",
+        "weekday": None,
+        "anchor": "2026-03-04",
+    }
+    cadence = Cadence.from_dict(form)
+    assert cadence == Cadence(
+        Kind.FORTNIGHTLY, time(7, 45), SYDNEY, frozenset({1, 3}), anchor=date(2026, 3, 4)
+    )
+    assert cadence.as_dict() == {**form, "weekdays": [1, 3], "day_of_month": None, "nth": None}
+    assert Cadence.from_dict(cadence.as_dict()) == cadence
+    monthly = Cadence.from_dict(
+        {"kind": "monthly-nth", "at": "09:00:30", "time_zone": LONDON, "nth": "-1", "weekday": 4}
+    )
+    assert (monthly.nth, monthly.at) == (-1, time(9, 0, 30))
+    assert monthly.as_dict()["at"] == "09:00:30"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"at": "8 am"}, "at", "HH:MM"),
+        ({"anchor": "next week"}, "anchor", "YYYY-MM-DD"),
+        ({"nth": "second"}, "nth", "whole number"),
+        ({"weekdays": "1,3"}, "weekdays", "as a list"),
+        ({"every": 2}, "every", "A cadence has no 'every'"),
+        ({"time_zone": ""}, "time_zone", "Choose a time zone"),
+    ],
+)
+def test_form_values_that_cannot_be_are_named_at_their_field(changes, field, words):
+    form = {
+        "kind": "fortnightly",
+        "at": "07:45",
+        "time_zone": SYDNEY,
+        "weekdays": [1],
+        "anchor": "2026-03-04",
+    }
+    with pytest.raises(CadenceError) as raised:
+        Cadence.from_dict({**form, **changes})
+    assert raised.value.field == field
+    assert words in raised.value.message
+
+
 # --- properties over many cadences, zones and instants -----------------------------------------------
 
 ZONES = [
@@ -366,6 +418,11 @@ def test_no_occurrence_is_skipped_between_an_instant_and_the_next_one(cadence, s
     first = cadence.next_after(start)
     later = min(start + timedelta(seconds=seconds), first - timedelta(microseconds=1))
     assert cadence.next_after(later) == first
+
+
+@given(cadences())
+def test_every_cadence_reads_back_from_its_plain_values(cadence):
+    assert Cadence.from_dict(cadence.as_dict()) == cadence
 
 
 @settings(max_examples=300)
