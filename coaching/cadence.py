@@ -90,7 +90,7 @@ class Cadence:
     def __post_init__(self) -> None:
         try:
             kind = Kind(self.kind)
-        except ValueError:
+        except (ValueError, TypeError):
             choices = ", ".join(k.value for k in Kind)
             message = f"{self.kind!r} is not a kind of cadence: choose one of {choices}."
             raise CadenceError("kind", message) from None
@@ -105,7 +105,10 @@ class Cadence:
             raise CadenceError(
                 "weekdays", "Give the days of the week as numbers, 0 for Monday to 6 for Sunday."
             )
-        weekdays = frozenset(weekdays)
+        try:
+            weekdays = frozenset(weekdays)
+        except TypeError:
+            weekdays = frozenset({-1})  # not numbers: refused just below
         if any(not _is_int(d) or not 0 <= d <= 6 for d in weekdays):
             raise CadenceError("weekdays", "Days of the week run from 0 (Monday) to 6 (Sunday).")
         object.__setattr__(self, "weekdays", weekdays)

@@ -268,6 +268,8 @@ def test_describe_says_the_cadence_in_a_sentence(cadence, sentence):
         ({"kind": "hourly"}, "kind", "not a kind of cadence"),
         ({"kind": Kind.WEEKLY}, "weekdays", "at least one day"),
         ({"kind": Kind.WEEKLY, "weekdays": frozenset({7})}, "weekdays", "0 (Monday) to 6 (Sunday)"),
+        ({"kind": Kind.WEEKLY, "weekdays": [[1], [2]]}, "weekdays", "0 (Monday) to 6 (Sunday)"),
+        ({"kind": ["weekly"]}, "kind", "not a kind of cadence"),
         ({"kind": Kind.FORTNIGHTLY, "weekdays": frozenset({1})}, "anchor", "first week"),
         ({"kind": Kind.MONTHLY_DAY}, "day_of_month", "from 1 to 31"),
         ({"kind": Kind.MONTHLY_DAY, "day_of_month": 32}, "day_of_month", "from 1 to 31"),
