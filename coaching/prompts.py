@@ -75,8 +75,9 @@ def load_prompts(
     and every problem found. Tags and sources are checked against the content folder's curricula.yaml
     (or `vocab`); problems' paths are relative to that folder (or `base`)."""
     path = Path(path)
-    found_vocab, found_base = document.vocabulary_for(path)
-    vocab, base = vocab or found_vocab, base or found_base
+    if vocab is None or base is None:
+        found_vocab, found_base = document.vocabulary_for(path)
+        vocab, base = vocab or found_vocab, base or found_base
     if path.is_file():
         files = [path]
     elif path.is_dir():

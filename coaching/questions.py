@@ -63,8 +63,9 @@ def load_question_sets(
     problems' paths are relative to that folder (or `base`), as modules' are.
     """
     directory = Path(directory)
-    found_vocab, found_base = document.vocabulary_for(directory)
-    vocab, base = vocab or found_vocab, base or found_base
+    if vocab is None or base is None:
+        found_vocab, found_base = document.vocabulary_for(directory)
+        vocab, base = vocab or found_vocab, base or found_base
     sets: dict[str, QuestionSet] = {}
     problems: list[Problem] = []
     if not directory.is_dir():
