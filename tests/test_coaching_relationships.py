@@ -154,3 +154,11 @@ def test_a_relationship_of_another_organisation_is_not_found(db, circle, make, o
     rel = coaching.create(db, actor_of(circle.other_admin), coach_id=beta_coach.id, coachee_id=beta_person.id)
     with pytest.raises(NotFound):
         coaching.end(db, actor_of(circle.admin), rel.id)
+
+
+def test_the_organisations_trail_tells_coaching_changes_in_sentences(db, circle, login_as):
+    rel = coaching.current_coach(db, circle.author)
+    coaching.end(db, actor_of(circle.author), rel.id)
+    db.commit()
+    trail = login_as(circle.admin).get("/o/alpha/admin/audit").get_data(as_text=True)
+    assert "set Cal Coach as coach of" in trail and "ended Cal Coach&#39;s coaching of" in trail

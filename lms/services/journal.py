@@ -284,6 +284,26 @@ def comments_on_reflection(db: Session, reflection_id: int) -> list[JournalComme
     )
 
 
+def comments_of(db: Session, items: list[JournalItem]) -> dict[tuple[str, int], list[JournalComment]]:
+    """The comments on these items (the author's own), by (kind, id), in two queries."""
+    entry_ids = [i.id for i in items if i.kind == "entry"]
+    reflection_ids = [i.id for i in items if i.kind == "reflection"]
+    found: dict[tuple[str, int], list[JournalComment]] = {}
+    if entry_ids or reflection_ids:
+        comments = db.scalars(
+            select(JournalComment)
+            .where(
+                or_(JournalComment.entry_id.in_(entry_ids), JournalComment.reflection_id.in_(reflection_ids))
+            )
+            .options(selectinload(JournalComment.author))
+            .order_by(JournalComment.id)
+        )
+        for c in comments:
+            key = ("entry", c.entry_id) if c.entry_id is not None else ("reflection", c.reflection_id or 0)
+            found.setdefault(key, []).append(c)
+    return found
+
+
 # --- export ------------------------------------------------------------------------------------------
 
 
@@ -292,17 +312,15 @@ def export_markdown(db: Session, actor: Actor) -> str:
     words = vocabulary(db)
     titles = {t.id: t.title for t in (*words.components, *words.principles)}
     lines = [f"# Journal of {actor.user.name}", "", f"{actor.org.name}, exported {utcnow():%d %b %Y}.", ""]
-    for item in reversed(list_journal(db, actor)):
+    items = list_journal(db, actor)
+    notes = comments_of(db, items)
+    for item in reversed(items):
         lines += [f"## {item.title}", "", f"_Written {item.created_at:%d %b %Y %H:%M} UTC_"]
         if item.tags:
             lines.append("Tags: " + ", ".join(titles.get(t, t) for t in item.tags))
         lines.append("Shared with your coach." if item.shared else "Private.")
         lines += ["", item.body.strip(), ""]
-        comments = (
-            comments_on_reflection(db, item.id)
-            if item.kind == "reflection"
-            else own_entry(db, actor, item.id).comments
-        )
+        comments = notes.get((item.kind, item.id), [])
         for comment in comments:
             lines += [f"> **{comment.author.name}**, {comment.created_at:%d %b %Y}:", ">"]
             lines += [f"> {line}" for line in comment.body.splitlines()] + [""]
