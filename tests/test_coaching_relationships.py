@@ -162,3 +162,28 @@ def test_the_organisations_trail_tells_coaching_changes_in_sentences(db, circle,
     db.commit()
     trail = login_as(circle.admin).get("/o/alpha/admin/audit").get_data(as_text=True)
     assert "set Cal Coach as coach of" in trail and "ended Cal Coach&#39;s coaching of" in trail
+
+
+def test_a_coach_who_left_is_no_longer_anyones_coach_nor_reader(db, circle):
+    entry = journal.write_entry(db, actor_of(circle.author), body="for Cal")
+    journal.share(db, actor_of(circle.author), "entry", entry.id)
+    circle.coach.is_coach = False
+    db.flush()
+    assert coaching.current_coach(db, circle.author) is None
+    assert coaching.my_coaching(db, actor_of(circle.author)).coach is None
+    with pytest.raises(Invalid):
+        journal.share(
+            db,
+            actor_of(circle.author),
+            "entry",
+            journal.write_entry(db, actor_of(circle.author), body="x").id,
+        )
+    with pytest.raises(NotFound):
+        journal.shared_item(db, actor_of(circle.coach), "entry", entry.id)
+    # A new coach ends the old relationship for good: given the permission back, Cal reads nothing.
+    coaching.create(db, actor_of(circle.admin), coach_id=circle.other_coach.id, coachee_id=circle.author.id)
+    circle.coach.is_coach = True
+    db.flush()
+    assert coaching.current_coach(db, circle.author).coach_id == circle.other_coach.id
+    with pytest.raises(NotFound):
+        journal.shared_item(db, actor_of(circle.coach), "entry", entry.id)

@@ -48,14 +48,21 @@ def _active() -> list:
     return [CoachingRelationship.accepted_at.is_not(None), CoachingRelationship.ended_at.is_(None)]
 
 
+def coaches(rel: CoachingRelationship) -> bool:
+    """The relationship's coach may coach still: active here, with the coach permission."""
+    return rel.coach.active and rel.coach.is_coach
+
+
 def current_coach(db: Session, coachee: Membership) -> CoachingRelationship | None:
-    """The coachee's active relationship (one at most), or None."""
-    return db.scalar(
+    """The coachee's active relationship (one at most) with someone who may coach still, or None: what
+    the coachee shares goes to this coach."""
+    rel = db.scalar(
         _with_people(select(CoachingRelationship))
         .where(CoachingRelationship.coachee_id == coachee.id, *_active())
         .order_by(CoachingRelationship.id.desc())
         .limit(1)
     )
+    return rel if rel is not None and coaches(rel) else None
 
 
 def coaching_relationship(db: Session, actor: Actor, relationship_id: int) -> CoachingRelationship:
@@ -112,7 +119,8 @@ def my_coaching(db: Session, actor: Actor) -> MyCoaching:
     for rel in rels:
         if rel.coachee_id == me:
             if rel.active:
-                mine.coach = mine.coach or rel
+                if coaches(rel):
+                    mine.coach = mine.coach or rel
             else:
                 mine.proposals.append(rel)
         elif rel.active:
@@ -242,10 +250,15 @@ def _check_pair(
 
 
 def _activate(db: Session, actor: Actor, rel: CoachingRelationship) -> CoachingRelationship:
-    """Make the relationship active, ending the coachee's current one (one coach at a time)."""
-    previous = current_coach(db, rel.coachee)
+    """Make the relationship active, ending every other the coachee has (one coach at a time, even when
+    an earlier coach has left or lost the permission, so none of them can come back to what was shared)."""
     now = utcnow()
-    if previous is not None and previous.id != rel.id:
+    others = db.scalars(
+        select(CoachingRelationship).where(
+            CoachingRelationship.coachee_id == rel.coachee_id, CoachingRelationship.id != rel.id, *_active()
+        )
+    )
+    for previous in others:
         previous.ended_at, previous.end_reason = now, "replaced"
         _record(db, actor, "coaching.ended", previous)
     rel.accepted_at = now
