@@ -1,8 +1,10 @@
 """A person's journal: entries in Markdown, private by default, shared with their coach entry by entry.
 
 DESIGN.md section 6: a private entry is read by its author alone. Every function here that returns an
-entry takes the actor and finds it through `_own_entry` (the author) or lms.services.coaching (the coach
-of an active relationship it was shared under); anything else answers NotFound, as a wrong id does.
+entry or a module reflection takes the actor and finds it through `own_entry`/`own_reflection` (the
+author) or `_shared` (the coach of the active relationship it was shared under, checked by
+lms.services.coaching); anything else answers NotFound, as a wrong id does. Module reflections are in
+the journal too: private until shared, by `shared_at` and `shared_relationship_id` on their own row.
 Audit events name the entry, never its words.
 """
 
@@ -24,7 +26,6 @@ from lms.services.catalogue import vocabulary
 from lms.services.coaching import coaching_of, current_coach, untitled
 from lms.services.search import contains, json_list_has
 
-KINDS = ("entry", "reflection")
 COMMENT_MAX = 5_000
 COMMENT_EMPTY = "Write your comment before sending it."
 LIST_MAX = 500  # items a list answers at most (the export has them all)
