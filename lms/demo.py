@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from curricula.model import Corpus
 from curricula.stakeholders import StakeholderRole
+from lms.demo_coaching import seed_coaching
 from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Permission, User
 from lms.security import hash_password
 from lms.services import audit, dosing, modules, sessions
@@ -127,7 +128,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
         StakeholderRole.QUALITY_STAFF,
         "QI",
         frozenset({Permission.COACH}),
-        "coach (coaching is coming): learns as any learner",
+        "coach of the executive: reads what she shares from her journal and comments on it",
         "quality",
     ),
     DemoAccount(
@@ -136,7 +137,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
         StakeholderRole.EXECUTIVE,
         "EXEC",
         frozenset(),
-        "executive learner (journal and gemba walks are coming): modules for their role",
+        "executive learner with a coach: a journal with entries private and shared (gemba walks are coming)",
         "system",
     ),
     DemoAccount(
@@ -216,6 +217,7 @@ def seed_demo(
         add_person(db, actor, _input(email, name, role, unit_id, job_code, next(employee_ids)), welcome=False)
     _set_passwords(db, org, password)
     _learn_something(db, org)
+    seed_coaching(db, org, domain=DOMAIN)
     return DemoResult(True, False, org, *_counts(db, org), published=published)
 
 

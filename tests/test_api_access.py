@@ -1,7 +1,10 @@
 """Who may read what through the API (DESIGN.md section 6), checked for every route the app serves.
 
 The routes come from the app's URL map, so a new API route that takes an id fails here until this file
-knows how to make another organisation's object for it.
+knows how to make another organisation's object for it. The roster routes (units, people) are for HR and
+org admins; the personal ones (a person's journal and coaching) answer the caller's own objects only,
+and another organisation's on every method are 404 (who inside an organisation reads what of a journal
+is tests/test_journal_api.py's and tests/test_privacy_walk.py's).
 """
 
 from __future__ import annotations
@@ -11,19 +14,44 @@ import re
 import pytest
 
 from curricula.stakeholders import StakeholderRole
-from lms.models import UnitKind
-from lms.services import tokens
+from lms.models import Membership, UnitKind
+from lms.services import coaching, journal, modules, tokens
+from lms.services.access import Actor
 from lms.web.api import PREFIX
 
 
 @pytest.fixture
-def beta(make, other_tree):
+def beta(db, make, other_tree, lib):
     """Organisation B's objects, with names that must never appear in an answer to A."""
     secret_ward = make.unit(other_tree.org, "Beta Secret Ward", UnitKind.UNIT, other_tree.department)
     person = make.person(other_tree, name="Bea Betafield", email="bea@beta.test", unit=secret_ward)
+    coach = make.person(other_tree, name="Bo Betacoach", coach=True, org_admin=True)
+    relationship = coaching.create(db, Actor(coach.user, coach), coach_id=coach.id, coachee_id=person.id)
+    entry = journal.write_entry(db, Actor(person.user, person), body="Beta secret entry")
+    journal.share(db, Actor(person.user, person), "entry", entry.id)
+    module = lib.module("beta-module")
+    reflection = modules.save_reflection(
+        db, person.user, module.slug, "what-matters", "Beta secret reflection"
+    )
+    journal.share(db, Actor(person.user, person), "reflection", reflection.id)
+    db.commit()
     return {
-        "ids": {"unit_id": secret_ward.id, "membership_id": person.id},
-        "secrets": ["Beta Health", "Beta Secret Ward", "Bea Betafield", "bea@beta.test"],
+        "ids": {
+            "unit_id": secret_ward.id,
+            "membership_id": person.id,
+            "entry_id": entry.id,
+            "reflection_id": reflection.id,
+            "relationship_id": relationship.id,
+        },
+        "secrets": [
+            "Beta Health",
+            "Beta Secret Ward",
+            "Bea Betafield",
+            "bea@beta.test",
+            "Bo Betacoach",
+            "Beta secret entry",
+            "Beta secret reflection",
+        ],
     }
 
 
@@ -36,9 +64,18 @@ def api_rules(app) -> list:
     return sorted((r for r in app.url_map.iter_rules() if r.rule.startswith(f"{PREFIX}/")), key=str)
 
 
+# A person's own journal and coaching (lms/web/api_journal.py): not the organisation's roster.
+PERSONAL = ("/journal", "/coaching")
+
+
+def personal(rule: str) -> bool:
+    return any(f"/orgs/<org>{part}" in rule for part in PERSONAL)
+
+
 def org_routes(app) -> list[str]:
-    """Every rule of the API scoped to an organisation, e.g. /api/v1/orgs/<org>/units/<int:unit_id>."""
-    return [r.rule for r in api_rules(app) if "org" in r.arguments]
+    """Every roster rule of the API (scoped to an organisation, for HR and org admins), e.g.
+    /api/v1/orgs/<org>/units/<int:unit_id>."""
+    return [r.rule for r in api_rules(app) if "org" in r.arguments and not personal(r.rule)]
 
 
 def id_arguments(rule: str) -> set[str]:
@@ -64,7 +101,7 @@ SHARED_CONTENT = {"slug", "key"}
 
 def id_routes(app) -> list[str]:
     """Every API rule that takes the id of an organisation's object, scoped to an organisation or not."""
-    rules = [r for r in api_rules(app) if id_arguments(r.rule) - SHARED_CONTENT]
+    rules = [r for r in api_rules(app) if id_arguments(r.rule) - SHARED_CONTENT and not personal(r.rule)]
     for r in rules:
         assert r.methods <= {"GET", "HEAD", "OPTIONS"}, f"{r.rule}: extend these tests to {r.methods}"
     assert len(rules) >= 2, "the units and people routes take ids"
@@ -84,6 +121,33 @@ def test_another_organisations_object_by_id_is_404_with_none_of_its_data(
             assert resp.is_json
             text = resp.get_data(as_text=True)
             assert not [s for s in beta["secrets"] if s in text], (rule, org)
+
+
+def test_another_organisations_journal_and_coaching_objects_are_404_on_every_method(
+    app, db, make, tree, beta, client
+):
+    """Even for a reader holding every permission of their own organisation, by token (no CSRF asked)."""
+    reader = make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True, hr=True, coach=True, faculty=True)
+    headers = {"Authorization": f"Bearer {tokens.create_token(db, reader.user, name='t')}"}
+    rules = [r for r in api_rules(app) if personal(r.rule) and id_arguments(r.rule)]
+    assert len(rules) >= 10, "the journal's and coaching's routes take ids"
+    for rule in rules:
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            body = (
+                {"body": "A stranger's words"}
+                if rule.rule.endswith(("/comments", "<int:entry_id>"))
+                else None
+            )
+            for org in ("alpha", "beta"):
+                resp = client.open(
+                    url(rule.rule, org, beta["ids"]), method=method, json=body, headers=headers
+                )
+                assert resp.status_code == 404, (method, rule.rule, org, resp.get_data(as_text=True))
+                assert not [s for s in beta["secrets"] if s in resp.get_data(as_text=True)]
+    db.expire_all()  # nothing of B's changed: the entry still shared, the relationship still active
+    bea = db.get(Membership, beta["ids"]["membership_id"])
+    assert journal.entry_page(db, Actor(bea.user, bea), beta["ids"]["entry_id"]).shared
+    assert coaching.coaching_relationship(db, Actor(bea.user, bea), beta["ids"]["relationship_id"]).active
 
 
 def test_another_organisations_object_is_404_by_token_too(app, db, make, tree, beta, client):

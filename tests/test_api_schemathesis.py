@@ -26,7 +26,10 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from curricula.stakeholders import StakeholderRole
-from lms.services import tokens
+from lms.db import utcnow
+from lms.models import CoachingRelationship
+from lms.services import journal, modules, tokens
+from lms.services.access import Actor
 from lms.web.api import PREFIX
 
 CHECKS = [
@@ -56,6 +59,13 @@ def caller(request, db, make, tree, lib) -> dict:
     else:
         member = make.person(tree, StakeholderRole.CLINICIAN, name="Lena Learner")
     secret = tokens.create_token(db, member.user, name="schemathesis")
+    # The caller's own journal entry and module reflection, and their coaching by a coach.
+    actor = Actor(member.user, member)
+    entry = journal.write_entry(db, actor, body="An entry of the caller's own")
+    reflection = modules.save_reflection(db, member.user, module.slug, "what-matters", "A reflection")
+    coach = make.person(tree, StakeholderRole.QUALITY_STAFF, name="Cal Coach", coach=True)
+    relationship = CoachingRelationship(org_id=tree.org.id, coach=coach, coachee=member, accepted_at=utcnow())
+    db.add(relationship)
     db.commit()
     return {
         "headers": {"Authorization": f"Bearer {secret}"},
@@ -65,6 +75,9 @@ def caller(request, db, make, tree, lib) -> dict:
             "membership_id": member.id,
             "slug": module.slug,
             "key": "aim",
+            "entry_id": entry.id,
+            "reflection_id": reflection.id,
+            "relationship_id": relationship.id,
         },
     }
 

@@ -13,6 +13,7 @@ same `Invalid` a service raises, so its answer has the same shape.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request
@@ -55,9 +56,14 @@ def _refuse(req, resp, error: ValidationError | None, instance, model_adapter) -
         raise Invalid(fields_at_fault(error))
 
 
+# Request models defined outside api_models (lms/web/api_journal.py's), by name: their `refusals` too.
+REQUEST_MODELS: dict[str, type[BaseModel]] = {}
+
+
 def fields_at_fault(error: ValidationError) -> dict[str, list[str]]:
     """pydantic's errors as the API's `fields`: each parameter or body field with what to fix."""
-    own: dict[str, str] = getattr(getattr(m, error.title, None), "refusals", {})
+    model = getattr(m, error.title, None) or REQUEST_MODELS.get(error.title)
+    own: dict[str, str] = getattr(model, "refusals", {})
     found: dict[str, list[str]] = {}
     for problem in error.errors(include_url=False):
         where = [str(part) for part in problem["loc"]]
@@ -171,6 +177,11 @@ def _authenticate():
 # --- the document ---------------------------------------------------------------------------------
 
 
+# Modules of the API that add to the document what only the served one knows (the content release's
+# vocabulary, say): each is called with the document and the vocabulary, as `_list_vocabulary` is.
+DOCUMENT_HOOKS: list[Callable[[dict, catalogue.Vocabulary | None], None]] = []
+
+
 def document(*, cookie_name: str, vocabulary: catalogue.Vocabulary | None = None) -> dict:
     """The OpenAPI document: spectree's, with paths relative to PREFIX, the path parameters described by
     their models, the security schemes (`cookie_name` is the app's session cookie) and, when given, the
@@ -189,6 +200,8 @@ def document(*, cookie_name: str, vocabulary: catalogue.Vocabulary | None = None
                 elif parameter["in"] == "query" and path == "/modules" and vocabulary is not None:
                     _list_vocabulary(parameter, vocabulary)
     generated["paths"] = paths
+    for hook in DOCUMENT_HOOKS:
+        hook(generated, vocabulary)
     for query in (m.UnitsQuery, m.PeopleQuery, m.ModulesQuery):  # listed as parameters, not as bodies
         generated["components"]["schemas"].pop(query.__name__, None)
     generated.pop("tags", None)
@@ -410,3 +423,6 @@ def describe(schema: dict | None) -> str:
     ]
     detail = " ".join(limit for limit in limits if limit)
     return f"{kind}, {detail}" if detail else str(kind)
+
+
+from lms.web import api_journal  # noqa: E402, F401 - the journal and coaching operations join the document
