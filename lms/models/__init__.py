@@ -9,6 +9,14 @@ from lms.models.credential import (
     RecoveryCode,
     UserSession,
 )
+from lms.models.gemba import (
+    FollowUp,
+    FollowUpEvent,
+    FollowUpEventKind,
+    FollowUpStatus,
+    GembaSettings,
+    GembaWalk,
+)
 from lms.models.learning import (
     Assignment,
     AssignmentSource,
@@ -33,6 +41,12 @@ __all__ = [
     "ContentRelease",
     "DosePolicyOverride",
     "EmailChange",
+    "FollowUp",
+    "FollowUpEvent",
+    "FollowUpEventKind",
+    "FollowUpStatus",
+    "GembaSettings",
+    "GembaWalk",
     "Invitation",
     "LoginAttempt",
     "Membership",
