@@ -252,7 +252,7 @@ def settings_form(**kwargs) -> SettingsForm:
     for role, label in LABELS.items():
         name = role.name.lower()
         fields[f"count_{name}"] = IntegerField(f"{label}: walks", validators=[Optional()])
-        fields[f"per_{name}"] = SelectField(f"{label}: per", choices=PERIODS, validate_choice=True)
+        fields[f"per_{name}"] = SelectField(f"{label}: per", choices=PERIODS, validate_choice=False)
     return type("GembaSettingsForm", (SettingsForm,), fields)(**kwargs)
 
 
