@@ -10,7 +10,7 @@ from gemba_factory import Leaders, actor, first_set, leaders_of, new_key, walk
 from sqlalchemy import func, select
 
 from lms.models import FollowUp, FollowUpEventKind, FollowUpStatus, GembaWalk, OutboxMessage
-from lms.services import Invalid, NotFound, follow_ups, gemba
+from lms.services import Forbidden, Invalid, NotFound, follow_ups, gemba
 
 
 @pytest.fixture
@@ -107,7 +107,7 @@ def test_who_may_read_and_change_a_follow_up(db, people, tree, make, other_tree,
         follow_ups.update(db, someone, item.id, title="Fix it today", description="", due_on=item.due_on)
         assert item.title == "Fix it today"
     else:
-        with pytest.raises((NotFound, Invalid)):
+        with pytest.raises((NotFound, Forbidden)):
             follow_ups.close(db, someone, item.id, resolution="Not mine to close")
         assert item.status is FollowUpStatus.OPEN
 

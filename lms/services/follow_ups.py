@@ -38,7 +38,7 @@ from lms.models import (
     Permission,
     User,
 )
-from lms.services import Invalid, NotFound, outbox
+from lms.services import Forbidden, Invalid, NotFound, outbox
 from lms.services.access import Actor
 
 TITLE_MAX = 200
@@ -228,7 +228,7 @@ def _for_change(db: Session, actor: Actor, follow_up_id: int) -> FollowUp:
     if follow_up is None or not may_read(actor, follow_up):
         raise NotFound("No such follow-up.")
     if not may_change(actor, follow_up):
-        raise Invalid(
+        raise Forbidden(
             "Only its owner, the person who raised it and the leader it was escalated to change a follow-up."
         )
     return follow_up
@@ -286,13 +286,19 @@ def board(db: Session, actor: Actor) -> Board:
 
 def history(db: Session, actor: Actor, follow_up_id: int) -> tuple[FollowUp, list[FollowUpEvent]]:
     follow_up = get(db, actor, follow_up_id)
-    events = db.scalars(
-        select(FollowUpEvent)
-        .where(FollowUpEvent.follow_up_id == follow_up.id)
-        .options(selectinload(FollowUpEvent.actor).selectinload(Membership.user))
-        .order_by(FollowUpEvent.at, FollowUpEvent.id)
+    return follow_up, events_of(db, follow_up)
+
+
+def events_of(db: Session, follow_up: FollowUp) -> list[FollowUpEvent]:
+    """A follow-up's history, oldest first (for one the caller has read or just changed)."""
+    return list(
+        db.scalars(
+            select(FollowUpEvent)
+            .where(FollowUpEvent.follow_up_id == follow_up.id)
+            .options(selectinload(FollowUpEvent.actor).selectinload(Membership.user))
+            .order_by(FollowUpEvent.at, FollowUpEvent.id)
+        )
     )
-    return follow_up, list(events)
 
 
 def owners(db: Session, actor: Actor) -> list[Membership]:

@@ -144,14 +144,11 @@ def reassign(follow_up_id: int):
         lambda: follow_ups.reassign(
             get_db(), actor, follow_up_id, owner_id=form.owner_id.data, note=form.note.data or ""
         ),
-        lambda saved: f"{saved.owner.user.name} now owns it, and is told by email.",
-        _target,
+        lambda saved: f"{saved.owner.user.name} now owns {saved.title!r}, and is told by email.",
+        # Given away, it may no longer be the actor's to see: then back to their board.
+        lambda saved: _target(saved) if follow_ups.may_read(actor, saved) else url_for(".board"),
     )
-    if done is None:
-        form.owner_id.choices = []  # filled by _page with the members
-        page = _page(follow_up_id, 400, reassign_form=form)
-        return page
-    return done
+    return done or _page(follow_up_id, 400, reassign_form=form)
 
 
 @bp.post("/follow-ups/<int:follow_up_id>/close")

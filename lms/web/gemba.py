@@ -104,9 +104,7 @@ class WalkFormBase(FlaskForm):
 def walk_form(questions: QuestionSet, members: list[Membership], **kwargs) -> WalkFormBase:
     fields = {
         # The question is the fieldset's legend; the label says what goes in the box.
-        f"answer_{q.key}": TextAreaField(
-            "Your answer", render_kw={"maxlength": gemba.ANSWER_MAX, "rows": 3}
-        )
+        f"answer_{q.key}": TextAreaField("Your answer", render_kw={"maxlength": gemba.ANSWER_MAX, "rows": 3})
         for q in questions.questions
     }
     form = type("WalkForm", (WalkFormBase,), fields)(**kwargs)
