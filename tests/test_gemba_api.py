@@ -79,8 +79,8 @@ def test_the_owner_updates_reassigns_and_closes_with_history(db, client, people,
     base = f"{PREFIX}/orgs/{tree.org.slug}/follow-ups"
     mine = client.get(f"{base}?filter=mine", headers=nurse).json["items"]
     assert [f["id"] for f in mine] == [follow_up_id]
-    changed = client.patch(
-        f"{base}/{follow_up_id}",
+    changed = client.post(
+        f"{base}/{follow_up_id}/update",
         json={"description": "Ordered", "owner_id": people.department.id},
         headers=nurse,
     )

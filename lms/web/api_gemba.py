@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar
 
 from flask import request
 from flask_login import current_user
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from lms.db import get_db
 from lms.models import FollowUp, FollowUpEvent, FollowUpEventKind, FollowUpStatus, GembaWalk
@@ -21,10 +21,10 @@ from lms.services import follow_ups, gemba
 from lms.services.access import Actor, actor_for
 from lms.web import api_models as m
 from lms.web.api import answers, bp, reply, spec
-from lms.web.api_fields import NOT_BLANK, QueryValue, Shape, Timestamp, enum_values
+from lms.web.api_fields import NOT_BLANK, QueryValue, Shape, Timestamp, enum_values, whole_float
 from lms.web.params import ID_MAX
 
-Id = Annotated[int, Field(ge=1, le=ID_MAX, strict=True)]
+Id = Annotated[int, Field(ge=1, le=ID_MAX, strict=True), BeforeValidator(whole_float)]
 m.PATH_PARAMETERS.update(
     {
         "walk_id": Annotated[int, Field(ge=1, le=ID_MAX, description="The walk's id (`GembaWalk.id`).")],
@@ -270,7 +270,7 @@ def get_follow_up(org: str, follow_up_id: int):
     return reply(FollowUpOut.of(item, events))
 
 
-@bp.patch("/orgs/<org>/follow-ups/<int:follow_up_id>")
+@bp.post("/orgs/<org>/follow-ups/<int:follow_up_id>/update")
 @spec.validate(
     json=FollowUpChange,
     resp=answers(FollowUpOut, "The follow-up as changed, with its history.", "403", "404"),
@@ -278,7 +278,8 @@ def get_follow_up(org: str, follow_up_id: int):
 )
 def update_follow_up(org: str, follow_up_id: int):
     """Change an open follow-up's title, details or due date, or give it to another owner. Its raiser,
-    owner and the leader it was escalated to."""
+    owner and the leader it was escalated to. (A POST to its own address: an address that takes two
+    methods would answer an id out of range with 405 rather than 404.)"""
     db, actor, body = get_db(), _actor(org), _json()
     item = follow_ups.get(db, actor, follow_up_id)
     if {"title", "description", "due_on"} & body.model_fields_set:
