@@ -169,7 +169,7 @@ def test_an_organisations_own_target_replaces_the_default(db, people, tree):
         db,
         actor(people.admin),
         escalation_days=[2, 4, 6],
-        targets={"executive": Target(per="day", count=2)},
+        targets={"executive": {"per": "day", "count": 2}},
     )
     assert gemba.standard_work(db, actor(people.system)).target == Target(per="day", count=2)
     assert gemba.escalation_policy(db, tree.org.id).days == (2, 4, 6)
@@ -184,5 +184,5 @@ def test_settings_are_for_org_admins_and_refuse_days_that_do_not_rise(db, people
         path, data={"csrf_token": csrf_token(client, path), "days_0": "5", "days_1": "5", "days_2": "9"}
     )
     assert answer.status_code == 400
-    assert "Each level must wait more days than the level before it." in answer.get_data(as_text=True)
+    assert "5, 5 and 9 do not rise." in answer.get_data(as_text=True)
     assert gemba.escalation_policy(db, tree.org.id).days == (3, 7, 14)

@@ -9,7 +9,6 @@ connection, it answers the walk it made the first time, never a second one.
 from __future__ import annotations
 
 import functools
-import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -23,22 +22,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
 import lms
-from coaching.escalation import EscalationPolicy
+from coaching.escalation import EscalationError, EscalationPolicy
 from coaching.questions import QuestionSet, load_question_sets
-from coaching.standard_work import DEFAULT_TARGETS, Adherence, Target, adherence
-from curricula.stakeholders import role_named
+from coaching.standard_work import Adherence, Target, TargetError, adherence, parse_targets
 from lms.db import utcnow
 from lms.models import GembaSettings, GembaWalk, OrgUnit, Permission
 from lms.services import Invalid, NotFound, audit, follow_ups
 from lms.services.access import Actor
 
-QUESTION_SETS_ROOT = Path(lms.__file__).resolve().parent.parent / "content" / "coaching"
+QUESTION_SETS_ROOT = Path(lms.__file__).resolve().parent.parent / "content" / "coaching" / "questions"
 ANSWER_MAX = 5_000
 OBSERVATIONS_MAX = 10_000
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 CLIENT_KEY_HELP = "client_key must be 8 to 64 letters, digits, hyphens or underscores, made once per walk."
 ESCALATION_DAYS_MAX = 365
-TARGET_COUNT_MAX = 20
 
 
 @functools.cache
@@ -196,41 +193,44 @@ def settings_of(db: Session, org_id: int) -> GembaSettings | None:
 def escalation_policy(db: Session, org_id: int) -> EscalationPolicy:
     settings = settings_of(db, org_id)
     if settings is not None and settings.escalation_days:
-        return EscalationPolicy(days=tuple(settings.escalation_days))
+        return EscalationPolicy(days=tuple(settings.escalation_days))  # type: ignore[arg-type]
     return EscalationPolicy()
 
 
 def targets(db: Session, org_id: int) -> dict[str, Target]:
     """Leader-standard-work targets by stakeholder role: the defaults, with the organisation's own."""
-    merged = dict(DEFAULT_TARGETS)
     settings = settings_of(db, org_id)
-    for role, target in (settings.targets if settings else {}).items():
-        merged[role] = Target(per=target["per"], count=int(target["count"]))
-    return merged
+    return parse_targets(settings.targets if settings else None)
 
 
 def save_settings(
-    db: Session, actor: Actor, *, escalation_days: Sequence[int | None], targets: Mapping[str, Target | None]
+    db: Session,
+    actor: Actor,
+    *,
+    escalation_days: Sequence[int | None],
+    targets: Mapping[str, Mapping[str, Any] | None],
 ) -> GembaSettings:
-    """Org admins set the days overdue for each escalation (rising) and the targets by role (None: the
-    default)."""
+    """Org admins set the days overdue for each escalation (rising) and their own targets by role
+    ({"per": "day" | "week", "count": n}; None keeps the default)."""
     actor.require(Permission.ORG_ADMIN)
     errors: dict[str, list[str]] = {}
     days = list(escalation_days)
     for index, value in enumerate(days):
         if value is None or not 1 <= value <= ESCALATION_DAYS_MAX:
             errors[f"days_{index}"] = [f"Enter a whole number of days from 1 to {ESCALATION_DAYS_MAX}."]
-    if not errors and any(later <= earlier for earlier, later in itertools.pairwise(days)):
-        errors[f"days_{len(days) - 1}"] = ["Each level must wait more days than the level before it."]
+    if not errors:
+        try:
+            EscalationPolicy(days=tuple(days))  # type: ignore[arg-type]
+        except EscalationError as exc:
+            errors[f"days_{len(days) - 1}"] = [exc.message]
     own: dict[str, dict[str, Any]] = {}
-    for role, target in targets.items():
-        if role_named(role) is None:
-            errors["targets"] = [f"{role!r} is not a stakeholder role."]
+    for role, value in targets.items():
+        if value is None:
             continue
-        if target is None:
-            continue
-        if target.per not in ("day", "week") or not 1 <= target.count <= TARGET_COUNT_MAX:
-            errors[f"target_{role}"] = [f"Choose walks per day or per week, 1 to {TARGET_COUNT_MAX}."]
+        try:
+            target = parse_targets({role: dict(value)})[role]
+        except TargetError as exc:
+            errors[f"target_{role}"] = [exc.message]
         else:
             own[role] = {"per": target.per, "count": target.count}
     if errors:

@@ -20,7 +20,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional
 
 from coaching.questions import QuestionSet
-from coaching.standard_work import DEFAULT_TARGETS, Target
+from coaching.standard_work import DEFAULT_TARGETS
 from curricula.stakeholders import LABELS, StakeholderRole
 from lms.db import get_db
 from lms.models import Membership, Permission
@@ -271,10 +271,10 @@ def settings(org: str):
     form = settings_form(data=current) if request.method == "GET" else settings_form()
 
     def change():
-        targets: dict[str, Target | None] = {}
+        targets: dict[str, dict | None] = {}
         for role in LABELS:
             count, per = form[f"count_{role.name.lower()}"].data, form[f"per_{role.name.lower()}"].data
-            targets[role.value] = Target(per=per, count=count or 0) if per else None
+            targets[role.value] = {"per": per, "count": count} if per else None
         days = [form.days_0.data, form.days_1.data, form.days_2.data]
         return gemba.save_settings(db, actor, escalation_days=days, targets=targets)
 
