@@ -21,7 +21,6 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
-import lms
 from coaching.escalation import EscalationError, EscalationPolicy
 from coaching.questions import QuestionSet, load_question_sets
 from coaching.standard_work import Adherence, Target, TargetError, adherence, parse_targets
@@ -30,7 +29,7 @@ from lms.models import GembaSettings, GembaWalk, OrgUnit, Permission
 from lms.services import Invalid, NotFound, audit, follow_ups
 from lms.services.access import Actor
 
-QUESTION_SETS_ROOT = Path(lms.__file__).resolve().parent.parent / "content" / "coaching" / "questions"
+QUESTION_SETS_ROOT = Path(__file__).resolve().parents[2] / "content" / "coaching" / "questions"
 ANSWER_MAX = 5_000
 OBSERVATIONS_MAX = 10_000
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
