@@ -36,6 +36,7 @@ ACTIONS: dict[str, str] = {
     "dosing.policy_changed": "Dosing policy changed",
     "organization.created": "Organisation created",
     "organization.second_factor_required": "Two-step sign-in rule changed",
+    "gemba.settings_changed": "Gemba settings changed",
 }
 
 
