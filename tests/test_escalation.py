@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+import logging
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from gemba_factory import Leaders, actor, follow_up, leaders_of
@@ -103,3 +104,18 @@ def test_another_organisations_leaders_are_never_chosen(db, make, tree, other_tr
     item = overdue(db, people, tree, 3)
     escalation.escalate_overdue(db, NOW)
     assert item.escalated_to.org_id == tree.org.id
+
+
+def test_the_scheduler_job_escalates_every_quarter_hour_and_logs_its_count(app, db, people, tree, caplog):
+    from lms.scheduler import JOBS, escalate_overdue_follow_ups
+
+    assert (escalate_overdue_follow_ups, 900) in JOBS
+    late = follow_ups.local_today(tree.org) - timedelta(days=20)
+    item = follow_up(db, people.unit, people.nurse, tree.unit.id, late)
+    db.commit()
+    with caplog.at_level(logging.INFO, logger="lms.scheduler"):
+        escalate_overdue_follow_ups(app)
+        escalate_overdue_follow_ups(app)
+    assert caplog.text.count("Follow-ups escalated: 1") == 1
+    db.expire_all()
+    assert item.tier == Tier.EXECUTIVE and item.escalated_to_id == people.system.id

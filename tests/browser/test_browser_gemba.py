@@ -71,3 +71,38 @@ def test_a_walk_logged_offline_is_sent_once_when_the_connection_returns_and_its_
     assert page.get_by_text("New alarm fitted").first.is_visible()
     db.expire_all()
     assert db.scalar(select(FollowUp.status)) is FollowUpStatus.CLOSED
+
+
+def test_an_overdue_follow_up_reaches_the_department_leaders_board(
+    phone_page, visit, sign_in, menu, follow, db, make, tree
+):
+    from gemba_factory import follow_up
+
+    from lms.services import escalation
+
+    raiser = make.person(tree, StakeholderRole.UNIT_LEADER, email="uma@alpha.test", name="Uma Leader")
+    nurse = make.person(tree, StakeholderRole.CLINICIAN, email="nia@alpha.test", name="Nia Nurse")
+    make.person(
+        tree,
+        StakeholderRole.DEPARTMENTAL_LEADER,
+        email="dev@alpha.test",
+        name="Dev Director",
+        unit=tree.department,
+    )
+    late = follow_ups.local_today(tree.org) - timedelta(days=4)
+    follow_up(db, raiser, nurse, tree.unit.id, late)
+    assert escalation.escalate_overdue(db) == 1
+    db.commit()
+
+    page = phone_page
+    visit(page, "/sign-in")
+    sign_in(page, "dev@alpha.test", PASSWORD)
+    follow(page, menu(page).get_by_role("link", name="Follow-ups"))
+    escalated = page.get_by_role("region", name="Escalated to me")
+    assert "Overdue" in escalated.inner_text() and "Escalated to department" in escalated.inner_text()
+    follow(page, escalated.get_by_role("link", name="Restock the crash cart"))
+    history = page.get_by_role("region", name="History").inner_text()
+    assert (
+        "Escalated by the platform (overdue). Moved from the unit to the department level, to Dev Director."
+        in history
+    )
