@@ -157,6 +157,7 @@ def record_walk(db: Session, actor: Actor, new: NewWalk, *, prefix: str = "follo
 
 
 def may_read(actor: Actor, walk: GembaWalk) -> bool:
+    """The leader who walked, and the organisation's admins (DESIGN.md section 6)."""
     return walk.org_id == actor.org_id and (
         walk.leader_id == actor.membership.id or actor.can(Permission.ORG_ADMIN)
     )
