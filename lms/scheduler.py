@@ -59,12 +59,13 @@ def forget_old_sign_in_attempts(app: Flask) -> None:
             log.info("Deleted %s sign-in attempts older than 30 days", deleted)
 
 
-def escalate_overdue_follow_ups(app: Flask) -> None:
+def escalate_overdue_follow_ups(app: Flask) -> dict[str, int]:
     """Every 15 minutes: move overdue open follow-ups up to the next level's leader (idempotent)."""
     with app.app_context(), unit_of_work() as db:
         moved = escalation.escalate_overdue(db)
     if moved:
         log.info("Follow-ups escalated: %s", moved)
+    return {"follow-ups escalated": moved}
 
 
 JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = (

@@ -114,8 +114,8 @@ def test_the_scheduler_job_escalates_every_quarter_hour_and_logs_its_count(app, 
     item = follow_up(db, people.unit, people.nurse, tree.unit.id, late)
     db.commit()
     with caplog.at_level(logging.INFO, logger="lms.scheduler"):
-        escalate_overdue_follow_ups(app)
-        escalate_overdue_follow_ups(app)
+        assert escalate_overdue_follow_ups(app) == {"follow-ups escalated": 1}
+        assert escalate_overdue_follow_ups(app) == {"follow-ups escalated": 0}
     assert caplog.text.count("Follow-ups escalated: 1") == 1
     db.expire_all()
     assert item.tier == Tier.EXECUTIVE and item.escalated_to_id == people.system.id
