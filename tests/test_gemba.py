@@ -47,6 +47,22 @@ def test_a_walk_sent_twice_with_its_key_is_saved_once(db, people, tree):
     assert walks_count(db) == 1 and db.scalar(select(func.count()).select_from(FollowUp)) == 1
 
 
+def test_a_walk_racing_its_own_resend_is_answered_with_the_one_that_won(db, people, tree, monkeypatch):
+    """Two requests with one key at once: both look and find nothing, one inserts first; the other's
+    insert hits the unique key and answers the winner's walk (the savepoint keeps its transaction)."""
+    won = walk(db, people.unit, tree.unit.id, key="racing-key-7").walk
+    looked_up = gemba._existing
+    misses = [True]
+
+    def before_the_other_committed(session, who, key):
+        return None if misses and misses.pop() else looked_up(session, who, key)
+
+    monkeypatch.setattr(gemba, "_existing", before_the_other_committed)
+    lost = walk(db, people.unit, tree.unit.id, key="racing-key-7", owner=people.nurse)
+    assert not lost.created and lost.walk.id == won.id
+    assert walks_count(db) == 1 and db.scalar(select(func.count()).select_from(FollowUp)) == 0
+
+
 def test_the_same_key_from_two_leaders_makes_two_walks(db, people, tree):
     walk(db, people.unit, tree.unit.id, key="shared-key-42")
     walk(db, people.department, tree.unit.id, key="shared-key-42")
