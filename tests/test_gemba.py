@@ -202,3 +202,11 @@ def test_settings_are_for_org_admins_and_refuse_days_that_do_not_rise(db, people
     assert answer.status_code == 400
     assert "5, 5 and 9 do not rise." in answer.get_data(as_text=True)
     assert gemba.escalation_policy(db, tree.org.id).days == (3, 7, 14)
+
+
+def test_starting_a_walk_without_a_unit_says_so_next_to_the_field(db, people, tree, login_as):
+    client = login_as(people.unit)
+    assert client.get("/gemba?utm=phone").status_code == 200  # other parameters start nothing
+    answer = client.get(f"/gemba?unit_id=&question_set={first_set()}")
+    assert answer.status_code == 400
+    assert re.search(r'id="unit_id-error">Choose the unit you are walking', answer.get_data(as_text=True))

@@ -120,9 +120,10 @@ def walk_form(questions: QuestionSet, members: list[Membership], **kwargs) -> Wa
 def walks():
     actor = acting_actor()
     db = get_db()
-    start = StartForm(request.args if request.args else None)
+    starting = "unit_id" in request.args or "question_set" in request.args
+    start = StartForm(request.args if starting else None)
     start.offer(gemba.walkable_units(db, actor), gemba.question_sets())
-    if request.args and start.validate():
+    if starting and start.validate():
         return _walk_page(actor, start.unit_id.data, start.question_set.data)
     if start.errors:
         refused(start)
