@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from gemba_factory import Leaders, actor, follow_up, leaders_of
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from coaching.escalation import Tier
-from lms.models import FollowUpEvent, FollowUpEventKind, OutboxMessage
+from lms.models import FollowUp, FollowUpEvent, FollowUpEventKind, OutboxMessage
 from lms.services import escalation, follow_ups, gemba
 
 # 15:00 UTC on 10 March 2026 is 11:00 in New York (the `tree` organisation's zone, EDT since 8 March).
@@ -119,3 +120,17 @@ def test_the_scheduler_job_escalates_every_quarter_hour_and_logs_its_count(app, 
     assert caplog.text.count("Follow-ups escalated: 1") == 1
     db.expire_all()
     assert item.tier == Tier.EXECUTIVE and item.escalated_to_id == people.system.id
+
+
+@pytest.mark.postgres
+@pytest.mark.committed  # the other scheduler, a connection of its own, must see the follow-up
+def test_a_follow_up_another_scheduler_has_claimed_is_left_to_it(app, db, people, tree):
+    item = overdue(db, people, tree, 3)
+    db.commit()
+    with Session(app.extensions["lms.engine"]) as other_scheduler:
+        other_scheduler.scalar(
+            select(FollowUp).where(FollowUp.id == item.id).with_for_update(skip_locked=True)
+        )
+        assert escalation.escalate_overdue(db, NOW) == 0
+        other_scheduler.rollback()
+    assert escalation.escalate_overdue(db, NOW) == 1

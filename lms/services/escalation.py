@@ -12,7 +12,6 @@ LOCKED on PostgreSQL) changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -50,28 +49,22 @@ def chain_of(db: Session, unit: OrgUnit) -> list[UnitNode]:
     return [UnitNode(node.id, node.kind.value, tuple(leaders[node.id])) for node in lineage]
 
 
-def _overdue(db: Session, now: datetime) -> Iterator[FollowUp]:
-    """Open follow-ups due before today somewhere on Earth (the earliest date any zone is in), one at a
-    time, claimed so that two runs at once never move the same one."""
+def _overdue(db: Session, now: datetime) -> list[FollowUp]:
+    """Open follow-ups below the top tier, due before today somewhere on Earth (the latest date any zone
+    is in), claimed in one statement: a second run at once skips them rather than moving them twice."""
     latest_today = (now + timedelta(hours=14)).date()
-    seen: set[int] = set()
-    while True:
-        follow_up = db.scalar(
+    return list(
+        db.scalars(
             select(FollowUp)
             .where(
                 FollowUp.status == FollowUpStatus.OPEN,
                 FollowUp.due_on < latest_today,
                 FollowUp.tier < int(Tier.EXECUTIVE),
-                FollowUp.id.not_in(seen) if seen else FollowUp.id.is_not(None),
             )
             .order_by(FollowUp.id)
-            .limit(1)
             .with_for_update(skip_locked=True)
         )
-        if follow_up is None:
-            return
-        seen.add(follow_up.id)
-        yield follow_up
+    )
 
 
 def escalate_overdue(db: Session, now: datetime | None = None) -> int:
