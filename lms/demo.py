@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from curricula.model import Corpus
 from curricula.stakeholders import StakeholderRole
 from lms.demo_coaching import seed_coaching
+from lms.demo_gemba import seed_gemba
 from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Permission, User
 from lms.security import hash_password
 from lms.services import audit, dosing, modules, sessions
@@ -218,6 +219,7 @@ def seed_demo(
     _set_passwords(db, org, password)
     _learn_something(db, org)
     seed_coaching(db, org, domain=DOMAIN)
+    seed_gemba(db, org)
     return DemoResult(True, False, org, *_counts(db, org), published=published)
 
 

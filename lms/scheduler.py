@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from lms.db import commit_each, get_db, unit_of_work
 from lms.mail import transport_from_url
-from lms.services import accounts, dosing, outbox
+from lms.services import accounts, dosing, escalation, outbox
 
 log = logging.getLogger(__name__)
 
@@ -59,10 +59,20 @@ def forget_old_sign_in_attempts(app: Flask) -> None:
             log.info("Deleted %s sign-in attempts older than 30 days", deleted)
 
 
+def escalate_overdue_follow_ups(app: Flask) -> dict[str, int]:
+    """Every 15 minutes: move overdue open follow-ups up to the next level's leader (idempotent)."""
+    with app.app_context(), unit_of_work() as db:
+        moved = escalation.escalate_overdue(db)
+    if moved:
+        log.info("Follow-ups escalated: %s", moved)
+    return {"follow-ups escalated": moved}
+
+
 JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = (
     (deliver_outbox, 15),
     (reconcile_dose_assignments, 3600),
     (forget_old_sign_in_attempts, 86400),
+    (escalate_overdue_follow_ups, 900),
 )  # (job, seconds between runs)
 
 

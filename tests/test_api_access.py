@@ -10,14 +10,25 @@ is tests/test_journal_api.py's and tests/test_privacy_walk.py's).
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
+from conftest import csrf_token
+from gemba_factory import walk
 
 from curricula.stakeholders import StakeholderRole
 from lms.models import Membership, UnitKind
-from lms.services import coaching, journal, modules, tokens
+from lms.services import coaching, follow_ups, journal, modules, tokens
 from lms.services.access import Actor
 from lms.web.api import PREFIX
+
+
+def walked(db, tree, leader, unit) -> dict[str, int]:
+    """A gemba walk by `leader` with one follow-up they own: the ids of both."""
+    due = follow_ups.local_today(tree.org) + timedelta(days=1)
+    made = walk(db, leader, unit.id, owner=leader, due_on=due).walk
+    db.commit()
+    return {"walk_id": made.id, "follow_up_id": made.follow_ups[0].id}
 
 
 @pytest.fixture
@@ -42,7 +53,8 @@ def beta(db, make, other_tree, lib):
             "entry_id": entry.id,
             "reflection_id": reflection.id,
             "relationship_id": relationship.id,
-        },
+        }
+        | walked(db, other_tree, person, secret_ward),
         "secrets": [
             "Beta Health",
             "Beta Secret Ward",
@@ -56,8 +68,11 @@ def beta(db, make, other_tree, lib):
 
 
 @pytest.fixture
-def alpha_ids(make, tree):
-    return {"unit_id": tree.unit.id, "membership_id": make.person(tree).id}
+def alpha_ids(db, make, tree):
+    leader = make.person(tree, StakeholderRole.UNIT_LEADER)
+    return {"unit_id": tree.unit.id, "membership_id": make.person(tree).id} | walked(
+        db, tree, leader, tree.unit
+    )
 
 
 def api_rules(app) -> list:
@@ -99,13 +114,33 @@ def url(rule: str, org: str, ids: dict[str, int]) -> str:
 SHARED_CONTENT = {"slug", "key"}
 
 
+# A valid body for each write that takes an object's id, so that only the id can make it fail.
+WRITE_BODIES = {"/close": {"resolution": "Done"}, "/update": {}}
+READS = {"GET", "HEAD", "OPTIONS"}
+# The roster: units and people, for HR and org admins alone. Gemba walks and follow-ups are every member's
+# own (tests/test_gemba.py and tests/test_follow_ups.py check who sees which).
+ROSTER = re.compile(r"/orgs/<org>/(units|people)\b")
+
+
 def id_routes(app) -> list[str]:
     """Every API rule that takes the id of an organisation's object, scoped to an organisation or not."""
     rules = [r for r in api_rules(app) if id_arguments(r.rule) - SHARED_CONTENT and not personal(r.rule)]
     for r in rules:
-        assert r.methods <= {"GET", "HEAD", "OPTIONS"}, f"{r.rule}: extend these tests to {r.methods}"
+        writes = r.methods - READS
+        assert writes <= {"POST"}, f"{r.rule}: extend these tests to {r.methods}"
+        assert not writes or r.rule.endswith(tuple(WRITE_BODIES)), f"{r.rule}: add a body to WRITE_BODIES"
     assert len(rules) >= 2, "the units and people routes take ids"
     return [r.rule for r in rules]
+
+
+def call(client, rule: str, path: str, headers: dict | None = None):
+    """GET a read; POST a write with a valid body (and, for a session, the page's CSRF token)."""
+    body = next((b for end, b in WRITE_BODIES.items() if rule.endswith(end)), None)
+    if body is None:
+        return client.get(path, headers=headers)
+    if headers is None:
+        headers = {"X-CSRFToken": csrf_token(client, "/profile")}
+    return client.post(path, json=body, headers=headers)
 
 
 @pytest.mark.parametrize("permission", ["org_admin", "hr"])
@@ -116,7 +151,7 @@ def test_another_organisations_object_by_id_is_404_with_none_of_its_data(
     client = login_as(reader)
     for rule in id_routes(app):
         for org in ("alpha", "beta"):  # B's id under A's slug, and B's slug (A's reader is no member)
-            resp = client.get(url(rule, org, beta["ids"]))
+            resp = call(client, rule, url(rule, org, beta["ids"]))
             assert resp.status_code == 404, (rule, org)
             assert resp.is_json
             text = resp.get_data(as_text=True)
@@ -155,7 +190,7 @@ def test_another_organisations_object_is_404_by_token_too(app, db, make, tree, b
     headers = {"Authorization": f"Bearer {tokens.create_token(db, reader.user, name='t')}"}
     for rule in id_routes(app):
         for org in ("alpha", "beta"):
-            resp = client.get(url(rule, org, beta["ids"]), headers=headers)
+            resp = call(client, rule, url(rule, org, beta["ids"]), headers)
             assert resp.status_code == 404, (rule, org)
             assert not [s for s in beta["secrets"] if s in resp.get_data(as_text=True)]
 
@@ -164,13 +199,14 @@ def test_the_same_reader_sees_their_own_organisations_objects(app, make, tree, a
     """The 404s above are about the organisation, not broken routes."""
     client = login_as(make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True))
     for rule in org_routes(app):
-        assert client.get(url(rule, "alpha", alpha_ids)).status_code == 200, rule
+        if not rule.endswith(tuple(WRITE_BODIES)):  # reading only: an org admin changes no follow-up
+            assert client.get(url(rule, "alpha", alpha_ids)).status_code == 200, rule
 
 
 def test_listings_of_another_organisation_are_404(app, make, tree, beta, login_as):
     client = login_as(make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True, hr=True))
     for rule in org_routes(app):
-        resp = client.get(url(rule, "beta", beta["ids"]))
+        resp = call(client, rule, url(rule, "beta", beta["ids"]))
         assert resp.status_code == 404, rule
         assert not [s for s in beta["secrets"] if s in resp.get_data(as_text=True)]
 
@@ -178,7 +214,7 @@ def test_listings_of_another_organisation_are_404(app, make, tree, beta, login_a
 @pytest.mark.parametrize("extra", [{}, {"coach": True}, {"faculty": True}])
 def test_people_without_hr_or_admin_get_403_on_their_own_roster(app, make, tree, alpha_ids, login_as, extra):
     client = login_as(make.person(tree, StakeholderRole.CLINICIAN, **extra))
-    for rule in org_routes(app):
+    for rule in filter(ROSTER.search, org_routes(app)):
         resp = client.get(url(rule, "alpha", alpha_ids))
         assert resp.status_code == 403, rule
         assert resp.json["status"] == 403

@@ -13,6 +13,7 @@ import os
 
 import pytest
 import schemathesis
+from gemba_factory import first_set
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -78,6 +79,8 @@ def caller(request, db, make, tree, lib) -> dict:
             "entry_id": entry.id,
             "reflection_id": reflection.id,
             "relationship_id": relationship.id,
+            "walk_id": 1,  # none made: 404, which the document lists
+            "follow_up_id": 1,
         },
     }
 
@@ -103,6 +106,12 @@ def test_the_api_answers_as_its_document_says(app, caller, mode):
         if real and operation.definition.raw.get("operationId") == "answerCheck":
             # Which option numbers a check has depends on its content, which the document cannot list.
             fixed["body"] = {"chosen": [1]}
+        if real and operation.definition.raw.get("operationId") == "createGembaWalk":
+            fixed["body"] = {
+                "unit_id": real["unit_id"],
+                "question_set": first_set(),
+                "client_key": "schemathesis",
+            }
         if real and operation.definition.raw.get("operationId") == "listPeople":
             fixed["query"] = {"unit_id": real["unit_id"]}  # a unit of another organisation is a 400
         strategy = operation.as_strategy(

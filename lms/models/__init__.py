@@ -9,6 +9,14 @@ from lms.models.credential import (
     RecoveryCode,
     UserSession,
 )
+from lms.models.gemba import (
+    FollowUp,
+    FollowUpEvent,
+    FollowUpEventKind,
+    FollowUpStatus,
+    GembaSettings,
+    GembaWalk,
+)
 from lms.models.journal import CoachingRelationship, JournalComment, JournalEntry, JournalSource
 from lms.models.learning import (
     Assignment,
@@ -35,6 +43,12 @@ __all__ = [
     "ContentRelease",
     "DosePolicyOverride",
     "EmailChange",
+    "FollowUp",
+    "FollowUpEvent",
+    "FollowUpEventKind",
+    "FollowUpStatus",
+    "GembaSettings",
+    "GembaWalk",
     "Invitation",
     "JournalComment",
     "JournalEntry",

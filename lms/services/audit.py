@@ -42,6 +42,7 @@ ACTIONS: dict[str, str] = {
     "coaching.declined": "Coaching declined",
     "coaching.withdrawn": "Coaching proposal withdrawn",
     "coaching.ended": "Coaching ended",
+    "gemba.settings_changed": "Gemba settings changed",
 }
 
 

@@ -119,6 +119,8 @@ def init_app(app: Flask) -> None:
         api,
         auth,
         coaching,
+        follow_ups,
+        gemba,
         health,
         home,
         journal,
@@ -141,6 +143,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(profile.bp)
     app.register_blueprint(journal.bp)
     app.register_blueprint(coaching.bp)
+    app.register_blueprint(gemba.bp)
+    app.register_blueprint(follow_ups.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie-authenticated writes
 

@@ -425,4 +425,7 @@ def describe(schema: dict | None) -> str:
     return f"{kind}, {detail}" if detail else str(kind)
 
 
-from lms.web import api_journal  # noqa: E402, F401 - the journal and coaching operations join the document
+from lms.web import (
+    api_gemba,  # noqa: F401 - its operations join the blueprint and the document
+    api_journal,  # noqa: F401 - the journal and coaching operations join the document
+)
