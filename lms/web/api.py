@@ -425,7 +425,5 @@ def describe(schema: dict | None) -> str:
     return f"{kind}, {detail}" if detail else str(kind)
 
 
-from lms.web import (
-    api_gemba,  # noqa: F401 - its operations join the blueprint and the document
-    api_journal,  # noqa: F401 - the journal and coaching operations join the document
-)
+# The operations of other modules join the blueprint and the document when imported.
+from lms.web import api_gemba, api_journal  # noqa: E402, F401
