@@ -18,6 +18,8 @@ from lms.models.person import User
 
 class PromptSchedule(Base):
     __tablename__ = "prompt_schedule"
+    # "What is due", walked in this order by the scheduler (lms.services.prompt_delivery).
+    __table_args__ = (Index("ix_prompt_schedule_due", "next_due_at", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
@@ -37,7 +39,7 @@ class PromptSchedule(Base):
     set_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
     consented_at: Mapped[datetime | None]
     active: Mapped[bool] = mapped_column(default=True)
-    next_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    next_due_at: Mapped[datetime | None]
     # Prompt keys delivered in the current round of the rotation (no repeat before the set is used up).
     rotation: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -59,7 +59,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_prompt_schedule'))
     )
     with op.batch_alter_table('prompt_schedule', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_prompt_schedule_next_due_at'), ['next_due_at'], unique=False)
+        batch_op.create_index('ix_prompt_schedule_due', ['next_due_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_prompt_schedule_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_prompt_schedule_user_id'), ['user_id'], unique=False)
 
@@ -91,7 +91,7 @@ def downgrade() -> None:
     with op.batch_alter_table('prompt_schedule', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_prompt_schedule_user_id'))
         batch_op.drop_index(batch_op.f('ix_prompt_schedule_org_id'))
-        batch_op.drop_index(batch_op.f('ix_prompt_schedule_next_due_at'))
+        batch_op.drop_index('ix_prompt_schedule_due')
 
     op.drop_table('prompt_schedule')
     with op.batch_alter_table('calendar_token', schema=None) as batch_op:
