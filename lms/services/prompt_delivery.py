@@ -220,11 +220,11 @@ class _Pass:
         self.db.execute(_ADVANCE, values)
 
 
+_SCHEDULES = PromptSchedule.__table__.c
 _ADVANCE = (
-    update(PromptSchedule)
-    .where(PromptSchedule.id == bindparam("b_id"), PromptSchedule.next_due_at == bindparam("b_seen"))
+    update(PromptSchedule.__table__)  # the table's, not the ORM's: an executemany with a condition
+    .where(_SCHEDULES.id == bindparam("b_id"), _SCHEDULES.next_due_at == bindparam("b_seen"))
     .values(next_due_at=bindparam("b_next"), rotation=bindparam("b_rotation"))
-    .execution_options(synchronize_session=False)
 )
 
 

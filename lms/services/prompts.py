@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from coaching.cadence import Cadence, CadenceError, Kind
+from coaching.cadence import USES, Cadence, CadenceError
 from coaching.prompts import Prompt, load_prompts
 from lms.commands.content import DEFAULT_ROOT
 from lms.db import utcnow
@@ -64,6 +63,18 @@ class ScheduleSpec:
     anchor: date | None = None
     tags: frozenset[str] = field(default_factory=frozenset)
 
+    def keeping_what_the_kind_uses(self) -> ScheduleSpec:
+        """The same spec without the fields its kind does not use (a form sends every field it shows)."""
+        uses = USES.get(self.kind, frozenset())  # type: ignore[call-overload]
+        return replace(
+            self,
+            weekdays=self.weekdays if "weekdays" in uses else frozenset(),
+            day_of_month=self.day_of_month if "day_of_month" in uses else None,
+            nth=self.nth if "nth" in uses else None,
+            weekday=self.weekday if "weekday" in uses else None,
+            anchor=self.anchor if "anchor" in uses else None,
+        )
+
     @classmethod
     def of(cls, schedule: PromptSchedule) -> ScheduleSpec:
         return cls(
@@ -83,19 +94,9 @@ def cadence_of(spec: ScheduleSpec | PromptSchedule) -> Cadence:
     """The cadence a schedule (or what was typed for one) stands for; Invalid, by field, if it is none."""
     if isinstance(spec, PromptSchedule):
         spec = ScheduleSpec.of(spec)
-    if spec.kind not in {k.value for k in Kind}:
-        raise Invalid(f"Choose how often: one of {', '.join(k.value for k in Kind)}.", "kind")
-    if spec.at is None:
-        raise Invalid("Give the time of day, as HH:MM.", "at")
-    try:
-        ZoneInfo(spec.time_zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise Invalid(
-            f"{spec.time_zone!r} is not a time zone we know: use a name such as Europe/London.", "time_zone"
-        ) from None
     try:
         return Cadence(
-            kind=Kind(spec.kind),
+            kind=spec.kind,  # type: ignore[arg-type]  # Cadence reads and checks it
             at=spec.at,
             time_zone=spec.time_zone,
             weekdays=spec.weekdays,
