@@ -14,7 +14,9 @@ from lms.services.prompts import ScheduleSpec, set_schedule
 DAILY_8 = ScheduleSpec(kind="daily", at=time(8, 0), time_zone="Europe/London")
 
 
-def schedule(db: Session, membership: Membership, spec: ScheduleSpec = DAILY_8, *, now: datetime | None = None):
+def schedule(
+    db: Session, membership: Membership, spec: ScheduleSpec = DAILY_8, *, now: datetime | None = None
+):
     """A schedule the person set for themselves (committed)."""
     made = set_schedule(db, Actor(membership.user, membership), spec, now=now)
     db.commit()
