@@ -18,6 +18,11 @@ from lms.services.prompts import ScheduleSpec
 FORM = {"kind": "weekly", "at": "07:30", "time_zone": "Europe/London", "weekdays": ["0", "3"]}
 
 
+def press(client, path: str) -> int:
+    """A button of the schedule page (pause, resume, accept ...): the answer's status."""
+    return client.post(path, data={"csrf_token": csrf_token(client, "/prompts/schedule")}).status_code
+
+
 def post_schedule(client, path="/prompts/schedule", **changes):
     data = {**FORM, **changes, "csrf_token": csrf_token(client, path)}
     return client.post(path, data={k: v for k, v in data.items() if v is not None})
@@ -52,7 +57,8 @@ def test_setting_a_weekly_rhythm_saves_it_and_shows_the_next_five_times(db, lear
 
     assert saved.status_code == 302, saved.get_data(as_text=True)
     made = db.scalars(select(PromptSchedule)).one()
-    assert (made.kind, made.at, made.weekdays, made.time_zone) == ("weekly", time(7, 30), "0,3", "Europe/London")
+    assert (made.kind, made.at, made.weekdays) == ("weekly", time(7, 30), "0,3")
+    assert made.time_zone == "Europe/London"
     assert made.consented_at is not None and made.next_due_at is not None
     page = client.get("/prompts/schedule").get_data(as_text=True)
     assert "Weekly on Monday and Thursday at 07:30, Europe/London time" in page
@@ -103,13 +109,13 @@ def test_pausing_stops_prompts_and_resuming_starts_them_again(db, learner, login
     client = login_as(learner)
     path = f"/prompts/schedule/{made.id}/pause"
 
-    assert client.post(path, data={"csrf_token": csrf_token(client, "/prompts/schedule")}).status_code == 302
+    assert press(client, path) == 302
     db.refresh(made)
     assert not made.active and made.next_due_at is None
     assert "Paused" in client.get("/prompts/schedule").get_data(as_text=True)
 
     resume = f"/prompts/schedule/{made.id}/resume"
-    assert client.post(resume, data={"csrf_token": csrf_token(client, "/prompts/schedule")}).status_code == 302
+    assert press(client, resume) == 302
     db.refresh(made)
     assert made.active and made.next_due_at is not None
 
@@ -131,7 +137,7 @@ def test_a_coachs_suggestion_waits_for_the_persons_consent(db, make, tree, learn
     page = client.get("/prompts/schedule").get_data(as_text=True)
     assert "by your coach Cora Coach" in page
     accept = f"/prompts/schedule/{suggested.id}/accept"
-    assert client.post(accept, data={"csrf_token": csrf_token(client, "/prompts/schedule")}).status_code == 302
+    assert press(client, accept) == 302
     db.refresh(suggested)
     assert suggested.consented_at is not None and suggested.next_due_at is not None
 
