@@ -19,18 +19,19 @@ per pass, so its cost stays near that of writing the rows (bench/scheduler.py).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Integer, String, Text, cast, insert, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from coaching.cadence import Cadence
 from coaching.prompts import Prompt, next_prompt
-from lms.db import utcnow
+from lms.db import UTCDateTime, utcnow
 from lms.models import Membership, OutboxMessage, PromptDelivery, PromptSchedule, User
 from lms.services.prompts import ScheduleSpec, cadence_of, prompt_library
 
@@ -38,9 +39,10 @@ BATCH = 500
 # How far back a schedule that fell behind looks for its latest occurrence: longer than any cadence's gap.
 CATCH_UP = timedelta(days=62)
 
+_SCHEDULE = PromptSchedule.__table__.c
+_DELIVERY = PromptDelivery.__table__.c
 _COLUMNS = (
     PromptSchedule.id,
-    PromptSchedule.user_id,
     PromptSchedule.kind,
     PromptSchedule.at,
     PromptSchedule.time_zone,
@@ -52,8 +54,6 @@ _COLUMNS = (
     PromptSchedule.tags,
     PromptSchedule.next_due_at,
     PromptSchedule.rotation,
-    User.email,
-    User.name,
     User.active.label("user_active"),
     Membership.active.label("member_active"),
 )
@@ -84,10 +84,7 @@ def delivery_batches(db: Session, now: datetime | None = None, *, batch: int = B
             .with_for_update(skip_locked=True, of=PromptSchedule)
         )
         if after is not None:  # walk the due schedules once, in index order, whatever others do meanwhile
-            query = query.where(
-                (PromptSchedule.next_due_at > after[0])
-                | ((PromptSchedule.next_due_at == after[0]) & (PromptSchedule.id > after[1]))
-            )
+            query = query.where(tuple_(PromptSchedule.next_due_at, PromptSchedule.id) > tuple_(*after))
         rows = db.execute(query).all()
         if not rows:
             return
@@ -105,35 +102,34 @@ class _Pass:
         self.db = db
         self.now = now
         self.library = library
+        self.postgresql = db.get_bind().dialect.name == "postgresql"
         self.base_url = current_app.config["BASE_URL"]
         self._times: dict[tuple, tuple[datetime, datetime]] = {}
         self._prompts: dict[tuple[str, str], tuple[Prompt | None, str]] = {}
 
     def deliver(self, rows: Sequence[Any]) -> int:
-        deliveries, advanced = [], []
+        """Deliver one batch. Schedules that share what happens to them (due time, next time, prompt,
+        rotation) are written together, a statement per group: a pass's schedules fell due within a
+        minute or so, mostly at round times, so a batch holds few groups."""
+        groups: dict[tuple[datetime, datetime, datetime, Prompt | None, str], list[int]] = defaultdict(list)
         for row in rows:
             due, following = self._due_and_next(row)
-            rotation = row.rotation
+            prompt, rotation = None, row.rotation
             if row.user_active and row.member_active:  # else nobody to prompt, and no catching up later
                 prompt, rotation = self._prompt(row.tags, row.rotation)
-                if prompt is not None:
-                    deliveries.append(
-                        {
-                            "schedule_id": row.id,
-                            "user_id": row.user_id,
-                            "due_at": due,
-                            "prompt_key": prompt.key,
-                            "prompt_text": prompt.text,
-                            "delivered_at": self.now,
-                        }
-                    )
-            advanced.append(
-                {"b_id": row.id, "b_seen": row.next_due_at, "b_next": following, "b_rotation": rotation}
+            groups[(row.next_due_at, due, following, prompt, rotation)].append(row.id)
+        made: list[int] = []
+        for (seen, due, following, prompt, rotation), ids in groups.items():
+            if prompt is not None:
+                made.extend(self._insert(ids, due, prompt))
+            # Moved on unless it changed since it was read: another scheduler delivered it and moved it on
+            # (its delivery then was not ours to make), or its owner edited it meanwhile.
+            self.db.execute(
+                update(PromptSchedule.__table__)
+                .where(_SCHEDULE.id.in_(ids), _SCHEDULE.next_due_at == seen)
+                .values(next_due_at=following, rotation=rotation)
             )
-        made = self._insert(deliveries)
-        by_id = {row.id: row for row in rows}
-        self._enqueue([(by_id[schedule_id], delivery_id) for schedule_id, delivery_id in made])
-        self._advance(advanced)
+        self._enqueue(made)
         return len(made)
 
     def _due_and_next(self, row: Any) -> tuple[datetime, datetime]:
@@ -177,54 +173,71 @@ class _Pass:
                 self._prompts[memo] = (prompt, ",".join(round_))
         return self._prompts[memo]
 
-    def _insert(self, deliveries: list[dict]) -> list[tuple[int, int]]:
-        """Insert the deliveries, skipping any that exist (another scheduler's); answers (schedule id,
-        delivery id) of those inserted here."""
-        if not deliveries:
-            return []
-        dialect = postgresql if self.db.get_bind().dialect.name == "postgresql" else sqlite
+    def _insert(self, schedule_ids: list[int], due: datetime, prompt: Prompt) -> list[int]:
+        """Insert one delivery per schedule, skipping any that exists (another scheduler's); answers the
+        ids of those inserted here."""
+        dialect = postgresql if self.postgresql else sqlite
+        rows = select(
+            _SCHEDULE.id,
+            _SCHEDULE.user_id,
+            literal(due, UTCDateTime()),
+            literal(prompt.key, String()),
+            literal(prompt.text, Text()),
+            literal(self.now, UTCDateTime()),
+        ).where(_SCHEDULE.id.in_(schedule_ids))
         statement = (
-            dialect.insert(PromptDelivery)
+            dialect.insert(PromptDelivery.__table__)
+            .from_select(
+                ["schedule_id", "user_id", "due_at", "prompt_key", "prompt_text", "delivered_at"], rows
+            )
             .on_conflict_do_nothing(index_elements=["schedule_id", "due_at"])
-            .returning(PromptDelivery.schedule_id, PromptDelivery.id)
+            .returning(_DELIVERY.id)
         )
-        return [(row[0], row[1]) for row in self.db.execute(statement, deliveries)]
+        return list(self.db.scalars(statement))
 
-    def _enqueue(self, made: list[tuple[Any, int]]) -> None:
-        if not made:
+    def _enqueue(self, delivery_ids: list[int]) -> None:
+        """One email per delivery made, into the outbox (written by the database from the rows: no text
+        goes back and forth)."""
+        if not delivery_ids:
             return
+        hello, before_link, after_link = EMAIL
+        link = f"{self.base_url}/prompts/"
+        body = (
+            literal(hello, Text())
+            + User.name
+            + literal(",\n\nYour reflection prompt:\n\n", Text())
+            + _DELIVERY.prompt_text
+            + literal(before_link + link, Text())
+            + cast(_DELIVERY.id, String())
+            + literal(after_link, Text())
+        )
+        rows = (
+            select(
+                User.email,
+                literal(SUBJECT, String()),
+                body,
+                literal(self.now, UTCDateTime()),
+                literal(self.now, UTCDateTime()),
+                literal(0, Integer()),
+            )
+            .select_from(PromptDelivery.__table__)
+            .join(User, User.id == _DELIVERY.user_id)
+            .where(_DELIVERY.id.in_(delivery_ids))
+        )
         self.db.execute(
-            insert(OutboxMessage),
-            [
-                {
-                    "to_addr": row.email,
-                    "subject": "A reflection prompt for you",
-                    "body_text": _email(row.name, prompt_text, f"{self.base_url}/prompts/{delivery_id}"),
-                    "created_at": self.now,
-                    "next_attempt_at": self.now,
-                    "attempts": 0,
-                }
-                for row, delivery_id, prompt_text in self._with_text(made)
-            ],
+            insert(OutboxMessage.__table__).from_select(
+                ["to_addr", "subject", "body_text", "created_at", "next_attempt_at", "attempts"], rows
+            )
         )
 
-    def _with_text(self, made: list[tuple[Any, int]]) -> Iterator[tuple[Any, int, str]]:
-        for row, delivery_id in made:
-            prompt, _ = self._prompts[(row.tags, row.rotation)]
-            assert prompt is not None
-            yield row, delivery_id, prompt.text
 
-    def _advance(self, values: list[dict]) -> None:
-        """Move each schedule on, unless it changed since it was read (another scheduler advanced it, or
-        its owner edited it): a delivery lost to another scheduler leaves its schedule to that one."""
-        self.db.execute(_ADVANCE, values)
-
-
-_SCHEDULES = PromptSchedule.__table__.c
-_ADVANCE = (
-    update(PromptSchedule.__table__)  # the table's, not the ORM's: an executemany with a condition
-    .where(_SCHEDULES.id == bindparam("b_id"), _SCHEDULES.next_due_at == bindparam("b_seen"))
-    .values(next_due_at=bindparam("b_next"), rotation=bindparam("b_rotation"))
+DELIVERY_COLUMNS = ["schedule_id", "user_id", "due_at", "prompt_key", "prompt_text", "delivered_at"]
+SUBJECT = "A reflection prompt for you"
+# The email: "Hello NAME,\n\nYour reflection prompt:\n\nPROMPT" + EMAIL[1] + LINK + EMAIL[2].
+EMAIL = (
+    "Hello ",
+    "\n\nAnswer it when you have a quiet moment (your answer is private to you): ",
+    "\n\nYou set this rhythm on your prompts page; you can change or pause it there.\n",
 )
 
 
@@ -240,12 +253,4 @@ def _cadence(row: Any) -> Cadence:
             weekday=row.weekday,
             anchor=row.anchor,
         )
-    )
-
-
-def _email(name: str, prompt_text: str, link: str) -> str:
-    return (
-        f"Hello {name},\n\nYour reflection prompt:\n\n{prompt_text}\n\n"
-        f"Answer it when you have a quiet moment (your answer is private to you): {link}\n\n"
-        "You set this rhythm on your prompts page; you can change or pause it there.\n"
     )
