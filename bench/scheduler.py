@@ -81,8 +81,8 @@ def run() -> dict[str, Any]:
                 empty.append(time_pass(now, expect=0))
                 undo(due)
                 progress(
-                    f"round {n + 1}/{ROUNDS}: bare {bare[-1] * 1000:.1f} ms, pass {passes[-1] * 1000:.1f} ms, "
-                    f"nothing due {empty[-1] * 1000:.2f} ms"
+                    f"round {n + 1}/{ROUNDS}: bare {bare[-1] * 1000:.1f} ms, "
+                    f"pass {passes[-1] * 1000:.1f} ms, nothing due {empty[-1] * 1000:.2f} ms"
                 )
     bare_ms, pass_ms, empty_ms = (statistics.median(x) * 1000 for x in (bare, passes, empty))
     return {
