@@ -38,6 +38,7 @@ class Side:
     spare_department: OrgUnit
     person: Membership
     gone_person: Membership
+    coach: Membership
     invitation: Invitation
     secrets: tuple[str, ...]  # text that must never appear on the other organisation's screens
 
@@ -52,6 +53,7 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
         tree, name=f"{word} Person", email=f"{word.lower()}.person@{tree.org.slug}.example", unit=tree.unit
     )
     gone = make.person(tree, name=f"{word} Gone", active=False)
+    coach = make.person(tree, name=f"{word} Coach", coach=True)
     invitation = Invitation(
         org_id=tree.org.id,
         email=f"{word.lower()}.invited@elsewhere.example",
@@ -67,6 +69,7 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
         spare_department=spare,
         person=person,
         gone_person=gone,
+        coach=coach,
         invitation=invitation,
         secrets=(
             tree.org.name,
@@ -76,6 +79,7 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
             person.user.name,
             person.user.email,
             gone.user.name,
+            coach.user.name,
             person.employee_id,
             invitation.name,
             invitation.email,
@@ -107,6 +111,7 @@ BY_ID: dict[str, tuple[str, Callable[[Side], dict[str, Any]]]] = {
     "admin.person_permissions": ("person", lambda s: {"org_admin": "y", "hr": "y"}),
     "admin.person_deactivate": ("person", lambda s: {}),
     "admin.person_reactivate": ("gone_person", lambda s: {}),
+    "admin.person_coach": ("person", lambda s: {"coach_id": s.coach.id}),
     "admin.invitation_cancel": ("invitation", lambda s: {}),
 }
 WITHOUT_ID: dict[str, Callable[[Side], dict[str, Any]]] = {

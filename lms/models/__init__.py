@@ -9,6 +9,7 @@ from lms.models.credential import (
     RecoveryCode,
     UserSession,
 )
+from lms.models.journal import CoachingRelationship, JournalComment, JournalEntry, JournalSource
 from lms.models.learning import (
     Assignment,
     AssignmentSource,
@@ -32,10 +33,14 @@ __all__ = [
     "AuditEvent",
     "CalendarToken",
     "CheckAttempt",
+    "CoachingRelationship",
     "ContentRelease",
     "DosePolicyOverride",
     "EmailChange",
     "Invitation",
+    "JournalComment",
+    "JournalEntry",
+    "JournalSource",
     "LoginAttempt",
     "Membership",
     "Module",

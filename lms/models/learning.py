@@ -177,6 +177,9 @@ class Reflection(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Shared with the coach of this coaching relationship, as a journal entry is (lms.models.journal).
+    shared_at: Mapped[datetime | None]
+    shared_relationship_id: Mapped[int | None] = mapped_column(ForeignKey("coaching_relationship.id"))
 
 
 class DosePolicyOverride(Base):

@@ -80,7 +80,8 @@ class PromptDelivery(Base):
     prompt_text: Mapped[str] = mapped_column(Text)  # as delivered, even if the library changes later
     delivered_at: Mapped[datetime] = mapped_column(default=utcnow)
     answered_at: Mapped[datetime | None]
-    journal_entry_id: Mapped[int | None]
+    # The answer: a private entry of the owner's journal.
+    journal_entry_id: Mapped[int | None] = mapped_column(ForeignKey("journal_entry.id"))
 
     schedule: Mapped[PromptSchedule] = relationship()
 

@@ -36,6 +36,12 @@ ACTIONS: dict[str, str] = {
     "dosing.policy_changed": "Dosing policy changed",
     "organization.created": "Organisation created",
     "organization.second_factor_required": "Two-step sign-in rule changed",
+    "coaching.created": "Coach set",
+    "coaching.proposed": "Coaching proposed",
+    "coaching.accepted": "Coaching accepted",
+    "coaching.declined": "Coaching declined",
+    "coaching.withdrawn": "Coaching proposal withdrawn",
+    "coaching.ended": "Coaching ended",
 }
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, load_only
 
 from curricula.model import Term
@@ -22,7 +22,7 @@ from lms.models import (
     User,
 )
 from lms.services import Invalid
-from lms.services.search import contains
+from lms.services.search import contains, json_list_has
 
 CATALOGUE_FILTERS = ("q", "curriculum", "component", "principle", "role", "dose")
 SEARCH_MAX = 200
@@ -171,9 +171,9 @@ def catalogue(
     if dose:
         query = query.where(Module.dose == dose)
     if principle:
-        query = query.where(_json_list_has(Module.principles, principle))
+        query = query.where(json_list_has(Module.principles, principle))
     if role:
-        query = query.where(_json_list_has(Module.roles, role))
+        query = query.where(json_list_has(Module.roles, role))
     # Everything but the content (segments, checks, reflections): a list never shows it.
     listed = load_only(
         *LISTED_MODULE_FIELDS,
@@ -208,12 +208,6 @@ def _check_filters(words: Vocabulary, **filters: str) -> None:
             errors[name] = [f"Choose a {names[name]} from the list."]
     if errors:
         raise Invalid(errors)
-
-
-def _json_list_has(column: Any, value: str) -> Any:
-    """A JSON list of ids contains `value` (ids are lowercase letters, digits and hyphens, so the quoted
-    form cannot appear by accident); the same SQL on SQLite and PostgreSQL."""
-    return contains(cast(column, Text), f'"{value}"')
 
 
 def role_label(role: str) -> str:

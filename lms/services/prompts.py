@@ -21,12 +21,12 @@ from coaching.prompts import Prompt, load_prompts
 from lms.commands.content import DEFAULT_ROOT
 from lms.db import utcnow
 from lms.models import Membership, Permission, PromptDelivery, PromptSchedule, User
-from lms.services import Forbidden, Invalid, NotFound, outbox
+from lms.models.journal import JournalSource
+from lms.services import Forbidden, Invalid, NotFound, journal, outbox
 from lms.services.access import Actor, membership_in_org
 
 PROMPTS_FILE = DEFAULT_ROOT / "coaching" / "prompts.md"
 PREVIEW_COUNT = 5
-ANSWER_MAX = 20_000  # characters, as a journal entry
 
 
 # --- the prompt library ---------------------------------------------------------------------------
@@ -345,19 +345,20 @@ def delivery(db: Session, user: User, delivery_id: int) -> PromptDelivery:
 
 
 def answer(db: Session, actor: Actor, delivery_id: int, body: str, *, now: datetime | None = None):
-    """Answer a delivered prompt: a private journal entry of the person's own, linked to it."""
-    from lms.services.journal import write_entry
-
+    """Answer a delivered prompt: a private journal entry of the person's own, titled with the prompt and
+    carrying the prompt's tags the journal knows (framework components, principles), linked to it."""
     found = delivery(db, actor.user, delivery_id)
     if found.answered_at is not None:
         raise Invalid("You answered this prompt already: your answer is in your journal.", "body")
-    text = (body or "").strip()
-    if not text:
-        raise Invalid("Write your answer.", "body")
-    if len(text) > ANSWER_MAX:
-        raise Invalid(f"Keep your answer under {ANSWER_MAX:,} characters (it has {len(text):,}).", "body")
-    entry = write_entry(
-        db, actor, body=text, title=found.prompt_text[:200], tags=("prompt",), source="prompt"
+    prompt = {p.key: p for p in prompt_library()}.get(found.prompt_key)
+    known = {tag for tag, _ in journal.tag_choices(db)}
+    entry = journal.write_entry(
+        db,
+        actor,
+        body=body,
+        title=found.prompt_text[: journal.TITLE_MAX],
+        tags=sorted(prompt.tags & known) if prompt else (),
+        source=JournalSource.PROMPT,
     )
     found.answered_at = now or utcnow()
     found.journal_entry_id = entry.id

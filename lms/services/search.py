@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, Text, cast
 
 ESCAPE = "\\"
 
@@ -22,3 +22,9 @@ def escape_like(text: str) -> str:
 def contains(expression: Any, text: str) -> ColumnElement[bool]:
     """`expression` (a column or SQL expression of text) contains `text`, every character literally."""
     return expression.like(f"%{escape_like(text)}%", escape=ESCAPE)
+
+
+def json_list_has(column: Any, value: str) -> ColumnElement[bool]:
+    """A JSON list of ids contains `value` (ids are lowercase letters, digits and hyphens, so the quoted
+    form cannot appear by accident); the same SQL on SQLite and PostgreSQL."""
+    return contains(cast(column, Text), f'"{value}"')

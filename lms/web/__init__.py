@@ -114,7 +114,21 @@ def _error(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from lms.web import admin, api, auth, health, home, learning, operator, params, policy, profile, prompts
+    from lms.web import (
+        admin,
+        api,
+        auth,
+        coaching,
+        health,
+        home,
+        journal,
+        learning,
+        operator,
+        params,
+        policy,
+        profile,
+        prompts,
+    )
 
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
     csrf.init_app(app)
@@ -126,6 +140,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(policy.bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(profile.bp)
+    app.register_blueprint(journal.bp)
+    app.register_blueprint(coaching.bp)
     app.register_blueprint(prompts.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie-authenticated writes

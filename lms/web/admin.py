@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from curricula.stakeholders import LABELS
 from lms.db import get_db
 from lms.models import AuditEvent, Invitation, Membership, Permission
-from lms.services import Invalid, audit, invitations, organizations, people, second_factor
+from lms.services import Invalid, audit, coaching, invitations, organizations, people, second_factor
 from lms.services.access import Actor
 from lms.services.units_import import import_units
 from lms.web import acting_actor, params, refused, refused_status, show_errors, submit_change
@@ -27,6 +27,7 @@ from lms.web.admin_forms import (
     PERMISSION_LABELS,
     AddUnitForm,
     AuditFilter,
+    CoachForm,
     ConfirmForm,
     MoveUnitForm,
     NewPersonForm,
@@ -333,6 +334,17 @@ _change_route(
 )
 _change_route(
     _PERSON,
+    "coach",
+    CoachForm,
+    lambda db, actor, membership_id, form: coaching.create(
+        db, actor, coach_id=form.coach_id.data, coachee_id=membership_id
+    ),
+    lambda rel: f"{rel.coach.user.name} now coaches {rel.coachee.user.name}.",
+    "coach",
+    lambda db, actor, membership_id, form: form.offer(coaching.coaches_in_org(db, actor), membership_id),
+)
+_change_route(
+    _PERSON,
     "deactivate",
     ConfirmForm,
     lambda db, actor, membership_id, form: people.deactivate_person(db, actor, membership_id),
@@ -360,10 +372,14 @@ def _person_page(
     details: PersonForm | None = None,
     permissions: PermissionsForm | None = None,
     standing: ConfirmForm | None = None,
+    coach: CoachForm | None = None,
 ):
     """The person page; a form passed in is the one just refused, shown with its errors and typed values."""
     db = get_db()
     membership = people.get_person(db, actor, membership_id)
+    coaching_shown = actor.can(Permission.ORG_ADMIN) and membership.active
+    if coaching_shown and coach is None:
+        coach = CoachForm(formdata=None).offer(coaching.coaches_in_org(db, actor), membership.id)
     if details is None:
         details = PersonForm(formdata=None, data=_person_data(membership))
     units = organizations.list_units(db, actor)
@@ -378,6 +394,8 @@ def _person_page(
         details=details,
         permissions=permissions,
         standing=standing or ConfirmForm(formdata=None),
+        coach=coach,
+        relationships=coaching.relationships_of_person(db, actor, membership.id) if coaching_shown else [],
         history=history,
         can_grant=actor.can(Permission.ORG_ADMIN),
         can_manage=actor.may_manage(membership),

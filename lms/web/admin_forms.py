@@ -21,7 +21,7 @@ from wtforms.validators import InputRequired, Optional, ValidationError
 from wtforms.widgets import Select, html_params
 
 from curricula.stakeholders import LABELS
-from lms.models import OrgUnit, Permission, UnitKind
+from lms.models import Membership, OrgUnit, Permission, UnitKind
 from lms.services.audit import ACTIONS, EventFilter
 from lms.services.organizations import NAME_MAX, ORG_NAME_MAX
 from lms.services.people import LIMITS
@@ -192,6 +192,23 @@ class NewPersonForm(PersonForm, PermissionFields):
 
 class PermissionsForm(FlaskForm, PermissionFields):
     pass
+
+
+class CoachForm(FlaskForm):
+    """An org admin gives a person a coach (lms.services.coaching.create)."""
+
+    coach_id = SelectField(
+        "Coach",
+        coerce=select_id,
+        validators=[InputRequired("Choose a coach from the list.")],
+        validate_choice=False,
+    )
+
+    def offer(self, coaches: Iterable[Membership], person_id: int) -> CoachForm:
+        self.coach_id.choices = [("", "Choose a coach")] + [
+            (str(m.id), m.user.name) for m in coaches if m.id != person_id
+        ]
+        return self
 
 
 class PeopleFilter(Form):

@@ -42,6 +42,17 @@ FIELD_LABELS = {
     "tokens_revoked": "Tokens revoked",
 }
 
+# "Ada Admin set Cal Coach as coach of Erin Executive.": what each coaching change says after the actor's
+# name, and whether the coachee's name follows (the coachee acting names no one else).
+COACHING = {
+    "coaching.created": ("set {coach} as coach of ", True),
+    "coaching.proposed": ("proposed to coach ", True),
+    "coaching.accepted": ("accepted {coach} as their coach.", False),
+    "coaching.declined": ("declined {coach}'s proposal to coach them.", False),
+    "coaching.withdrawn": ("withdrew {coach}'s proposal to coach ", True),
+    "coaching.ended": ("ended {coach}'s coaching of ", True),
+}
+
 # What each kind of event says in its sentence, so its detail lines do not say it again.
 SAID = {
     "person.invited": {"email", "name"},
@@ -59,6 +70,7 @@ SAID = {
     "dosing.policy_changed": {"role"},
     "organization.created": {"name", "slug", "root_unit"},
     "organization.second_factor_required": {"second_factor_required"},
+    **{action: {"coach", "relationship"} for action in COACHING},
 }
 
 ROLE_VALUES = frozenset(r.value for r in StakeholderRole)
@@ -170,6 +182,10 @@ class Trail:
             if _is_pair(pair) and pair[1]:
                 return [who, (" required two-step sign-in for administrators, HR and coaches.", None)]
             return [who, (" made two-step sign-in up to each person.", None)]
+        if action in COACHING:
+            words, names_coachee = COACHING[action]
+            said = [who, (" " + words.format(coach=c.get("coach", "a coach")), None)]
+            return [*said, self._target_person(event), (".", None)] if names_coachee else said
         return [who, (f": {ACTIONS.get(action, action.replace('.', ' ').replace('_', ' '))}.", None)]
 
     # -- what changed --

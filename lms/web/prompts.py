@@ -161,7 +161,7 @@ def answer(delivery_id: int):
         form,
         lambda: prompts.answer(get_db(), actor, delivery_id, form.body.data or ""),
         lambda _: "Your answer is saved in your journal, private to you.",
-        lambda _: url_for(".inbox"),
+        lambda entry: url_for("journal.entry", entry_id=entry.id),
     )
     if done:
         return done

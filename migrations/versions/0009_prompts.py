@@ -1,7 +1,7 @@
 """prompts: reflection prompt schedules, deliveries, calendar tokens
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-25 15:28:39.505324
 """
 
@@ -14,7 +14,7 @@ import lms.db
 
 
 revision = '0009'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
@@ -73,6 +73,7 @@ def upgrade() -> None:
     sa.Column('delivered_at', lms.db.UTCDateTime(), nullable=False),
     sa.Column('answered_at', lms.db.UTCDateTime(), nullable=True),
     sa.Column('journal_entry_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['journal_entry_id'], ['journal_entry.id'], name=op.f('fk_prompt_delivery_journal_entry_id_journal_entry')),
     sa.ForeignKeyConstraint(['schedule_id'], ['prompt_schedule.id'], name=op.f('fk_prompt_delivery_schedule_id_prompt_schedule')),
     sa.ForeignKeyConstraint(['user_id'], ['user_account.id'], name=op.f('fk_prompt_delivery_user_id_user_account')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_prompt_delivery')),
