@@ -410,3 +410,6 @@ def describe(schema: dict | None) -> str:
     ]
     detail = " ".join(limit for limit in limits if limit)
     return f"{kind}, {detail}" if detail else str(kind)
+
+
+from lms.web import api_prompts  # noqa: E402, F401  (its operations join this blueprint and document)
