@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from curricula.model import Corpus
 from curricula.stakeholders import StakeholderRole
+from lms.demo_prompts import seed_prompts
 from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Permission, User
 from lms.security import hash_password
 from lms.services import audit, dosing, modules, sessions
@@ -216,6 +217,7 @@ def seed_demo(
         add_person(db, actor, _input(email, name, role, unit_id, job_code, next(employee_ids)), welcome=False)
     _set_passwords(db, org, password)
     _learn_something(db, org)
+    seed_prompts(db, org)
     return DemoResult(True, False, org, *_counts(db, org), published=published)
 
 
