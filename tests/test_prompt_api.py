@@ -100,5 +100,5 @@ def test_a_client_makes_and_revokes_the_calendar_feed(api, client):
     assert made.status_code == 200
     path = made.json["url"].removeprefix("http://localhost")
     assert client.get(path).status_code == 200
-    assert api("DELETE", "/me/calendar-token", json={}).json == {"revoked": 1}
+    assert api("POST", "/me/calendar-token/revoke", json={}).json == {"revoked": 1}
     assert client.get(path).status_code == 404

@@ -55,12 +55,18 @@ def _refuse(req, resp, error: ValidationError | None, instance, model_adapter) -
         raise Invalid(fields_at_fault(error))
 
 
+# The kinds a tagged-union body may be of (pydantic puts the kind first in an error's location).
+UNION_TAGS: set[str] = set()
+
+
 def fields_at_fault(error: ValidationError) -> dict[str, list[str]]:
     """pydantic's errors as the API's `fields`: each parameter or body field with what to fix."""
     own: dict[str, str] = getattr(getattr(m, error.title, None), "refusals", {})
     found: dict[str, list[str]] = {}
     for problem in error.errors(include_url=False):
         where = [str(part) for part in problem["loc"]]
+        if len(where) > 1 and where[0] in UNION_TAGS:  # a body of one of several kinds: the field follows
+            where = where[1:]
         field = where[0] if where else ""
         said = own.get(f"{field}/{problem['type']}") or own.get(field)
         if said:

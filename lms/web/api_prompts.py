@@ -8,23 +8,27 @@ Everything is the caller's own: another person's schedule or prompt answers 404.
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated
+from typing import Annotated, Literal
+from zoneinfo import available_timezones
 
 from flask import request, url_for
 from flask_login import current_user
-from pydantic import Field
+from pydantic import BeforeValidator, Field, RootModel
+from spectree import Response as Answers
+from werkzeug.exceptions import Conflict
 
 from coaching.cadence import Kind
 from lms.db import get_db
 from lms.models import PromptDelivery, PromptSchedule, User
-from lms.services import NotFound, calendar, prompts
+from lms.services import NotFound, calendar, journal, prompts
 from lms.services.access import Actor, actor_for
 from lms.services.prompts import ScheduleSpec
-from lms.web import api_models
-from lms.web.api import answers, bp, reply, spec
-from lms.web.api_fields import Shape, Timestamp, enum_values
+from lms.web import api, api_models
+from lms.web.api import BAD_REQUEST, NOT_FOUND, UNAUTHORIZED, answers, bp, reply, spec
+from lms.web.api_fields import NOT_BLANK, Shape, Timestamp, enum_values, whole_float
 from lms.web.params import ID_MAX
 
+api.UNION_TAGS.update(kind.value for kind in Kind)
 api_models.PATH_PARAMETERS.update(
     {
         "schedule_id": Annotated[int, Field(ge=1, le=ID_MAX, description="A prompt schedule's id.")],
@@ -32,45 +36,87 @@ api_models.PATH_PARAMETERS.update(
     }
 )
 
-Weekday = Annotated[int, Field(ge=0, le=6, strict=True, description="0 for Monday to 6 for Sunday.")]
+Weekday = Annotated[
+    int,
+    Field(ge=0, le=6, strict=True, description="0 for Monday to 6 for Sunday."),
+    BeforeValidator(whole_float),
+]
 
 
-class ScheduleRequest(Shape):
-    """A rhythm: the kind and the fields that kind uses (leave the others out), in an IANA time zone.
+# Every value the document allows is one the services take: a schema-valid request is never refused.
+TimeZone = Literal[tuple(sorted(available_timezones()))]  # type: ignore[valid-type]
+TagName = Literal[tuple(prompts.library_tags(prompts.prompt_library())) or ("",)]  # type: ignore[valid-type]
+Clock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local time, HH:MM.")]
+Days = Annotated[list[Weekday], Field(min_length=1, max_length=7)]
 
-    daily, weekdays: `at` only; weekly: `weekdays`; fortnightly: `weekdays` and `anchor` (a date in the
-    first week); monthly-day: `day_of_month` (a month without it has its prompt on its last day);
-    monthly-nth: `nth` (1-4, or -1 for the last) and `weekday`."""
 
-    kind: enum_values(Kind)  # type: ignore[valid-type]
-    at: Annotated[time, Field(description="Local time of day, HH:MM.")]
-    time_zone: Annotated[str, Field(max_length=64, description="IANA time zone name.")]
-    weekdays: list[Weekday] = []
-    day_of_month: Annotated[int | None, Field(ge=1, le=31)] = None
-    nth: Annotated[int | None, Field(ge=-1, le=4)] = None
-    weekday: Weekday | None = None
-    anchor: date | None = None
-    tags: Annotated[list[str], Field(description="Only prompts with one of these tags; [] for all.")] = []
+class _Rhythm(Shape):
+    at: Clock
+    time_zone: Annotated[TimeZone, Field(description="IANA time zone name.")]
+    tags: Annotated[list[TagName], Field(description="Only prompts with one of these tags; [] for all.")] = []
     active: Annotated[bool, Field(description="False pauses it (nothing is caught up on resuming).")] = True
 
     def spec(self) -> ScheduleSpec:
+        kind = getattr(self, "kind")  # noqa: B009 - each kind of rhythm declares it
         return ScheduleSpec(
-            kind=self.kind.value,
-            at=self.at,
+            kind=kind,
+            at=time.fromisoformat(self.at),
             time_zone=self.time_zone,
-            weekdays=frozenset(self.weekdays),
-            day_of_month=self.day_of_month,
-            nth=self.nth,
-            weekday=self.weekday,
-            anchor=self.anchor,
-            tags=frozenset(self.tags),
+            weekdays=frozenset(getattr(self, "weekdays", ())),
+            day_of_month=getattr(self, "day_of_month", None),
+            nth=getattr(self, "nth", None),
+            weekday=getattr(self, "weekday", None),
+            # A two-weekly rhythm set through the API counts its weeks from the week it is set in.
+            anchor=date.today() if kind == Kind.FORTNIGHTLY else None,
+            tags=frozenset(t for t in self.tags if t),
         )
 
 
-class SuggestionRequest(ScheduleRequest):
-    """A coach's suggestion for a person of the organisation: it waits for that person's consent."""
+class Daily(_Rhythm):
+    kind: Literal["daily"]
 
-    membership_id: Annotated[int, Field(ge=1, le=ID_MAX, description="The person's `Person.id`.")]
+
+class Weekdays(_Rhythm):
+    """Monday to Friday."""
+
+    kind: Literal["weekdays"]
+
+
+class Weekly(_Rhythm):
+    kind: Literal["weekly"]
+    weekdays: Days
+
+
+class Fortnightly(_Rhythm):
+    """Every second week from the week it is set in, on the chosen days."""
+
+    kind: Literal["fortnightly"]
+    weekdays: Days
+
+
+class MonthlyDay(_Rhythm):
+    """A month without that day (the 31st in April) has its prompt on its last day."""
+
+    kind: Literal["monthly-day"]
+    day_of_month: Annotated[int, Field(ge=1, le=31, strict=True), BeforeValidator(whole_float)]
+
+
+class MonthlyNth(_Rhythm):
+    """The first, second, third, fourth or last (-1) such weekday of the month."""
+
+    kind: Literal["monthly-nth"]
+    nth: Annotated[Literal[1, 2, 3, 4, -1], BeforeValidator(whole_float)]
+    weekday: Weekday
+
+
+class ScheduleRequest(
+    RootModel[
+        Annotated[
+            Daily | Weekdays | Weekly | Fortnightly | MonthlyDay | MonthlyNth, Field(discriminator="kind")
+        ]
+    ]
+):
+    """A rhythm in an IANA time zone: its kind and the fields that kind takes."""
 
 
 class ScheduleOut(Shape):
@@ -136,7 +182,18 @@ class DeliveryList(Shape):
 
 
 class AnswerPromptRequest(Shape):
-    body: Annotated[str, Field(description="Markdown; becomes a private entry of the caller's journal.")]
+    body: Annotated[
+        str,
+        Field(
+            pattern=NOT_BLANK,
+            max_length=journal.BODY_MAX,
+            description="Markdown; becomes a private entry of the caller's journal.",
+        ),
+    ]
+
+
+class NoBody(Shape):
+    """An empty JSON object, `{}`: every write sends a JSON object, this one has nothing to say."""
 
 
 class CalendarFeed(Shape):
@@ -178,8 +235,8 @@ def create_prompt_schedule(org: str):
     """Set a new rhythm for the caller's prompts; it starts at once."""
     body: ScheduleRequest = _body()
     actor = actor_for(_user(), org)
-    schedule = prompts.set_schedule(get_db(), actor, body.spec())
-    if not body.active:
+    schedule = prompts.set_schedule(get_db(), actor, body.root.spec())
+    if not body.root.active:
         schedule = prompts.pause(get_db(), actor, schedule.id, paused=True)
     return reply(ScheduleOut.of(schedule))
 
@@ -195,15 +252,17 @@ def set_prompt_schedule(org: str, schedule_id: int):
     body: ScheduleRequest = _body()
     actor, db = actor_for(_user(), org), get_db()
     found = prompts.get_schedule(db, actor, schedule_id)
-    schedule = prompts.set_schedule(db, actor, body.spec(), schedule_id=schedule_id)
-    if schedule.user_id == actor.user.id and found.active != body.active:
-        schedule = prompts.pause(db, actor, schedule_id, paused=not body.active)
+    schedule = prompts.set_schedule(db, actor, body.root.spec(), schedule_id=schedule_id)
+    if schedule.user_id == actor.user.id and found.active != body.root.active:
+        schedule = prompts.pause(db, actor, schedule_id, paused=not body.root.active)
     return reply(ScheduleOut.of(schedule))
 
 
 @bp.post("/orgs/<org>/prompt-schedules/<int:schedule_id>/consent")
 @spec.validate(
-    resp=answers(ScheduleOut, "The accepted schedule.", "404"), operation_id="acceptPromptSchedule"
+    json=NoBody,
+    resp=answers(ScheduleOut, "The accepted schedule.", "404"),
+    operation_id="acceptPromptSchedule",
 )
 def accept_prompt_schedule(org: str, schedule_id: int):
     """Accept the schedule a coach suggested to the caller: it starts at its next time."""
@@ -211,17 +270,17 @@ def accept_prompt_schedule(org: str, schedule_id: int):
     return reply(ScheduleOut.of(schedule))
 
 
-@bp.post("/orgs/<org>/prompt-suggestions")
+@bp.post("/orgs/<org>/people/<int:membership_id>/prompt-suggestions")
 @spec.validate(
-    json=SuggestionRequest,
+    json=ScheduleRequest,
     resp=answers(ScheduleOut, "The suggested schedule, waiting for consent.", "403", "404"),
     operation_id="suggestPromptSchedule",
 )
-def suggest_prompt_schedule(org: str):
+def suggest_prompt_schedule(org: str, membership_id: int):
     """A coach suggests a rhythm to a person of the organisation; nothing is sent until they accept."""
-    body: SuggestionRequest = _body()
+    body: ScheduleRequest = _body()
     actor = actor_for(_user(), org)
-    schedule = prompts.set_schedule(get_db(), actor, body.spec(), for_membership_id=body.membership_id)
+    schedule = prompts.set_schedule(get_db(), actor, body.root.spec(), for_membership_id=membership_id)
     return reply(ScheduleOut.of(schedule))
 
 
@@ -240,7 +299,13 @@ def list_prompts():
 @bp.post("/me/prompts/<int:delivery_id>/answer")
 @spec.validate(
     json=AnswerPromptRequest,
-    resp=answers(DeliveryOut, "The answered prompt, linked to its journal entry.", "404"),
+    resp=Answers(
+        HTTP_200=(DeliveryOut, "The answered prompt, linked to its journal entry."),
+        HTTP_400=BAD_REQUEST,
+        HTTP_401=UNAUTHORIZED,
+        HTTP_404=NOT_FOUND,
+        HTTP_409=(api_models.Error, "The prompt was answered already."),
+    ),
     operation_id="answerPrompt",
 )
 def answer_prompt(delivery_id: int):
@@ -248,6 +313,8 @@ def answer_prompt(delivery_id: int):
     body: AnswerPromptRequest = _body()
     db, user = get_db(), _user()
     delivery = prompts.delivery(db, user, delivery_id)
+    if delivery.answered_at is not None:
+        raise Conflict("You answered this prompt already: your answer is in your journal.")
     actor = _actor_in(user, delivery.schedule.org_id)
     prompts.answer(db, actor, delivery_id, body.body)
     return reply(DeliveryOut.of(delivery))
@@ -265,7 +332,9 @@ def _actor_in(user: User, org_id: int) -> Actor:
 
 @bp.post("/me/calendar-token")
 @spec.validate(
-    resp=answers(CalendarFeed, "The feed's new secret address."), operation_id="createCalendarFeed"
+    json=NoBody,
+    resp=answers(CalendarFeed, "The feed's new secret address."),
+    operation_id="createCalendarFeed",
 )
 def create_calendar_feed():
     """Make the caller's calendar feed address (the previous one stops working)."""
@@ -273,9 +342,11 @@ def create_calendar_feed():
     return reply(CalendarFeed(url=url_for("prompts.feed", secret=secret, _external=True)))
 
 
-@bp.delete("/me/calendar-token")
+@bp.post("/me/calendar-token/revoke")
 @spec.validate(
-    resp=answers(CalendarRevoked, "Whether an address was turned off."), operation_id="revokeCalendarFeed"
+    json=NoBody,
+    resp=answers(CalendarRevoked, "Whether an address was turned off."),
+    operation_id="revokeCalendarFeed",
 )
 def revoke_calendar_feed():
     """Turn the caller's calendar feed off: its address answers 404 from then on."""
