@@ -10,10 +10,12 @@ Later endpoints join this run by being in the document.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from prompts_factory import schedule
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -23,9 +25,12 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
+from lms.models import PromptDelivery
 from lms.services import tokens
+from lms.services.prompt_delivery import deliver_due
 from lms.web.api import PREFIX
 
 CHECKS = [
@@ -55,6 +60,8 @@ def caller(request, db, make, tree, lib) -> dict:
     else:
         member = make.person(tree, StakeholderRole.CLINICIAN, name="Lena Learner")
     secret = tokens.create_token(db, member.user, name="schemathesis")
+    rhythm = schedule(db, member, now=datetime.now(UTC) - timedelta(days=1, hours=1))
+    deliver_due(db)
     db.commit()
     return {
         "headers": {"Authorization": f"Bearer {secret}"},
@@ -64,6 +71,10 @@ def caller(request, db, make, tree, lib) -> dict:
             "membership_id": member.id,
             "slug": module.slug,
             "key": "aim",
+            "schedule_id": rhythm.id,
+            "delivery_id": db.scalar(
+                select(PromptDelivery.id).where(PromptDelivery.schedule_id == rhythm.id)
+            ),
         },
     }
 
