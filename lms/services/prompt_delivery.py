@@ -35,7 +35,7 @@ from lms.db import UTCDateTime, utcnow
 from lms.models import Membership, OutboxMessage, PromptDelivery, PromptSchedule, User
 from lms.services.prompts import ScheduleSpec, cadence_of, prompt_library
 
-BATCH = 500
+BATCH = 1000  # schedules per transaction: few enough to hold the write lock briefly (SQLite)
 # How far back a schedule that fell behind looks for its latest occurrence: longer than any cadence's gap.
 CATCH_UP = timedelta(days=62)
 
