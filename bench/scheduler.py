@@ -93,7 +93,7 @@ def run() -> dict[str, Any]:
             "pass_over_bare": round(pass_ms / bare_ms, 3),
             # Each round's pass over the bare insert just before it: less moved by a busy machine's drift.
             "pass_over_bare_by_round_median": round(
-                statistics.median(p / b for p, b in zip(passes, bare)), 3
+                statistics.median(p / b for p, b in zip(passes, bare, strict=True)), 3
             ),
             "empty_pass_ms": round(empty_ms, 3),
             "empty_pass_over_bare": round(empty_ms / bare_ms, 4),
