@@ -23,6 +23,7 @@ from curricula.model import Corpus
 from curricula.stakeholders import StakeholderRole
 from lms.demo_coaching import seed_coaching
 from lms.demo_gemba import seed_gemba
+from lms.demo_prompts import seed_prompts
 from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Permission, User
 from lms.security import hash_password
 from lms.services import audit, dosing, modules, sessions
@@ -220,6 +221,7 @@ def seed_demo(
     _learn_something(db, org)
     seed_coaching(db, org, domain=DOMAIN)
     seed_gemba(db, org)
+    seed_prompts(db, org)
     return DemoResult(True, False, org, *_counts(db, org), published=published)
 
 

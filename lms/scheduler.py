@@ -1,7 +1,8 @@
 """Background jobs (APScheduler 3): find what is due and call the services; no business rule lives here.
 
 Each job run is a boundary: it commits its work (lms.db.unit_of_work, or lms.db.commit_each after each
-message or organisation) and rolls back on error.
+message, organisation or batch of prompts) and rolls back on error. Each job answers its counts (what
+`lms scheduler --once` prints, one line per job).
 
 Run either inside `lms run` (one machine, one process) or as the dedicated `lms scheduler` process.
 Never once per web worker. Every job is safe to run twice at once (services claim rows with
@@ -25,7 +26,7 @@ from sqlalchemy import text
 
 from lms.db import commit_each, get_db, unit_of_work
 from lms.mail import transport_from_url
-from lms.services import accounts, dosing, escalation, outbox
+from lms.services import accounts, dosing, escalation, outbox, prompt_delivery
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,20 @@ log = logging.getLogger(__name__)
 SCHEDULER_LOCK_KEY = 0x6C6D7373636865
 
 
-def deliver_outbox(app: Flask) -> None:
+Counts = dict[str, int]
+
+
+def deliver_prompts(app: Flask) -> Counts:
+    """Deliver the reflection prompts that are due, committing after each batch (a crash mid-pass loses
+    and doubles nothing); their emails wait in the outbox."""
+    with app.app_context():
+        delivered = sum(commit_each(prompt_delivery.delivery_batches(get_db())))
+        if delivered:
+            log.info("Prompts: delivered %s", delivered)
+        return {"prompts delivered": delivered}
+
+
+def deliver_outbox(app: Flask) -> Counts:
     """Send the email that is due, committing after each message (a crash never resends one)."""
     with app.app_context():
         delivery = outbox.Delivery.of(
@@ -41,25 +55,29 @@ def deliver_outbox(app: Flask) -> None:
         )
         if delivery.sent:
             log.info("Outbox: sent %s message(s)", delivery.sent)
+        return {"emails sent": delivery.sent, "emails failed": delivery.failed}
 
 
-def reconcile_dose_assignments(app: Flask) -> None:
+def reconcile_dose_assignments(app: Flask) -> Counts:
     """Hourly: re-plan the dose assignments of each organisation where it is 02:00-02:59 local time, each
     organisation in a transaction of its own."""
     with app.app_context():
-        for slug, counts in commit_each(dosing.reconcile_nightly(get_db())):
+        done = commit_each(dosing.reconcile_nightly(get_db()))
+        for slug, counts in done:
             log.info("Dose assignments in %s: %s", slug, counts)
+        return {"organisations re-planned": len(done)}
 
 
-def forget_old_sign_in_attempts(app: Flask) -> None:
+def forget_old_sign_in_attempts(app: Flask) -> Counts:
     """Daily: sign-in attempts are kept 30 days, then deleted."""
     with app.app_context(), unit_of_work() as db:
         deleted = accounts.forget_old_attempts(db)
         if deleted:
             log.info("Deleted %s sign-in attempts older than 30 days", deleted)
+        return {"old sign-in attempts deleted": deleted}
 
 
-def escalate_overdue_follow_ups(app: Flask) -> dict[str, int]:
+def escalate_overdue_follow_ups(app: Flask) -> Counts:
     """Every 15 minutes: move overdue open follow-ups up to the next level's leader (idempotent)."""
     with app.app_context(), unit_of_work() as db:
         moved = escalation.escalate_overdue(db)
@@ -68,25 +86,34 @@ def escalate_overdue_follow_ups(app: Flask) -> dict[str, int]:
     return {"follow-ups escalated": moved}
 
 
-JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = (
+# Prompts and escalations first: `--once` then sends their emails in the same run.
+JOBS: tuple[tuple[Callable[[Flask], Counts], int], ...] = (
+    (deliver_prompts, 60),
+    (escalate_overdue_follow_ups, 900),
     (deliver_outbox, 15),
     (reconcile_dose_assignments, 3600),
     (forget_old_sign_in_attempts, 86400),
-    (escalate_overdue_follow_ups, 900),
 )  # (job, seconds between runs)
 
 
-def _guarded(job: Callable[[Flask], None]) -> Callable[[Flask], None]:
-    """A failing run is logged and the schedule goes on; the next run retries."""
+def _guarded(job: Callable[[Flask], Counts]) -> Callable[[Flask], Counts | None]:
+    """A failing run is logged (answering None) and the schedule goes on; the next run retries."""
 
     @functools.wraps(job)
-    def run(app: Flask) -> None:
+    def run(app: Flask) -> Counts | None:
         try:
-            job(app)
+            return job(app)
         except Exception:
             log.exception("Scheduled job %s failed; it runs again at its next time", job.__name__)
+            return None
 
     return run
+
+
+def run_once(app: Flask) -> list[tuple[str, Counts | None]]:
+    """Run every job once, in order (`lms scheduler --once`): each job's name and counts, or None for a
+    job that failed (the log says why)."""
+    return [(job.__name__, _guarded(job)(app)) for job, _ in JOBS]
 
 
 def _add_jobs(scheduler: BaseScheduler, app: Flask) -> None:

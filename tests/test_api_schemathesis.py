@@ -10,12 +10,14 @@ Later endpoints join this run by being in the document.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
 from gemba_factory import first_set
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from prompts_factory import schedule
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -25,12 +27,14 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
-from lms.models import CoachingRelationship
+from lms.models import CoachingRelationship, PromptDelivery
 from lms.services import journal, modules, tokens
 from lms.services.access import Actor
+from lms.services.prompt_delivery import deliver_due
 from lms.web.api import PREFIX
 
 CHECKS = [
@@ -67,6 +71,8 @@ def caller(request, db, make, tree, lib) -> dict:
     coach = make.person(tree, StakeholderRole.QUALITY_STAFF, name="Cal Coach", coach=True)
     relationship = CoachingRelationship(org_id=tree.org.id, coach=coach, coachee=member, accepted_at=utcnow())
     db.add(relationship)
+    rhythm = schedule(db, member, now=datetime.now(UTC) - timedelta(days=1, hours=1))
+    deliver_due(db)
     db.commit()
     return {
         "headers": {"Authorization": f"Bearer {secret}"},
@@ -81,6 +87,10 @@ def caller(request, db, make, tree, lib) -> dict:
             "relationship_id": relationship.id,
             "walk_id": 1,  # none made: 404, which the document lists
             "follow_up_id": 1,
+            "schedule_id": rhythm.id,
+            "delivery_id": db.scalar(
+                select(PromptDelivery.id).where(PromptDelivery.schedule_id == rhythm.id)
+            ),
         },
     }
 

@@ -30,12 +30,26 @@ def send(batch: int) -> None:
 
 
 @click.command("scheduler")
+@click.option("--once", is_flag=True, help="Run what is due once, print each job's counts, and exit.")
 @with_appcontext
-def scheduler() -> None:
-    """Run the background jobs (email outbox) until stopped: one such process per installation."""
-    from lms.scheduler import run_forever
+def scheduler(once: bool) -> None:
+    """Run the background jobs (prompts, email outbox, dose assignments) until stopped: one such process
+    per installation. With --once: run each job once, print one line per job, exit (1 if one failed)."""
+    from lms.scheduler import run_forever, run_once
 
-    run_forever(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    if not once:
+        run_forever(app)
+        return
+    failed = False
+    for name, counts in run_once(app):
+        if counts is None:
+            failed = True
+            click.echo(f"{name}: failed (the log says why)", err=True)
+        else:
+            click.echo(", ".join(f"{label}: {count}" for label, count in counts.items()))
+    if failed:
+        raise SystemExit(1)
 
 
 commands: list[click.Command] = [mail, scheduler]

@@ -32,12 +32,14 @@ from lms.models.learning import (
 from lms.models.organization import Organization, OrgUnit, UnitKind
 from lms.models.outbox import OutboxMessage
 from lms.models.person import Invitation, Membership, Permission, User
+from lms.models.prompts import CalendarToken, PromptDelivery, PromptSchedule
 
 __all__ = [
     "ApiToken",
     "Assignment",
     "AssignmentSource",
     "AuditEvent",
+    "CalendarToken",
     "CheckAttempt",
     "CoachingRelationship",
     "ContentRelease",
@@ -63,6 +65,8 @@ __all__ = [
     "Permission",
     "Progress",
     "ProgressStatus",
+    "PromptDelivery",
+    "PromptSchedule",
     "RecoveryCode",
     "Reflection",
     "UnitKind",

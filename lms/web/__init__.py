@@ -129,6 +129,7 @@ def init_app(app: Flask) -> None:
         params,
         policy,
         profile,
+        prompts,
     )
 
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
@@ -145,6 +146,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(coaching.bp)
     app.register_blueprint(gemba.bp)
     app.register_blueprint(follow_ups.bp)
+    app.register_blueprint(prompts.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie-authenticated writes
 

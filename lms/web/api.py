@@ -58,6 +58,8 @@ def _refuse(req, resp, error: ValidationError | None, instance, model_adapter) -
 
 # Request models defined outside api_models (lms/web/api_journal.py's), by name: their `refusals` too.
 REQUEST_MODELS: dict[str, type[BaseModel]] = {}
+# The kinds a tagged-union body may be of (pydantic puts the kind first in an error's location).
+UNION_TAGS: set[str] = set()
 
 
 def fields_at_fault(error: ValidationError) -> dict[str, list[str]]:
@@ -67,6 +69,8 @@ def fields_at_fault(error: ValidationError) -> dict[str, list[str]]:
     found: dict[str, list[str]] = {}
     for problem in error.errors(include_url=False):
         where = [str(part) for part in problem["loc"]]
+        if len(where) > 1 and where[0] in UNION_TAGS:  # a body of one of several kinds: the field follows
+            where = where[1:]
         field = where[0] if where else ""
         said = own.get(f"{field}/{problem['type']}") or own.get(field)
         if said:
@@ -426,4 +430,8 @@ def describe(schema: dict | None) -> str:
 
 
 # The operations of other modules join the blueprint and the document when imported.
-from lms.web import api_gemba, api_journal  # noqa: E402, F401
+from lms.web import (  # noqa: E402, F401
+    api_gemba,
+    api_journal,
+    api_prompts,
+)
