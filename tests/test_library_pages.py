@@ -34,3 +34,27 @@ def test_a_module_page_shows_its_figure_with_alt_text_and_the_figure_is_served(p
 def test_an_unknown_or_malformed_figure_name_is_404(client):
     for name in ("nowhere", "..%2Fglossary", "Driver-Diagram"):
         assert client.get(f"/figures/{name}.svg").status_code == 404, name
+
+
+def test_the_glossary_page_lists_every_term_with_an_anchor_a_module_links_to(published, learner, login_as):
+    client = login_as(learner)
+    html = client.get("/modules/wsq-leader-presence").get_data(as_text=True)
+    assert '<a href="/glossary#term-gemba">gemba</a>' in html
+    page = client.get("/glossary")
+    assert page.status_code == 200
+    glossary = page.get_data(as_text=True)
+    assert "<h1>Glossary</h1>" in glossary
+    for term in ("gemba", "catchball", "a3", "spc", "pdsa", "run", "shift", "trend", "tier"):
+        assert f'id="term-{term}"' in glossary and f'href="#term-{term}"' in glossary, term
+
+
+def test_the_glossary_is_linked_from_the_catalogue_and_every_module_page_footer(published, learner, login_as):
+    client = login_as(learner)
+    assert 'href="/glossary"' in client.get("/catalogue").get_data(as_text=True)
+    footer = client.get("/modules/is-run-charts").get_data(as_text=True).split('class="module-footer"')[1]
+    assert 'href="/glossary">Glossary</a>' in footer
+
+
+def test_the_glossary_needs_a_signed_in_person(client):
+    resp = client.get("/glossary")
+    assert resp.status_code == 302 and "/sign-in" in resp.headers["Location"]

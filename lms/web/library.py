@@ -12,7 +12,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from flask import Blueprint, send_file
+from flask import Blueprint, render_template, send_file
+from flask_login import login_required
 
 from curricula.body import KEY
 from curricula.library import Library, load_library
@@ -33,3 +34,9 @@ def figure(name: str):
     if path is None:
         raise NotFound("No such figure.")
     return send_file(DEFAULT_ROOT / path, mimetype="image/svg+xml")
+
+
+@bp.get("/glossary")
+@login_required
+def glossary():
+    return render_template("library/glossary.html", terms=library().glossary)
