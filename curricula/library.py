@@ -8,7 +8,7 @@
 
 `load_library(root)` reads all three and their problems; `references(library, modules)` adds what needs
 the modules too: a figure, term or template a module names that does not exist, and a figure no module
-shows.
+shows or a template no module links.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def load_library(root: Path) -> Library:
 
 
 def references(library: Library, modules: Iterable[tuple[str, list[tuple[str, str, int]]]]) -> list[Problem]:
-    """Problems of the modules' references (path, [(kind, name, line)]) and the figures none shows."""
+    """Problems of the modules' references (path, [(kind, name, line)]); figures and templates unused."""
     known = {
         "figure": set(library.figures),
         "term": {t.id for t in library.glossary},
@@ -80,17 +80,21 @@ def references(library: Library, modules: Iterable[tuple[str, list[tuple[str, st
         "term": "no such term in content/glossary.yaml",
         "template": "no such file in content/templates",
     }
-    problems, shown = [], set()
+    problems, used = [], set()
     for path, refs in modules:
         for kind, name, line in refs:
-            if kind == "figure":
-                shown.add(name)
+            used.add((kind, name))
             if name not in known[kind]:
                 problems.append(Problem(path, line, f"unknown {kind} '{name}': {where[kind]}"))
     problems.extend(
         Problem(path, 1, f"the figure '{name}' is shown by no module: use it or remove it")
         for name, path in library.figures.items()
-        if name not in shown
+        if ("figure", name) not in used
+    )
+    problems.extend(
+        Problem(t.path, 1, f"the template '{name}' is linked from no module: link it where it is taught")
+        for name, t in library.templates.items()
+        if ("template", name) not in used
     )
     return problems
 
@@ -163,7 +167,7 @@ def _template(text: str, slug: str, path: str, problems: list[Problem]) -> Templ
             problems.append(Problem(path, doc.key_lines().get(key, 1), f"a template needs '{key}:' text"))
     for key in set(data) - set(TEMPLATE_KEYS):
         problems.append(Problem(path, doc.key_lines().get(str(key), 1), f"unknown key '{key}'"))
-    offset = 1 + match.group(0).count("\n")
+    offset = match.group(0).count("\n")  # the closing line: the body starts on the next
     html = _template_body(text[match.end() :], path, offset, problems)
     if len(problems) > start or doc.problems:
         return None

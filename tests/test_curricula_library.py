@@ -114,3 +114,86 @@ def test_the_real_glossary_has_the_terms_the_curriculum_uses():
         for href in segment.value.split('href="/glossary')[1:]
     }
     assert wanted <= linked
+
+
+# --- printable templates --------------------------------------------------------------------------
+
+SHEET = """---
+title: Test sheet
+summary: One sheet for one test.
+---
+
+## Aim
+
+::: box 2
+:::
+
+| Who | When |
+| --- | --- |
+|  |  |
+
+::: lines 3
+:::
+"""
+
+
+def test_a_template_renders_its_boxes_lines_and_table_and_a_module_links_it(tmp_path):
+    root = folder(tmp_path, "Print the [sheet](template:sheet).", {"templates/sheet.md": SHEET})
+    corpus = load_corpus(root)
+    assert corpus.problems == ()
+    assert '<a href="/templates/sheet">sheet</a>' in corpus.modules[0].segments[0].value
+    sheet = load_library(root).templates["sheet"]
+    assert (sheet.title, sheet.summary) == ("Test sheet", "One sheet for one test.")
+    line = '<span class="fill-line"></span>'
+    assert f'<h2>Aim</h2>\n<div class="fill fill-box" role="presentation">{line * 2}</div>' in sheet.html
+    assert f'<div class="fill fill-lines" role="presentation">{line * 3}</div>' in sheet.html
+    assert '<td data-label="Who"></td>' in sheet.html
+
+
+def test_an_unknown_template_link_and_an_unlinked_template_are_problems(tmp_path):
+    root = folder(tmp_path, "Print the [sheet](template:nope).", {"templates/sheet.md": SHEET})
+    assert problems(root) == [
+        "modules/walks.md:11: unknown template 'nope': no such file in content/templates",
+        "templates/sheet.md:1: the template 'sheet' is linked from no module: link it where it is taught",
+    ]
+
+
+USAGE = "write '::: lines N' or '::: box N' (N from 1 to 20)"
+
+
+def test_template_mistakes_are_reported_at_their_lines(tmp_path):
+    broken = (
+        SHEET.replace("summary: One sheet for one test.\n", "colour: red\n")
+        .replace("::: box 2", "::: box 40")
+        .replace("::: lines 3", "::: circle")
+        + "\n# Big\n\n<b>bold</b>\n"
+    )
+    root = folder(tmp_path, "Print the [sheet](template:sheet).", {"templates/sheet.md": broken})
+    assert problems(root) == [
+        "modules/walks.md:11: unknown template 'sheet': no such file in content/templates",
+        "templates/sheet.md:1: a template needs 'summary:' text",
+        "templates/sheet.md:3: unknown key 'colour'",
+        f"templates/sheet.md:8: too many or too few lines: {USAGE}",
+        f"templates/sheet.md:15: unknown block in a template: {USAGE}",
+        "templates/sheet.md:18: headings start at '##': the title is the page's heading",
+        "templates/sheet.md:20: raw HTML is not allowed; write Markdown instead",
+    ]
+
+
+def test_the_real_templates_are_linked_from_the_modules_that_teach_them():
+    corpus = load_corpus(REAL)
+    assert corpus.problems == ()
+    linked = {
+        (slug, module.id)
+        for module in corpus.modules
+        for segment in module.segments
+        if segment.kind == "html"
+        for slug in load_library(REAL).templates
+        if f'href="/templates/{slug}"' in segment.value
+    }
+    assert {
+        ("pdsa-worksheet", "is-pdsa-cycles"),
+        ("driver-diagram", "is-driver-diagrams"),
+        ("huddle-board", "wsq-standard-work-and-huddles"),
+        ("leader-rounding-card", "wsq-leader-presence"),
+    } <= linked

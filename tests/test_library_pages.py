@@ -58,3 +58,41 @@ def test_the_glossary_is_linked_from_the_catalogue_and_every_module_page_footer(
 def test_the_glossary_needs_a_signed_in_person(client):
     resp = client.get("/glossary")
     assert resp.status_code == 302 and "/sign-in" in resp.headers["Location"]
+
+
+def test_the_templates_are_listed_and_each_is_a_printable_page_with_room_to_write(
+    published, learner, login_as
+):
+    client = login_as(learner)
+    listing = client.get("/templates").get_data(as_text=True)
+    for slug in ("pdsa-worksheet", "driver-diagram", "huddle-board", "leader-rounding-card"):
+        assert f'href="/templates/{slug}"' in listing, slug
+    sheet = client.get("/templates/pdsa-worksheet")
+    assert sheet.status_code == 200
+    html = sheet.get_data(as_text=True)
+    assert '<h1 id="template-title">PDSA worksheet</h1>' in html
+    assert "<h2>The aim this test serves</h2>" in html and 'class="fill fill-box"' in html
+    assert html.count('<span class="fill-line"></span>') >= 10
+    card = client.get("/templates/leader-rounding-card").get_data(as_text=True)
+    for question in (
+        "What is the team aiming for today?",
+        "Where do things stand right now?",
+        "What do you plan to do next?",
+        "What can I do to help?",
+    ):
+        assert question in card
+    board = client.get("/templates/huddle-board").get_data(as_text=True)
+    assert "<h2>Escalation log</h2>" in board and '<td data-label="Date raised"></td>' in board
+
+
+def test_a_module_links_the_template_it_teaches_and_the_catalogue_links_them_all(
+    published, learner, login_as
+):
+    client = login_as(learner)
+    assert 'href="/templates/pdsa-worksheet"' in client.get("/modules/is-pdsa-cycles").get_data(as_text=True)
+    assert 'href="/templates"' in client.get("/catalogue").get_data(as_text=True)
+
+
+def test_an_unknown_template_is_404_and_templates_need_a_signed_in_person(client, learner, login_as):
+    assert client.get("/templates/pdsa-worksheet").status_code == 302
+    assert login_as(learner).get("/templates/nowhere").status_code == 404

@@ -16,7 +16,7 @@ from flask import Blueprint, render_template, send_file
 from flask_login import login_required
 
 from curricula.body import KEY
-from curricula.library import Library, load_library
+from curricula.library import Library, Template, load_library
 from lms.commands.content import DEFAULT_ROOT
 from lms.services import NotFound
 
@@ -40,3 +40,24 @@ def figure(name: str):
 @login_required
 def glossary():
     return render_template("library/glossary.html", terms=library().glossary)
+
+
+@bp.get("/templates")
+@login_required
+def templates():
+    return render_template(
+        "library/templates.html", templates=sorted(library().templates.values(), key=_title)
+    )
+
+
+@bp.get("/templates/<slug>")
+@login_required
+def template(slug: str):
+    found = library().templates.get(slug)
+    if found is None:
+        raise NotFound("No such template.")
+    return render_template("library/template.html", template=found)
+
+
+def _title(template: Template) -> str:
+    return template.title.casefold()
