@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 from pathlib import Path
 
+from curricula import readability
 from curricula.library import load_library, references
 from curricula.model import Corpus, Module, Problem
 from curricula.parse import ParsedModule, parse_module
@@ -71,7 +72,7 @@ def load_corpus(root: Path, *, link_base: str = "/modules/") -> Corpus:
         sources=vocabularies.sources,
         policy=vocabularies.policy,
         problems=tuple(sorted(set(problems), key=_reading_order)),
-        warnings=tuple(sorted(warnings(modules), key=_reading_order)),
+        warnings=tuple(sorted(warnings(modules) + readability.warnings(modules), key=_reading_order)),
     )
 
 
