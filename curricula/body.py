@@ -19,6 +19,11 @@ from curricula.model import Check, Option, Problem, Reflection, Segment
 
 KEY = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*\Z")
 MODULE_LINK = "module:"
+# Links to the content's other parts (curricula.library): a figure shown as an image, a glossary term,
+# a printable template. Each is rewritten to the application's address and checked by the corpus.
+FIGURE, TERM, TEMPLATE = "figure:", "term:", "template:"
+FIGURE_BASE, GLOSSARY_BASE, TEMPLATE_BASE = "/figures/", "/glossary#term-", "/templates/"
+LINKED = {TERM: ("term", GLOSSARY_BASE), TEMPLATE: ("template", TEMPLATE_BASE)}
 RAW_HTML = "raw HTML is not allowed; write Markdown instead"
 KINDS = ("check", "reflection", "runchart")
 SCENARIO = "scenario"  # '::: check KEY scenario': the check sets a situation (curricula.skew)
@@ -34,6 +39,7 @@ class Body:
     reflections: list[Reflection] = field(default_factory=list)
     summary: str = ""
     links: list[tuple[str, int]] = field(default_factory=list)  # (module id, file line)
+    references: list[tuple[str, str, int]] = field(default_factory=list)  # (figure|term|template, name, line)
     problems: list[Problem] = field(default_factory=list)
     empty: bool = False
     kinds: set[str] = field(default_factory=set)  # the kinds of block written, sound or not
@@ -92,15 +98,41 @@ def _inspect_inline(reader: _Reader, inline: Token, line: int) -> None:
         elif kind == "html_inline" and line not in html_lines:
             html_lines.add(line)
             reader.problem(line, RAW_HTML)
+        elif kind == "image":
+            _image(reader, child, line)
         elif kind == "link_open":
             href = str(child.attrs.get("href", ""))
-            if href.startswith(MODULE_LINK):
+            prefix = next((p for p in LINKED if href.startswith(p)), None)
+            if prefix is not None:
+                what, base = LINKED[prefix]
+                target = href[len(prefix) :]
+                if KEY.match(target):
+                    reader.body.references.append((what, target, line))
+                    child.attrs["href"] = base + target
+                else:
+                    reader.problem(line, f"a {what} link needs a name: '{prefix}NAME', not '{href}'")
+            elif href.startswith(MODULE_LINK):
                 target = href[len(MODULE_LINK) :]
                 if KEY.match(target):
                     reader.body.links.append((target, line))
                     child.attrs["href"] = reader.link_base + target
                 else:
                     reader.problem(line, f"a module link needs a module id: 'module:ID', not '{href}'")
+
+
+def _image(reader: _Reader, image: Token, line: int) -> None:
+    """`![what it shows](figure:NAME)`: a figure from content/figures, with alt text; no other image."""
+    src = str(image.attrs.get("src", ""))
+    image.attrs["src"] = ""  # nothing but a checked figure is ever shown
+    if not src.startswith(FIGURE) or not KEY.match(src[len(FIGURE) :]):
+        reader.problem(line, f"an image must be a figure: '![what it shows](figure:NAME)', not '{src}'")
+        return
+    name = src[len(FIGURE) :]
+    if not render.plain_text(image).strip():
+        reader.problem(line, f"the figure '{name}' needs alt text: '![what it shows]({src})'")
+    image.attrs["src"] = FIGURE_BASE + name + ".svg"
+    image.attrSet("class", "figure")
+    reader.body.references.append(("figure", name, line))
 
 
 def _cut(reader: _Reader, tokens: list[Token]) -> None:

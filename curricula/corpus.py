@@ -1,4 +1,5 @@
-"""A whole content folder: content/modules/**/*.md, content/dosing.yaml, content/curricula.yaml.
+"""A whole content folder: content/modules/**/*.md, content/dosing.yaml, content/curricula.yaml, and
+the figures, glossary and templates modules refer to (curricula.library).
 
 `load_corpus(root)` reads and checks everything, collecting every problem of every file in one run, and
 orders the modules so that each comes after the modules it requires, otherwise by curriculum (in
@@ -12,6 +13,8 @@ from __future__ import annotations
 import heapq
 from pathlib import Path
 
+from curricula import readability
+from curricula.library import load_library, references
 from curricula.model import Corpus, Module, Problem
 from curricula.parse import ParsedModule, parse_module
 from curricula.skew import warnings
@@ -52,6 +55,9 @@ def load_corpus(root: Path, *, link_base: str = "/modules/") -> Corpus:
         problems.extend(
             Problem(p.path, line, f"link to unknown module '{m}'") for m, line in p.links if m not in known
         )
+    library = load_library(root)
+    problems.extend(library.problems)
+    problems.extend(references(library, ((p.path, p.references) for p in parsed)))
     problems.extend(_cycles(unique))
     curriculum_order = {t.id: i for i, t in enumerate(vocabularies.curricula)}
     level_order = vocabularies.policy.level_order()
@@ -66,7 +72,7 @@ def load_corpus(root: Path, *, link_base: str = "/modules/") -> Corpus:
         sources=vocabularies.sources,
         policy=vocabularies.policy,
         problems=tuple(sorted(set(problems), key=_reading_order)),
-        warnings=tuple(sorted(warnings(modules), key=_reading_order)),
+        warnings=tuple(sorted(warnings(modules) + readability.warnings(modules), key=_reading_order)),
     )
 
 

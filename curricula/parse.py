@@ -46,6 +46,7 @@ class ParsedModule:
     module: Module | None = None
     problems: list[Problem] = field(default_factory=list)
     links: list[tuple[str, int]] = field(default_factory=list)  # (module id, line)
+    references: list[tuple[str, str, int]] = field(default_factory=list)  # (figure|term|template, name, line)
     requires: list[tuple[str, int]] = field(default_factory=list)  # (module id, line)
     id_line: int = 1
 
@@ -78,6 +79,7 @@ def parse_module(text: str, path: str, vocab: Vocabulary, *, link_base: str = "/
     body = read_body(text[match.end() :], path, closing_line, link_base)
     parsed.problems.extend(body.problems)
     parsed.links = body.links
+    parsed.references = body.references
     if body.empty:
         parsed.problems.append(Problem(path, 1, "the module has no body"))
     else:

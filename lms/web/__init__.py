@@ -125,6 +125,7 @@ def init_app(app: Flask) -> None:
         home,
         journal,
         learning,
+        library,
         operator,
         params,
         policy,
@@ -141,6 +142,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(operator.bp)
     app.register_blueprint(policy.bp)
     app.register_blueprint(learning.bp)
+    app.register_blueprint(library.bp)
     app.register_blueprint(profile.bp)
     app.register_blueprint(journal.bp)
     app.register_blueprint(coaching.bp)
