@@ -65,6 +65,16 @@ def current_coach(db: Session, coachee: Membership) -> CoachingRelationship | No
     return rel if rel is not None and coaches(rel) else None
 
 
+def coaches_now(db: Session, actor: Actor, coachee_id: int) -> bool:
+    """Whether the actor is the current coach of the member `coachee_id` (DESIGN.md section 6: a coach
+    reads their coachee's gemba walks and follow-ups, never their private journal)."""
+    coachee = db.get(Membership, coachee_id)
+    if coachee is None or coachee.org_id != actor.org_id:
+        return False
+    rel = current_coach(db, coachee)
+    return rel is not None and rel.coach_id == actor.membership.id
+
+
 def coaching_relationship(db: Session, actor: Actor, relationship_id: int) -> CoachingRelationship:
     """A relationship the actor is part of (coach or coachee), or any of the organisation's for an org
     admin; NotFound otherwise (another organisation's, or someone else's)."""

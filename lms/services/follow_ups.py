@@ -38,7 +38,7 @@ from lms.models import (
     Permission,
     User,
 )
-from lms.services import Forbidden, Invalid, NotFound, outbox
+from lms.services import Forbidden, Invalid, NotFound, coaching, outbox
 from lms.services.access import Actor
 
 TITLE_MAX = 200
@@ -216,9 +216,12 @@ def may_read(actor: Actor, follow_up: FollowUp) -> bool:
 
 
 def get(db: Session, actor: Actor, follow_up_id: int) -> FollowUp:
-    """One follow-up the actor may read, or NotFound."""
+    """One follow-up the actor may read (or, reading only, the coach of whoever raised it), or NotFound."""
     follow_up = db.get(FollowUp, follow_up_id)
-    if follow_up is None or not may_read(actor, follow_up):
+    if follow_up is None or not (
+        may_read(actor, follow_up)
+        or (follow_up.org_id == actor.org_id and coaching.coaches_now(db, actor, follow_up.raised_by_id))
+    ):
         raise NotFound("No such follow-up.")
     return follow_up
 

@@ -26,7 +26,7 @@ from coaching.questions import QuestionSet, load_question_sets
 from coaching.standard_work import Adherence, Target, TargetError, adherence, parse_targets
 from lms.db import utcnow
 from lms.models import GembaSettings, GembaWalk, OrgUnit, Permission
-from lms.services import Invalid, NotFound, audit, follow_ups
+from lms.services import Invalid, NotFound, audit, coaching, follow_ups
 from lms.services.access import Actor
 
 QUESTION_SETS_ROOT = Path(__file__).resolve().parents[2] / "content" / "coaching" / "questions"
@@ -165,7 +165,10 @@ def may_read(actor: Actor, walk: GembaWalk) -> bool:
 
 def get_walk(db: Session, actor: Actor, walk_id: int) -> GembaWalk:
     walk = db.get(GembaWalk, walk_id)
-    if walk is None or not may_read(actor, walk):
+    if walk is None or not (
+        may_read(actor, walk)
+        or (walk.org_id == actor.org_id and coaching.coaches_now(db, actor, walk.leader_id))
+    ):
         raise NotFound("No such gemba walk.")
     return walk
 
