@@ -29,6 +29,7 @@ from flask_wtf.csrf import generate_csrf
 from sqlalchemy.engine import make_url
 
 from bench import BenchmarkFailed, package_versions, postgres, progress, server, wrk
+from bench.coaching_data import FOLLOW_UPS, JOURNAL_ENTRIES, seed_coaching
 from bench.dataset import GENERATED_MODULES, publish_learning, seed
 from lms import create_app, login, migrate
 from lms.db import get_db
@@ -81,6 +82,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         expect=("{module_title}", 'action="/modules/{module}/checks/', "{module_reflection}"),
         signed_in=True,
     ),
+    # A journal of 200 entries (its first page) and a board of 500 follow-ups (bench/coaching_data.py).
+    Endpoint("journal", "/journal", expect=("Journal", "Week 200: the late shift"), signed_in=True),
+    Endpoint("follow_ups", "/follow-ups", expect=("Follow-ups", "fix what the team raised"), signed_in=True),
     Endpoint("healthz", "/healthz", expect=('"status":"ok"',)),
     Endpoint("bare", "/_bench/bare", expect=("ok",)),
 )
@@ -91,6 +95,8 @@ TARGETS: dict[str, tuple[str, float]] = {
     "home_quarter_of_bare": ("home", 0.25),
     "my_learning_quarter_of_bare": ("my_learning", 0.25),
     "module_quarter_of_bare": ("module", 0.25),
+    "journal_quarter_of_bare": ("journal", 0.25),
+    "follow_ups_quarter_of_bare": ("follow_ups", 0.25),
 }
 
 
@@ -170,6 +176,8 @@ def measure_on(
         )
         learned, facts = publish_learning(app, dataset["learner_id"], tmp)
         dataset |= learned
+        progress(f"the learner's journal ({JOURNAL_ENTRIES} entries) and follow-ups ({FOLLOW_UPS})")
+        dataset |= seed_coaching(app, dataset["learner_id"])
         cookie = session_cookie(app, dataset["learner_id"])
         with engine.connect():  # the dialect learns the server's version on the first connection
             pass
