@@ -44,7 +44,8 @@ DESCRIPTION = (
     "`Authorization: Bearer lms_...`, or with the session cookie of a signed-in browser. Writes made with "
     "the session cookie must send the page's CSRF token in `X-CSRFToken`. Timestamps are ISO 8601 in UTC. "
     "Asking for another organisation's objects answers 404. A query parameter sent blank counts as not "
-    "sent; one the operation does not list is ignored."
+    "sent; one the operation does not list is ignored. The caller's own journal and coaching are here too: "
+    "a private entry is the caller's alone; a coach reads only what a coachee shared with them."
 )
 
 
@@ -136,12 +137,15 @@ NOT_FOUND = (m.Error, "No such object here, or an organisation the caller does n
 BAD_REQUEST = (m.Error, "The request is not valid: `fields` names what to fix.")
 
 
+# The errors an operation may list by code (modules of the API add theirs: lms/web/api_journal.py).
+ERRORS: dict[str, tuple[type[BaseModel], str]] = {"401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND}
+
+
 def answers(model: type[BaseModel], summary: str, *errors: str) -> Answers:
-    kinds = {"401": UNAUTHORIZED, "403": FORBIDDEN, "404": NOT_FOUND}
     return Answers(
         HTTP_200=(model, summary),
         HTTP_400=BAD_REQUEST,
-        **{f"HTTP_{code}": kinds[code] for code in ("401", *errors)},
+        **{f"HTTP_{code}": ERRORS[code] for code in ("401", *errors)},
     )
 
 

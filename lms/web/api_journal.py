@@ -14,8 +14,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from flask import jsonify, request
 from flask_login import current_user
-from pydantic import BaseModel, BeforeValidator, Field
-from spectree import Response as Answers
+from pydantic import BeforeValidator, Field
 
 from lms.db import get_db
 from lms.models import CoachingRelationship, JournalComment
@@ -23,12 +22,10 @@ from lms.services import Invalid, catalogue, coaching, journal
 from lms.services.access import Actor, actor_for
 from lms.web import api_models as m
 from lms.web.api import (
-    BAD_REQUEST,
     DOCUMENT_HOOKS,
-    FORBIDDEN,
-    NOT_FOUND,
+    ERRORS,
     REQUEST_MODELS,
-    UNAUTHORIZED,
+    answers,
     bp,
     fields_at_fault,
     reply,
@@ -39,6 +36,10 @@ from lms.web.params import ID_MAX
 
 T = TypeVar("T")
 CONFLICT = (m.Error, "The request is well formed but the state of things refuses it: `fields` says why.")
+# Werkzeug weighs the method before the id's range: PUT or DELETE of an id too large to be one, at an
+# address that takes GET too, answers 405 rather than 404.
+OUT_OF_RANGE = (m.Error, "The id is too large to be one (the address takes other methods for real ids).")
+ERRORS.update({"405": OUT_OF_RANGE, "409": CONFLICT})
 Id = Annotated[int, Field(ge=1, le=ID_MAX, strict=True), BeforeValidator(whole_float)]
 Text = Annotated[str, Field(pattern="^[^\\x00]*$", strict=True)]
 
@@ -212,21 +213,6 @@ class CoachingOut(Shape):
 # --- helpers -------------------------------------------------------------------------------------------
 
 
-# Werkzeug weighs the method before the id's range: PUT or DELETE of an id too large to be one, at an
-# address that takes GET too, answers 405 rather than 404.
-OUT_OF_RANGE = (m.Error, "The id is too large to be one (the address takes other methods for real ids).")
-
-
-def _answers(model: type[BaseModel], summary: str, *errors: str) -> Answers:
-    kinds = {"403": FORBIDDEN, "404": NOT_FOUND, "405": OUT_OF_RANGE, "409": CONFLICT}
-    return Answers(
-        HTTP_200=(model, summary),
-        HTTP_400=BAD_REQUEST,
-        HTTP_401=UNAUTHORIZED,
-        **{f"HTTP_{code}": kinds[code] for code in errors},
-    )
-
-
 def _bodiless(req, resp, error, instance, model_adapter) -> None:
     """The `before` hook of a write that takes no body (delete, share, accept): none is needed."""
     if error is not None:
@@ -295,7 +281,7 @@ DOCUMENT_HOOKS.append(_list_tags)
 @bp.get("/orgs/<org>/journal")
 @spec.validate(
     query=JournalQuery,
-    resp=_answers(JournalList, "The caller's entries and module reflections, newest first.", "404"),
+    resp=answers(JournalList, "The caller's entries and module reflections, newest first.", "404"),
     operation_id="listJournal",
 )
 def list_journal(org: str):
@@ -310,7 +296,7 @@ def list_journal(org: str):
 @bp.post("/orgs/<org>/journal/entries")
 @spec.validate(
     json=EntryRequest,
-    resp=_answers(JournalItemDetail, "The new entry: private.", "404"),
+    resp=answers(JournalItemDetail, "The new entry: private.", "404"),
     operation_id="createJournalEntry",
 )
 def create_entry(org: str):
@@ -323,7 +309,7 @@ def create_entry(org: str):
 
 @bp.get("/orgs/<org>/journal/entries/<int:entry_id>")
 @spec.validate(
-    resp=_answers(JournalItemDetail, "One of the caller's entries, with comments.", "404"),
+    resp=answers(JournalItemDetail, "One of the caller's entries, with comments.", "404"),
     operation_id="getJournalEntry",
 )
 def get_entry(org: str, entry_id: int):
@@ -334,7 +320,7 @@ def get_entry(org: str, entry_id: int):
 @bp.put("/orgs/<org>/journal/entries/<int:entry_id>")
 @spec.validate(
     json=EntryRequest,
-    resp=_answers(JournalItemDetail, "The entry as changed.", "404", "405"),
+    resp=answers(JournalItemDetail, "The entry as changed.", "404", "405"),
     operation_id="updateJournalEntry",
 )
 def update_entry(org: str, entry_id: int):
@@ -347,7 +333,7 @@ def update_entry(org: str, entry_id: int):
 
 @bp.delete("/orgs/<org>/journal/entries/<int:entry_id>")
 @spec.validate(
-    resp=_answers(Deleted, "The entry and its comments are deleted.", "404", "405"),
+    resp=answers(Deleted, "The entry and its comments are deleted.", "404", "405"),
     operation_id="deleteJournalEntry",
     before=_bodiless,
 )
@@ -359,7 +345,7 @@ def delete_entry(org: str, entry_id: int):
 
 @bp.get("/orgs/<org>/journal/reflections/<int:reflection_id>")
 @spec.validate(
-    resp=_answers(JournalItemDetail, "One of the caller's module reflections, with comments.", "404"),
+    resp=answers(JournalItemDetail, "One of the caller's module reflections, with comments.", "404"),
     operation_id="getJournalReflection",
 )
 def get_reflection(org: str, reflection_id: int):
@@ -393,7 +379,7 @@ def _sharing_route(kind: str, share: bool) -> None:
     operation = f"{verb}Journal{kind.capitalize()}"
     errors = ("404", "409") if share else ("404",)
     validated = spec.validate(
-        resp=_answers(JournalItemDetail, summary, *errors), operation_id=operation, before=_bodiless
+        resp=answers(JournalItemDetail, summary, *errors), operation_id=operation, before=_bodiless
     )(view)
     bp.add_url_rule(f"/orgs/<org>/journal/{noun}/<int:{arg}>/{verb}", name, validated, methods=["POST"])
 
@@ -407,7 +393,7 @@ for _kind in ("entry", "reflection"):
 
 
 @bp.get("/orgs/<org>/coaching")
-@spec.validate(resp=_answers(CoachingOut, "The caller's coaching.", "404"), operation_id="getMyCoaching")
+@spec.validate(resp=answers(CoachingOut, "The caller's coaching.", "404"), operation_id="getMyCoaching")
 def my_coaching(org: str):
     """The caller's coach, the proposals waiting for their answer, whom they coach and their proposals."""
     mine = coaching.my_coaching(get_db(), _actor(org))
@@ -424,7 +410,7 @@ def my_coaching(org: str):
 @bp.post("/orgs/<org>/coaching/relationships")
 @spec.validate(
     json=RelationshipRequest,
-    resp=_answers(RelationshipOut, "The relationship, active.", "403", "404", "409"),
+    resp=answers(RelationshipOut, "The relationship, active.", "403", "404", "409"),
     operation_id="createCoachingRelationship",
 )
 def create_relationship(org: str):
@@ -438,7 +424,7 @@ def create_relationship(org: str):
 @bp.post("/orgs/<org>/coaching/proposals")
 @spec.validate(
     json=ProposalRequest,
-    resp=_answers(RelationshipOut, "The proposal, waiting for the member's answer.", "403", "404", "409"),
+    resp=answers(RelationshipOut, "The proposal, waiting for the member's answer.", "403", "404", "409"),
     operation_id="proposeCoaching",
 )
 def propose(org: str):
@@ -456,7 +442,7 @@ def _relationship_route(verb: str, change: Callable[..., CoachingRelationship], 
     view.__name__ = f"{verb}_relationship"
     view.__doc__ = doc
     validated = spec.validate(
-        resp=_answers(RelationshipOut, "The relationship as it now stands.", "404", "409"),
+        resp=answers(RelationshipOut, "The relationship as it now stands.", "404", "409"),
         operation_id=f"{verb}CoachingRelationship",
         before=_bodiless,
     )(view)
@@ -471,7 +457,7 @@ _relationship_route("end", coaching.end, "The coach, the coachee or an org admin
 
 @bp.get("/orgs/<org>/coaching/coachees/<int:membership_id>/shared")
 @spec.validate(
-    resp=_answers(JournalList, "What the coachee shares with the caller, newest first.", "404"),
+    resp=answers(JournalList, "What the coachee shares with the caller, newest first.", "404"),
     operation_id="listSharedWithMe",
 )
 def shared_with_me(org: str, membership_id: int):
@@ -500,7 +486,7 @@ def _shared_routes(kind: str) -> None:
         rule,
         read.__name__,
         spec.validate(
-            resp=_answers(JournalItemDetail, f"The shared {kind}.", "404"), operation_id=f"getShared{title}"
+            resp=answers(JournalItemDetail, f"The shared {kind}.", "404"), operation_id=f"getShared{title}"
         )(read),
         methods=["GET"],
     )
@@ -509,7 +495,7 @@ def _shared_routes(kind: str) -> None:
         comment.__name__,
         spec.validate(
             json=CommentRequest,
-            resp=_answers(CommentOut, "The comment.", "404"),
+            resp=answers(CommentOut, "The comment.", "404"),
             operation_id=f"commentOnShared{title}",
         )(comment),
         methods=["POST"],
