@@ -22,23 +22,21 @@ A month that has no day 31 (or 30, or 29) fires a monthly-day cadence on its las
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from coaching.errors import FieldError
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ORDINALS = {1: "first", 2: "second", 3: "third", 4: "fourth", -1: "last"}
 
 
-class CadenceError(ValueError):
+class CadenceError(FieldError):
     """A cadence that cannot be: `field` names the Cadence attribute at fault, `message` what to fix."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(message)
-        self.field = field
-        self.message = message
 
 
 class Kind(StrEnum):
@@ -92,7 +90,7 @@ class Cadence:
     def __post_init__(self) -> None:
         try:
             kind = Kind(self.kind)
-        except ValueError:
+        except (ValueError, TypeError):
             choices = ", ".join(k.value for k in Kind)
             message = f"{self.kind!r} is not a kind of cadence: choose one of {choices}."
             raise CadenceError("kind", message) from None
@@ -107,7 +105,10 @@ class Cadence:
             raise CadenceError(
                 "weekdays", "Give the days of the week as numbers, 0 for Monday to 6 for Sunday."
             )
-        weekdays = frozenset(weekdays)
+        try:
+            weekdays = frozenset(weekdays)
+        except TypeError:
+            weekdays = frozenset({-1})  # not numbers: refused just below
         if any(not _is_int(d) or not 0 <= d <= 6 for d in weekdays):
             raise CadenceError("weekdays", "Days of the week run from 0 (Monday) to 6 (Sunday).")
         object.__setattr__(self, "weekdays", weekdays)
@@ -150,6 +151,60 @@ class Cadence:
             if not (_is_int(self.weekday) and 0 <= self.weekday <= 6):
                 raise CadenceError("weekday", "Choose a day of the week, 0 for Monday to 6 for Sunday.")
 
+    # --- as plain values ------------------------------------------------------------------------------
+
+    def as_dict(self) -> dict[str, Any]:
+        """The cadence as JSON-ready values, which `from_dict` reads back."""
+        return {
+            "kind": self.kind.value,
+            "at": self.at.isoformat(timespec="seconds" if self.at.second else "minutes"),
+            "time_zone": self.time_zone,
+            "weekdays": sorted(self.weekdays),
+            "day_of_month": self.day_of_month,
+            "nth": self.nth,
+            "weekday": self.weekday,
+            "anchor": self.anchor.isoformat() if self.anchor else None,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Cadence:
+        """A cadence from what a form, an API body or a JSON column gives: `at` as "HH:MM", `anchor` as
+        "YYYY-MM-DD", numbers as numbers or digit strings, empty values as None. CadenceError names the
+        field at fault, unknown keys included."""
+        unknown = sorted(set(data) - set(FIELDS))
+        if unknown:
+            raise CadenceError(unknown[0], f"A cadence has no {unknown[0]!r}: use {', '.join(FIELDS)}.")
+        values: dict[str, Any] = {k: (None if data.get(k) in ("", None) else data[k]) for k in FIELDS}
+        at = values["at"]
+        if isinstance(at, str):
+            try:
+                at = time.fromisoformat(at.strip())
+            except ValueError:
+                raise CadenceError(
+                    "at", f"Give the time of day as HH:MM, such as 08:00, not {at!r}."
+                ) from None
+        anchor = values["anchor"]
+        if isinstance(anchor, str):
+            try:
+                anchor = date.fromisoformat(anchor.strip())
+            except ValueError:
+                raise CadenceError("anchor", f"Give the date as YYYY-MM-DD, not {anchor!r}.") from None
+        weekdays = values["weekdays"] or ()
+        if isinstance(weekdays, str | bytes) or not hasattr(weekdays, "__iter__"):
+            raise CadenceError(
+                "weekdays", "Give the days of the week as a list, 0 for Monday to 6 for Sunday."
+            )
+        return cls(
+            kind=values["kind"],
+            at=at,
+            time_zone=values["time_zone"],
+            weekdays=frozenset(_whole("weekdays", d) for d in weekdays),
+            day_of_month=_whole("day_of_month", values["day_of_month"]),
+            nth=_whole("nth", values["nth"]),
+            weekday=_whole("weekday", values["weekday"]),
+            anchor=anchor,
+        )
+
     # --- occurrences -----------------------------------------------------------------------------------
 
     def next_after(self, instant: datetime) -> datetime:
@@ -166,9 +221,10 @@ class Cadence:
 
     def _occurrences_after(self, instant: datetime) -> Iterator[datetime]:
         _require_aware(instant, "instant")
-        # An occurrence lies on its own local date, so none before the instant's local date can follow it;
-        # a day earlier is margin for a clock that went back across midnight.
-        first = instant.astimezone(self.zone).date() - timedelta(days=1)
+        # An occurrence lies on its own local date (fire_at), at the first pass of its wall-clock time, so
+        # none on a date before the instant's local date can follow the instant, even where the clocks go
+        # back across midnight (the instant in the second pass has the earlier local date).
+        first = instant.astimezone(self.zone).date()
         for day in self.dates_from(first):
             occurrence = fire_at(day, self.at, self.zone)
             if occurrence is not None and occurrence > instant:
@@ -198,12 +254,25 @@ class Cadence:
                 if day >= first:
                     yield day
                 year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        if self.kind is Kind.FORTNIGHTLY:
-            assert self.anchor is not None
-            first = max(first, _monday(self.anchor))
+        if self.kind in (Kind.WEEKLY, Kind.FORTNIGHTLY):
+            # Week by week (every second week from the anchor's), each chosen day of it in turn.
+            every = 1
+            week = _monday(first)
+            if self.kind is Kind.FORTNIGHTLY:
+                assert self.anchor is not None
+                every, origin = 2, _monday(self.anchor)
+                week = max(week, origin)
+                week += timedelta(weeks=((week - origin).days // 7) % 2)
+            days = [timedelta(days=d) for d in sorted(self.weekdays)]
+            while True:
+                for offset in days:
+                    if week + offset >= first:
+                        yield week + offset
+                week += timedelta(weeks=every)
+        weekdays_only = self.kind is Kind.WEEKDAYS
         day = first
         while True:
-            if self.matches(day):
+            if not weekdays_only or day.weekday() < 5:
                 yield day
             day += timedelta(days=1)
 
@@ -280,6 +349,21 @@ def fire_at(day: date, at: time, zone: ZoneInfo) -> datetime | None:
     if change.astimezone(zone).date() != day:
         return None
     return change
+
+
+FIELDS = ("kind", "at", "time_zone", "weekdays", "day_of_month", "nth", "weekday", "anchor")
+
+
+def _whole(field: str, value: Any) -> Any:
+    """A digit string as its number (forms send text); anything else as it is, for __post_init__ to judge."""
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+        raise CadenceError(
+            field, f"{field.replace('_', ' ').capitalize()} must be a whole number, not {value!r}."
+        )
+    return value
 
 
 def _require_aware(instant: datetime, name: str) -> None:

@@ -112,6 +112,21 @@ def test_a_time_that_happens_twice_fires_once_at_its_first_occurrence(zone, day,
     assert local(daily(hour, 30, zone).next_after(second_pass), zone).date() == day + timedelta(days=1)
 
 
+def test_where_the_clocks_change_at_midnight_a_late_evening_time_is_not_given_twice():
+    # Santiago goes back from 24:00 to 23:00 on 4 April 2026: 23:30 happens twice that night.
+    santiago = "America/Santiago"
+    cadence = daily(23, 30, santiago)
+    first = cadence.next_after(at(santiago, 2026, 4, 4, 12))
+    assert first == datetime(2026, 4, 5, 2, 30, tzinfo=UTC)  # 23:30 at -03:00, the first pass
+    # Asked in the second pass of that hour (the local date is still the 4th), tomorrow's is next.
+    second_pass = datetime(2026, 4, 5, 3, 45, tzinfo=UTC)
+    assert local(second_pass, santiago).date() == date(2026, 4, 4)
+    assert cadence.next_after(second_pass) == datetime(2026, 4, 6, 3, 30, tzinfo=UTC)
+    # It goes forward from 24:00 to 01:00 on 6 September: 00:30 that day fires at 01:00.
+    spring = daily(0, 30, santiago).next_after(at(santiago, 2026, 9, 5, 12))
+    assert local(spring, santiago).replace(tzinfo=None) == datetime(2026, 9, 6, 1, 0)
+
+
 # --- a schedule created the day before a change ------------------------------------------------------
 
 
@@ -253,6 +268,8 @@ def test_describe_says_the_cadence_in_a_sentence(cadence, sentence):
         ({"kind": "hourly"}, "kind", "not a kind of cadence"),
         ({"kind": Kind.WEEKLY}, "weekdays", "at least one day"),
         ({"kind": Kind.WEEKLY, "weekdays": frozenset({7})}, "weekdays", "0 (Monday) to 6 (Sunday)"),
+        ({"kind": Kind.WEEKLY, "weekdays": [[1], [2]]}, "weekdays", "0 (Monday) to 6 (Sunday)"),
+        ({"kind": ["weekly"]}, "kind", "not a kind of cadence"),
         ({"kind": Kind.FORTNIGHTLY, "weekdays": frozenset({1})}, "anchor", "first week"),
         ({"kind": Kind.MONTHLY_DAY}, "day_of_month", "from 1 to 31"),
         ({"kind": Kind.MONTHLY_DAY, "day_of_month": 32}, "day_of_month", "from 1 to 31"),
@@ -276,6 +293,58 @@ def test_a_cadence_that_cannot_be_names_its_field_and_what_to_fix(fields, field,
 def test_kind_and_weekdays_given_as_plain_values_are_accepted():
     cadence = Cadence("weekly", time(8), LONDON, weekdays=[0, 2])  # type: ignore[arg-type]
     assert cadence == Cadence(Kind.WEEKLY, time(8), LONDON, weekdays=frozenset({0, 2}))
+
+
+# --- from a form or a JSON column, and back ---------------------------------------------------------
+
+
+def test_a_cadence_from_form_values_and_back():
+    form = {
+        "kind": "fortnightly",
+        "at": "07:45",
+        "time_zone": SYDNEY,
+        "weekdays": ["1", "3"],
+        "day_of_month": "",
+        "nth": "",
+        "weekday": None,
+        "anchor": "2026-03-04",
+    }
+    cadence = Cadence.from_dict(form)
+    assert cadence == Cadence(
+        Kind.FORTNIGHTLY, time(7, 45), SYDNEY, frozenset({1, 3}), anchor=date(2026, 3, 4)
+    )
+    assert cadence.as_dict() == {**form, "weekdays": [1, 3], "day_of_month": None, "nth": None}
+    assert Cadence.from_dict(cadence.as_dict()) == cadence
+    monthly = Cadence.from_dict(
+        {"kind": "monthly-nth", "at": "09:00:30", "time_zone": LONDON, "nth": "-1", "weekday": 4}
+    )
+    assert (monthly.nth, monthly.at) == (-1, time(9, 0, 30))
+    assert monthly.as_dict()["at"] == "09:00:30"
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "words"),
+    [
+        ({"at": "8 am"}, "at", "HH:MM"),
+        ({"anchor": "next week"}, "anchor", "YYYY-MM-DD"),
+        ({"nth": "second"}, "nth", "whole number"),
+        ({"weekdays": "1,3"}, "weekdays", "as a list"),
+        ({"every": 2}, "every", "A cadence has no 'every'"),
+        ({"time_zone": ""}, "time_zone", "Choose a time zone"),
+    ],
+)
+def test_form_values_that_cannot_be_are_named_at_their_field(changes, field, words):
+    form = {
+        "kind": "fortnightly",
+        "at": "07:45",
+        "time_zone": SYDNEY,
+        "weekdays": [1],
+        "anchor": "2026-03-04",
+    }
+    with pytest.raises(CadenceError) as raised:
+        Cadence.from_dict({**form, **changes})
+    assert raised.value.field == field
+    assert words in raised.value.message
 
 
 # --- properties over many cadences, zones and instants -----------------------------------------------
@@ -351,3 +420,18 @@ def test_no_occurrence_is_skipped_between_an_instant_and_the_next_one(cadence, s
     first = cadence.next_after(start)
     later = min(start + timedelta(seconds=seconds), first - timedelta(microseconds=1))
     assert cadence.next_after(later) == first
+
+
+@given(cadences())
+def test_every_cadence_reads_back_from_its_plain_values(cadence):
+    assert Cadence.from_dict(cadence.as_dict()) == cadence
+
+
+@settings(max_examples=300)
+@given(cadences(), st.dates(date(1995, 1, 1), date(2040, 1, 1)))
+def test_the_dates_a_cadence_walks_are_exactly_the_dates_it_matches(cadence, first):
+    # dates_from jumps week by week or month by month; matches judges one date at a time.
+    walked = list(islice(cadence.dates_from(first), 12))
+    last = walked[-1]
+    every_day = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    assert walked == [d for d in every_day if cadence.matches(d)]

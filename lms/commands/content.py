@@ -13,6 +13,7 @@ from flask import current_app
 from flask.cli import AppGroup
 
 import lms
+from coaching.library import CoachingContent, has_coaching, load_coaching
 from curricula.corpus import load_corpus
 from curricula.model import Corpus
 from lms import migrate
@@ -25,7 +26,7 @@ DEFAULT_ROOT = Path(lms.__file__).resolve().parent.parent / "content"
 
 @click.group("content", cls=AppGroup)
 def content() -> None:
-    """The curricula in content/: check them, publish them."""
+    """The curricula and coaching content in content/: check them, publish the curricula."""
 
 
 def root_argument(command: click.Command) -> click.Command:
@@ -38,13 +39,16 @@ def root_argument(command: click.Command) -> click.Command:
     )(command)
 
 
-def summary(corpus: Corpus) -> str:
-    """'N modules in M curricula; K problems' (or '; no problems'), then '; W warnings' if any."""
+def summary(corpus: Corpus, coaching: CoachingContent | None = None) -> str:
+    """'N modules in M curricula[, and the coaching content]; K problems' (or '; no problems'), then
+    '; W warnings' if any. The problems counted are the corpus's and the coaching content's."""
     modules = len(corpus.modules)
     curricula = len({m.curriculum for m in corpus.modules})
-    problems = len(corpus.problems)
+    problems = len(corpus.problems) + (len(coaching.problems) if coaching else 0)
     counted = f"{modules} module{'' if modules == 1 else 's'} in {curricula} "
     counted += "curriculum" if curricula == 1 else "curricula"
+    if coaching is not None:
+        counted += f"; {coaching.summary()}"
     counted += f"; {problems} problem{'' if problems == 1 else 's'}" if problems else "; no problems"
     warnings = len(corpus.warnings)
     if warnings:
@@ -52,23 +56,26 @@ def summary(corpus: Corpus) -> str:
     return counted
 
 
-def report(root: Path, corpus: Corpus) -> None:
-    """Each problem, then each warning, as `path:line: message` (the path as the folder was named), then
-    the summary."""
-    for problem in (*corpus.problems, *corpus.warnings):
+def report(root: Path, corpus: Corpus, coaching: CoachingContent | None = None) -> None:
+    """Each problem (the modules', then the coaching content's), then each warning, as `path:line: message`
+    (the path as the folder was named), then the summary."""
+    coaching_problems = coaching.problems if coaching else ()
+    for problem in (*corpus.problems, *coaching_problems, *corpus.warnings):
         click.echo(f"{(root / problem.path).as_posix()}:{problem.line}: {problem.message}")
-    click.echo(summary(corpus))
+    click.echo(summary(corpus, coaching))
 
 
 @content.command("check", with_appcontext=False)
 @root_argument
 @click.option("--strict", is_flag=True, help="Exit 1 on warnings too (checks that can be guessed).")
 def check(path: Path, strict: bool) -> None:
-    """Check every module and vocabulary in PATH; print each problem and warning; exit 1 if there is any
-    problem (or, with --strict, any warning). Warnings do not stop `sync`."""
+    """Check every module and vocabulary in PATH, and its coaching/ folder (question sets, prompts) when it
+    has one; print each problem and warning; exit 1 if there is any problem (or, with --strict, any
+    warning). Warnings do not stop `sync`."""
     corpus = load_corpus(path)
-    report(path, corpus)
-    if corpus.problems or (strict and corpus.warnings):
+    coaching = load_coaching(path) if has_coaching(path) else None
+    report(path, corpus, coaching)
+    if corpus.problems or (coaching and coaching.problems) or (strict and corpus.warnings):
         raise SystemExit(1)
 
 
