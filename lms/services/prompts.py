@@ -7,17 +7,19 @@ The scheduler's side, delivering what is due, is lms.services.prompt_delivery.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
+from types import MappingProxyType
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coaching.cadence import USES, Cadence, CadenceError
-from coaching.prompts import Prompt, load_prompts
+from coaching.prompts import PROMPTS, Prompt, load_prompts
 from lms.commands.content import DEFAULT_ROOT
 from lms.db import utcnow
 from lms.models import Membership, Permission, PromptDelivery, PromptSchedule, User
@@ -25,25 +27,35 @@ from lms.models.journal import JournalSource
 from lms.services import Forbidden, Invalid, NotFound, journal, outbox
 from lms.services.access import Actor, membership_in_org
 
-PROMPTS_FILE = DEFAULT_ROOT / "coaching" / "prompts.md"
+PROMPTS_FOLDER = DEFAULT_ROOT / PROMPTS
 PREVIEW_COUNT = 5
+# Kata prompts carry the leader's own last gemba observation ({unit}, {expected} ...); until a delivery
+# fills them from the leader's walks, schedules deliver reflection prompts.
+DELIVERED_KINDS = frozenset({"reflection"})
+
+log = logging.getLogger(__name__)
 
 
 # --- the prompt library ---------------------------------------------------------------------------
 
 
-def prompt_library(path: Path = PROMPTS_FILE) -> tuple[Prompt, ...]:
-    """The prompts of content/coaching/prompts.md, read again only when the file changes."""
-    return _library(path, path.stat().st_mtime_ns)
+def prompt_library(folder: Path = PROMPTS_FOLDER) -> Mapping[str, Prompt]:
+    """The prompts schedules deliver (content/coaching/prompts/*.md), by key in library order; read again
+    only when a file there changes. A file with problems (`lms content check` names them) adds none."""
+    stamp = tuple((f.name, f.stat().st_mtime_ns) for f in sorted(folder.glob("*.md")))
+    return _library(folder, stamp)
 
 
 @functools.lru_cache(maxsize=4)
-def _library(path: Path, _mtime: int) -> tuple[Prompt, ...]:
-    return tuple(load_prompts(path))
+def _library(folder: Path, _stamp: tuple) -> Mapping[str, Prompt]:
+    library, problems = load_prompts(folder)
+    if problems:
+        log.warning("The prompt library has %s problem(s); `lms content check` lists them", len(problems))
+    return MappingProxyType({key: p for key, p in library.items() if p.kind in DELIVERED_KINDS})
 
 
-def library_tags(library: Sequence[Prompt]) -> list[str]:
-    return sorted({tag for prompt in library for tag in prompt.tags})
+def library_tags(library: Mapping[str, Prompt]) -> list[str]:
+    return sorted({tag for prompt in library.values() for tag in prompt.tags})
 
 
 # --- what a schedule is made of -------------------------------------------------------------------
@@ -350,7 +362,7 @@ def answer(db: Session, actor: Actor, delivery_id: int, body: str, *, now: datet
     found = delivery(db, actor.user, delivery_id)
     if found.answered_at is not None:
         raise Invalid("You answered this prompt already: your answer is in your journal.", "body")
-    prompt = {p.key: p for p in prompt_library()}.get(found.prompt_key)
+    prompt = prompt_library().get(found.prompt_key)
     known = {tag for tag, _ in journal.tag_choices(db)}
     entry = journal.write_entry(
         db,

@@ -76,7 +76,7 @@ class ScheduleForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.time_zone.choices = time_zone_choices()
         self.tags.choices = [
-            (tag, tag.replace("-", " ")) for tag in prompts.library_tags(prompts.prompt_library())
+            SelectChoice(tag, tag.replace("-", " ")) for tag in prompts.library_tags(prompts.prompt_library())
         ]
 
     def spec(self) -> ScheduleSpec:
