@@ -20,14 +20,14 @@ from sqlalchemy.orm import Session
 
 from coaching.cadence import USES, Cadence, CadenceError
 from coaching.prompts import PROMPTS, Prompt, load_prompts
-from lms.commands.content import DEFAULT_ROOT
 from lms.db import utcnow
 from lms.models import Membership, Permission, PromptDelivery, PromptSchedule, User
 from lms.models.journal import JournalSource
 from lms.services import Forbidden, Invalid, NotFound, journal, outbox
 from lms.services.access import Actor, membership_in_org
 
-PROMPTS_FOLDER = DEFAULT_ROOT / PROMPTS
+# content/ beside the lms package, as `lms content sync` reads it by default.
+PROMPTS_FOLDER = Path(__file__).resolve().parents[2] / "content" / PROMPTS
 PREVIEW_COUNT = 5
 # Kata prompts carry the leader's own last gemba observation ({unit}, {expected} ...); until a delivery
 # fills them from the leader's walks, schedules deliver reflection prompts.
