@@ -23,7 +23,7 @@ from coaching.prompts import PROMPTS, Prompt, load_prompts
 from lms.db import utcnow
 from lms.models import Membership, Permission, PromptDelivery, PromptSchedule, User
 from lms.models.journal import JournalSource
-from lms.services import Forbidden, Invalid, NotFound, journal, outbox
+from lms.services import Forbidden, Invalid, NotFound, coaching, journal, outbox
 from lms.services.access import Actor, membership_in_org
 
 # content/ beside the lms package, as `lms content sync` reads it by default.
@@ -256,11 +256,13 @@ def _ask_consent(db: Session, schedule: PromptSchedule, coach: Actor) -> None:
 
 
 def _coachee(db: Session, actor: Actor, membership_id: int) -> Membership:
+    """A person the actor coaches now (an active coaching relationship), or NotFound."""
     if not actor.can(Permission.COACH):
         raise Forbidden("Only a coach may suggest a schedule for someone else.")
     membership = membership_in_org(db, actor, membership_id)
-    if membership.user_id == actor.user.id or not membership.usable:
-        raise NotFound("No such person in this organisation.")
+    relationship = coaching.current_coach(db, membership)
+    if relationship is None or relationship.coach_id != actor.membership.id or not membership.usable:
+        raise NotFound("No such person among the people you coach.")
     return membership
 
 
