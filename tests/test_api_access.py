@@ -7,22 +7,37 @@ knows how to make another organisation's object for it.
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from conftest import csrf_token
+from prompts_factory import schedule
+from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
-from lms.models import UnitKind
+from lms.models import PromptDelivery, UnitKind
 from lms.services import tokens
+from lms.services.prompt_delivery import deliver_due
 from lms.web.api import PREFIX
 
 
 @pytest.fixture
-def beta(make, other_tree):
+def beta(db, make, other_tree):
     """Organisation B's objects, with names that must never appear in an answer to A."""
     secret_ward = make.unit(other_tree.org, "Beta Secret Ward", UnitKind.UNIT, other_tree.department)
     person = make.person(other_tree, name="Bea Betafield", email="bea@beta.test", unit=secret_ward)
+    rhythm = schedule(db, person, now=datetime.now(UTC) - timedelta(days=1, hours=1))
+    deliver_due(db)
+    db.commit()
     return {
-        "ids": {"unit_id": secret_ward.id, "membership_id": person.id},
+        "ids": {
+            "unit_id": secret_ward.id,
+            "membership_id": person.id,
+            "schedule_id": rhythm.id,
+            "delivery_id": db.scalar(
+                select(PromptDelivery.id).where(PromptDelivery.schedule_id == rhythm.id)
+            ),
+        },
         "secrets": ["Beta Health", "Beta Secret Ward", "Bea Betafield", "bea@beta.test"],
     }
 
@@ -37,8 +52,8 @@ def api_rules(app) -> list:
 
 
 def org_routes(app) -> list[str]:
-    """Every rule of the API scoped to an organisation, e.g. /api/v1/orgs/<org>/units/<int:unit_id>."""
-    return [r.rule for r in api_rules(app) if "org" in r.arguments]
+    """Every rule of the API scoped to an organisation that reads, e.g. /api/v1/orgs/<org>/units/<int:id>."""
+    return [r.rule for r in api_rules(app) if "org" in r.arguments and "GET" in r.methods]
 
 
 def id_arguments(rule: str) -> set[str]:
@@ -62,24 +77,50 @@ def url(rule: str, org: str, ids: dict[str, int]) -> str:
 SHARED_CONTENT = {"slug", "key"}
 
 
-def id_routes(app) -> list[str]:
-    """Every API rule that takes the id of an organisation's object, scoped to an organisation or not."""
+# Routes of an organisation that answer the caller's own data (anyone's own, whatever they may do).
+CALLERS_OWN = {f"{PREFIX}/orgs/<org>/prompt-schedules"}
+# A valid body for each write that takes an id (an invalid one would be refused before the id is looked up).
+RHYTHM = {"kind": "weekly", "at": "08:00", "time_zone": "UTC", "weekdays": [0]}
+WRITE_BODIES = {
+    "PUT /orgs/<org>/prompt-schedules/<int:schedule_id>": RHYTHM,
+    "POST /orgs/<org>/prompt-schedules/<int:schedule_id>/consent": {},
+    "POST /orgs/<org>/people/<int:membership_id>/prompt-suggestions": RHYTHM,
+    "POST /me/prompts/<int:delivery_id>/answer": {"body": "An answer."},
+}
+
+
+def id_routes(app) -> list[tuple[str, str]]:
+    """Every API rule that takes the id of an organisation's object, scoped to an organisation or not,
+    with the method it takes."""
     rules = [r for r in api_rules(app) if id_arguments(r.rule) - SHARED_CONTENT]
+    found = []
     for r in rules:
-        assert r.methods <= {"GET", "HEAD", "OPTIONS"}, f"{r.rule}: extend these tests to {r.methods}"
+        for method in sorted(r.methods - {"HEAD", "OPTIONS"}):
+            key = f"{method} {r.rule.removeprefix(PREFIX)}"
+            assert method == "GET" or key in WRITE_BODIES, f"{key}: teach tests/test_api_access.py its body"
+            found.append((r.rule, method))
     assert len(rules) >= 2, "the units and people routes take ids"
-    return [r.rule for r in rules]
+    return found
+
+
+def call(client, rule: str, method: str, path: str, **kwargs):
+    if method == "GET":
+        return client.get(path, **kwargs)
+    return client.open(
+        path, method=method, json=WRITE_BODIES[f"{method} {rule.removeprefix(PREFIX)}"], **kwargs
+    )
 
 
 @pytest.mark.parametrize("permission", ["org_admin", "hr"])
 def test_another_organisations_object_by_id_is_404_with_none_of_its_data(
     app, make, tree, beta, login_as, permission
 ):
-    reader = make.person(tree, StakeholderRole.EXECUTIVE, **{permission: True})
+    reader = make.person(tree, StakeholderRole.EXECUTIVE, coach=True, **{permission: True})
     client = login_as(reader)
-    for rule in id_routes(app):
+    headers = {"X-CSRFToken": csrf_token(client, "/profile")}
+    for rule, method in id_routes(app):
         for org in ("alpha", "beta"):  # B's id under A's slug, and B's slug (A's reader is no member)
-            resp = client.get(url(rule, org, beta["ids"]))
+            resp = call(client, rule, method, url(rule, org, beta["ids"]), headers=headers)
             assert resp.status_code == 404, (rule, org)
             assert resp.is_json
             text = resp.get_data(as_text=True)
@@ -87,11 +128,11 @@ def test_another_organisations_object_by_id_is_404_with_none_of_its_data(
 
 
 def test_another_organisations_object_is_404_by_token_too(app, db, make, tree, beta, client):
-    reader = make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True)
+    reader = make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True, coach=True)
     headers = {"Authorization": f"Bearer {tokens.create_token(db, reader.user, name='t')}"}
-    for rule in id_routes(app):
+    for rule, method in id_routes(app):
         for org in ("alpha", "beta"):
-            resp = client.get(url(rule, org, beta["ids"]), headers=headers)
+            resp = call(client, rule, method, url(rule, org, beta["ids"]), headers=headers)
             assert resp.status_code == 404, (rule, org)
             assert not [s for s in beta["secrets"] if s in resp.get_data(as_text=True)]
 
@@ -114,7 +155,7 @@ def test_listings_of_another_organisation_are_404(app, make, tree, beta, login_a
 @pytest.mark.parametrize("extra", [{}, {"coach": True}, {"faculty": True}])
 def test_people_without_hr_or_admin_get_403_on_their_own_roster(app, make, tree, alpha_ids, login_as, extra):
     client = login_as(make.person(tree, StakeholderRole.CLINICIAN, **extra))
-    for rule in org_routes(app):
+    for rule in [r for r in org_routes(app) if r not in CALLERS_OWN]:
         resp = client.get(url(rule, "alpha", alpha_ids))
         assert resp.status_code == 403, rule
         assert resp.json["status"] == 403
