@@ -25,8 +25,8 @@ def press(client, path: str) -> int:
     return client.post(path, data={"csrf_token": csrf_token(client, "/prompts/schedule")}).status_code
 
 
-def post_schedule(client, path="/prompts/schedule", **changes):
-    data = {**FORM, **changes, "csrf_token": csrf_token(client, path)}
+def post_schedule(client, path="/prompts/schedule", csrf_path=None, **changes):
+    data = {**FORM, **changes, "csrf_token": csrf_token(client, csrf_path or path)}
     return client.post(path, data={k: v for k, v in data.items() if v is not None})
 
 
@@ -152,7 +152,8 @@ def test_only_the_persons_own_coach_can_suggest_a_rhythm(db, make, tree, learner
     another_coach = make.person(tree, StakeholderRole.QUALITY_STAFF, coach=True)
 
     assert login_as(other).get(f"/prompts/suggest/{learner.id}").status_code == 404
-    refused = post_schedule(login_as(another_coach), f"/prompts/suggest/{learner.id}")
+    assert login_as(another_coach).get(f"/prompts/suggest/{learner.id}").status_code == 404
+    refused = post_schedule(login_as(another_coach), f"/prompts/suggest/{learner.id}", csrf_path="/prompts")
     assert refused.status_code == 404, "a coach, but not this person's"
     assert schedules(db) == 0
 

@@ -164,7 +164,7 @@ def set_schedule(
     cadence = cadence_of(spec)
     tags = _checked_tags(spec.tags)
     if schedule_id is None:
-        owner = actor.membership if for_membership_id is None else _coachee(db, actor, for_membership_id)
+        owner = actor.membership if for_membership_id is None else coachee(db, actor, for_membership_id)
         schedule = PromptSchedule(user_id=owner.user_id, org_id=actor.org_id, set_by_id=actor.user.id)
         db.add(schedule)
     else:
@@ -255,7 +255,7 @@ def _ask_consent(db: Session, schedule: PromptSchedule, coach: Actor) -> None:
     )
 
 
-def _coachee(db: Session, actor: Actor, membership_id: int) -> Membership:
+def coachee(db: Session, actor: Actor, membership_id: int) -> Membership:
     """A person the actor coaches now (an active coaching relationship), or NotFound."""
     if not actor.can(Permission.COACH):
         raise Forbidden("Only a coach may suggest a schedule for someone else.")
