@@ -105,7 +105,7 @@ class ScheduleForm(FlaskForm):
         return self
 
 
-class AnswerForm(FlaskForm):
+class PromptAnswerForm(FlaskForm):
     body = TextAreaField("Your answer", validators=[Needed()], render_kw={"rows": 10})
 
 
@@ -156,7 +156,7 @@ def inbox():
 def answer(delivery_id: int):
     actor = acting_actor()
     delivery = prompts.delivery(get_db(), actor.user, delivery_id)
-    form = AnswerForm()
+    form = PromptAnswerForm()
     done = submit_change(
         form,
         lambda: prompts.answer(get_db(), actor, delivery_id, form.body.data or ""),
