@@ -198,7 +198,7 @@ def delivery_rows(due: list[tuple[int, datetime]], now: datetime) -> list[dict[s
     """The same rows a pass inserts: one delivery per due schedule, with a prompt of the library."""
     db = get_db()
     owners = dict(db.execute(select(PromptSchedule.id, PromptSchedule.user_id)).all())
-    prompt = prompt_library()[0]
+    prompt = next(iter(prompt_library().values()))
     return [
         {
             "schedule_id": schedule_id,

@@ -10,16 +10,19 @@ is tests/test_journal_api.py's and tests/test_privacy_walk.py's).
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from conftest import csrf_token
 from gemba_factory import walk
+from prompts_factory import schedule
+from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
-from lms.models import Membership, UnitKind
+from lms.models import Membership, PromptDelivery, UnitKind
 from lms.services import coaching, follow_ups, journal, modules, tokens
 from lms.services.access import Actor
+from lms.services.prompt_delivery import deliver_due
 from lms.web.api import PREFIX
 
 
@@ -45,6 +48,8 @@ def beta(db, make, other_tree, lib):
         db, person.user, module.slug, "what-matters", "Beta secret reflection"
     )
     journal.share(db, Actor(person.user, person), "reflection", reflection.id)
+    rhythm = schedule(db, person, now=datetime.now(UTC) - timedelta(days=1, hours=1))
+    deliver_due(db)
     db.commit()
     return {
         "ids": {
@@ -53,6 +58,10 @@ def beta(db, make, other_tree, lib):
             "entry_id": entry.id,
             "reflection_id": reflection.id,
             "relationship_id": relationship.id,
+            "schedule_id": rhythm.id,
+            "delivery_id": db.scalar(
+                select(PromptDelivery.id).where(PromptDelivery.schedule_id == rhythm.id)
+            ),
         }
         | walked(db, other_tree, person, secret_ward),
         "secrets": [
@@ -88,9 +97,10 @@ def personal(rule: str) -> bool:
 
 
 def org_routes(app) -> list[str]:
-    """Every roster rule of the API (scoped to an organisation, for HR and org admins), e.g.
+    """Every reading rule of the API scoped to an organisation (the journal's and coaching's aside), e.g.
     /api/v1/orgs/<org>/units/<int:unit_id>."""
-    return [r.rule for r in api_rules(app) if "org" in r.arguments and not personal(r.rule)]
+    rules = api_rules(app)
+    return [r.rule for r in rules if "org" in r.arguments and not personal(r.rule) and "GET" in r.methods]
 
 
 def id_arguments(rule: str) -> set[str]:
@@ -115,43 +125,57 @@ SHARED_CONTENT = {"slug", "key"}
 
 
 # A valid body for each write that takes an object's id, so that only the id can make it fail.
-WRITE_BODIES = {"/close": {"resolution": "Done"}, "/update": {}}
+RHYTHM = {"kind": "weekly", "at": "08:00", "time_zone": "UTC", "weekdays": [0]}
+WRITE_BODIES = {
+    "POST /orgs/<org>/follow-ups/<int:follow_up_id>/close": {"resolution": "Done"},
+    "POST /orgs/<org>/follow-ups/<int:follow_up_id>/update": {},
+    "PUT /orgs/<org>/prompt-schedules/<int:schedule_id>": RHYTHM,
+    "POST /orgs/<org>/prompt-schedules/<int:schedule_id>/consent": {},
+    "POST /orgs/<org>/people/<int:membership_id>/prompt-suggestions": RHYTHM,
+    "POST /me/prompts/<int:delivery_id>/answer": {"body": "An answer."},
+}
 READS = {"GET", "HEAD", "OPTIONS"}
-# The roster: units and people, for HR and org admins alone. Gemba walks and follow-ups are every member's
-# own (tests/test_gemba.py and tests/test_follow_ups.py check who sees which).
+# The roster: units and people, for HR and org admins alone. Gemba walks, follow-ups and prompt schedules
+# are every member's own (their own tests check who sees which).
 ROSTER = re.compile(r"/orgs/<org>/(units|people)\b")
 
 
-def id_routes(app) -> list[str]:
-    """Every API rule that takes the id of an organisation's object, scoped to an organisation or not."""
+def id_routes(app) -> list[tuple[str, str]]:
+    """Every API rule that takes the id of an organisation's object, scoped to an organisation or not,
+    with each method it takes (the journal's and coaching's have a test of their own, below)."""
     rules = [r for r in api_rules(app) if id_arguments(r.rule) - SHARED_CONTENT and not personal(r.rule)]
+    found = []
     for r in rules:
-        writes = r.methods - READS
-        assert writes <= {"POST"}, f"{r.rule}: extend these tests to {r.methods}"
-        assert not writes or r.rule.endswith(tuple(WRITE_BODIES)), f"{r.rule}: add a body to WRITE_BODIES"
+        for method in sorted(r.methods - READS):
+            key = f"{method} {r.rule.removeprefix(PREFIX)}"
+            assert key in WRITE_BODIES, f"{key}: teach tests/test_api_access.py its body"
+            found.append((r.rule, method))
+        if "GET" in r.methods:
+            found.append((r.rule, "GET"))
     assert len(rules) >= 2, "the units and people routes take ids"
-    return [r.rule for r in rules]
+    return found
 
 
-def call(client, rule: str, path: str, headers: dict | None = None):
-    """GET a read; POST a write with a valid body (and, for a session, the page's CSRF token)."""
-    body = next((b for end, b in WRITE_BODIES.items() if rule.endswith(end)), None)
-    if body is None:
+def call(client, rule: str, method: str, path: str, headers: dict | None = None):
+    """GET a read; a write with a valid body (and, for a session, the page's CSRF token)."""
+    if method == "GET":
         return client.get(path, headers=headers)
     if headers is None:
         headers = {"X-CSRFToken": csrf_token(client, "/profile")}
-    return client.post(path, json=body, headers=headers)
+    return client.open(
+        path, method=method, json=WRITE_BODIES[f"{method} {rule.removeprefix(PREFIX)}"], headers=headers
+    )
 
 
 @pytest.mark.parametrize("permission", ["org_admin", "hr"])
 def test_another_organisations_object_by_id_is_404_with_none_of_its_data(
     app, make, tree, beta, login_as, permission
 ):
-    reader = make.person(tree, StakeholderRole.EXECUTIVE, **{permission: True})
+    reader = make.person(tree, StakeholderRole.EXECUTIVE, coach=True, **{permission: True})
     client = login_as(reader)
-    for rule in id_routes(app):
+    for rule, method in id_routes(app):
         for org in ("alpha", "beta"):  # B's id under A's slug, and B's slug (A's reader is no member)
-            resp = call(client, rule, url(rule, org, beta["ids"]))
+            resp = call(client, rule, method, url(rule, org, beta["ids"]))
             assert resp.status_code == 404, (rule, org)
             assert resp.is_json
             text = resp.get_data(as_text=True)
@@ -186,11 +210,11 @@ def test_another_organisations_journal_and_coaching_objects_are_404_on_every_met
 
 
 def test_another_organisations_object_is_404_by_token_too(app, db, make, tree, beta, client):
-    reader = make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True)
+    reader = make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True, coach=True)
     headers = {"Authorization": f"Bearer {tokens.create_token(db, reader.user, name='t')}"}
-    for rule in id_routes(app):
+    for rule, method in id_routes(app):
         for org in ("alpha", "beta"):
-            resp = call(client, rule, url(rule, org, beta["ids"]), headers)
+            resp = call(client, rule, method, url(rule, org, beta["ids"]), headers)
             assert resp.status_code == 404, (rule, org)
             assert not [s for s in beta["secrets"] if s in resp.get_data(as_text=True)]
 
@@ -199,14 +223,13 @@ def test_the_same_reader_sees_their_own_organisations_objects(app, make, tree, a
     """The 404s above are about the organisation, not broken routes."""
     client = login_as(make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True))
     for rule in org_routes(app):
-        if not rule.endswith(tuple(WRITE_BODIES)):  # reading only: an org admin changes no follow-up
-            assert client.get(url(rule, "alpha", alpha_ids)).status_code == 200, rule
+        assert client.get(url(rule, "alpha", alpha_ids)).status_code == 200, rule
 
 
 def test_listings_of_another_organisation_are_404(app, make, tree, beta, login_as):
     client = login_as(make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True, hr=True))
     for rule in org_routes(app):
-        resp = call(client, rule, url(rule, "beta", beta["ids"]))
+        resp = client.get(url(rule, "beta", beta["ids"]))
         assert resp.status_code == 404, rule
         assert not [s for s in beta["secrets"] if s in resp.get_data(as_text=True)]
 

@@ -330,12 +330,22 @@ def query_names(app: Flask, rule: Rule, method: str) -> list[str]:
     return sorted(names)
 
 
+def _properties(document: dict, schema: dict) -> set[str]:
+    """The fields a body schema names, through $refs and the variants of a body of several kinds."""
+    if "$ref" in schema:
+        return _properties(document, document["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]])
+    names = set(schema.get("properties", {}))
+    for variant in [*schema.get("oneOf", []), *schema.get("anyOf", [])]:
+        names |= _properties(document, variant)
+    return names
+
+
 def form_names(app: Flask, rule: Rule, method: str) -> list[str]:
     if rule.rule.startswith(PREFIX):
         document = _document(app)
         body = _api_operation(app, rule, method).get("requestBody", {}).get("content", {})
-        refs = [c["schema"]["$ref"].rsplit("/", 1)[1] for c in body.values()]
-        return sorted(name for ref in refs for name in document["components"]["schemas"][ref]["properties"])
+        schemas = [content["schema"] for content in body.values()]
+        return sorted({name for schema in schemas for name in _properties(document, schema)})
     source = _view_source(app, rule.endpoint)
     names = set()
     for form in FORMS.values():

@@ -34,7 +34,7 @@ def test_a_due_prompt_is_delivered_once_with_one_email_and_the_schedule_moves_on
 
     delivered = db.scalars(select(PromptDelivery)).all()
     assert [(d.due_at, d.user_id) for d in delivered] == [(EIGHT_LONDON, learner.user_id)]
-    assert delivered[0].prompt_text in {p.text for p in prompts.prompt_library()}
+    assert delivered[0].prompt_text in {p.text for p in prompts.prompt_library().values()}
     mail = db.scalars(select(OutboxMessage)).all()
     assert [m.to_addr for m in mail] == [learner.user.email]
     assert delivered[0].prompt_text in mail[0].body_text
@@ -60,7 +60,7 @@ def test_prompts_do_not_repeat_before_the_whole_set_was_delivered(db, learner):
         assert deliver_due(db, EIGHT_LONDON + timedelta(days=day)) == 1
 
     keys = db.scalars(select(PromptDelivery.prompt_key).order_by(PromptDelivery.due_at)).all()
-    assert sorted(keys[: len(library)]) == sorted(p.key for p in library)
+    assert sorted(keys[: len(library)]) == sorted(library)
     assert keys[len(library)] in keys[: len(library)], "a new round starts once all were delivered"
 
 
@@ -71,7 +71,7 @@ def test_a_schedule_limited_to_a_tag_delivers_only_prompts_with_it(db, learner):
     for day in range(4):
         deliver_due(db, EIGHT_LONDON + timedelta(days=day))
 
-    tagged = {p.key for p in prompts.prompt_library() if tag in p.tags}
+    tagged = {p.key for p in prompts.prompt_library().values() if tag in p.tags}
     assert set(db.scalars(select(PromptDelivery.prompt_key))) <= tagged
 
 

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 
 from curricula.stakeholders import StakeholderRole
 from lms.models import OutboxMessage, PromptSchedule
+from lms.services import coaching
+from lms.services.access import Actor
 from lms.services.prompt_delivery import deliver_due
 from lms.services.prompts import ScheduleSpec
 
@@ -23,8 +25,8 @@ def press(client, path: str) -> int:
     return client.post(path, data={"csrf_token": csrf_token(client, "/prompts/schedule")}).status_code
 
 
-def post_schedule(client, path="/prompts/schedule", **changes):
-    data = {**FORM, **changes, "csrf_token": csrf_token(client, path)}
+def post_schedule(client, path="/prompts/schedule", csrf_path=None, **changes):
+    data = {**FORM, **changes, "csrf_token": csrf_token(client, csrf_path or path)}
     return client.post(path, data={k: v for k, v in data.items() if v is not None})
 
 
@@ -122,6 +124,9 @@ def test_pausing_stops_prompts_and_resuming_starts_them_again(db, learner, login
 
 def test_a_coachs_suggestion_waits_for_the_persons_consent(db, make, tree, learner, login_as):
     coach = make.person(tree, StakeholderRole.QUALITY_STAFF, coach=True, name="Cora Coach")
+    admin = make.person(tree, StakeholderRole.EXECUTIVE, org_admin=True)
+    coaching.create(db, Actor(admin.user, admin), coach_id=coach.id, coachee_id=learner.id)
+    db.commit()
     coach_client = login_as(coach)
 
     sent = post_schedule(coach_client, f"/prompts/suggest/{learner.id}")
@@ -142,10 +147,14 @@ def test_a_coachs_suggestion_waits_for_the_persons_consent(db, make, tree, learn
     assert suggested.consented_at is not None and suggested.next_due_at is not None
 
 
-def test_someone_without_the_coach_permission_cannot_suggest_a_rhythm(db, make, tree, learner, login_as):
+def test_only_the_persons_own_coach_can_suggest_a_rhythm(db, make, tree, learner, login_as):
     other = make.person(tree, StakeholderRole.CLINICIAN)
+    another_coach = make.person(tree, StakeholderRole.QUALITY_STAFF, coach=True)
 
     assert login_as(other).get(f"/prompts/suggest/{learner.id}").status_code == 404
+    assert login_as(another_coach).get(f"/prompts/suggest/{learner.id}").status_code == 404
+    refused = post_schedule(login_as(another_coach), f"/prompts/suggest/{learner.id}", csrf_path="/prompts")
+    assert refused.status_code == 404, "a coach, but not this person's"
     assert schedules(db) == 0
 
 

@@ -20,7 +20,7 @@ per pass, so its cost stays near that of writing the rows (bench/scheduler.py).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -98,7 +98,7 @@ class _Pass:
     """One pass of the scheduler: what it has worked out about cadences and rotations, reused by every
     schedule that shares them."""
 
-    def __init__(self, db: Session, now: datetime, library: Sequence[Prompt]) -> None:
+    def __init__(self, db: Session, now: datetime, library: Mapping[str, Prompt]) -> None:
         self.db = db
         self.now = now
         self.library = library
@@ -166,7 +166,7 @@ class _Pass:
             wanted = frozenset(t for t in tags.split(",") if t)
             try:
                 prompt = next_prompt(self.library, used, wanted)
-            except LookupError:  # no prompt carries these tags any more: nothing to deliver
+            except ValueError:  # no prompt carries these tags any more: nothing to deliver
                 self._prompts[memo] = (None, rotation)
             else:
                 round_ = [*used, prompt.key] if prompt.key not in used else [prompt.key]

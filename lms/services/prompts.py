@@ -7,43 +7,55 @@ The scheduler's side, delivering what is due, is lms.services.prompt_delivery.
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 from pathlib import Path
+from types import MappingProxyType
 
 from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coaching.cadence import USES, Cadence, CadenceError
-from coaching.prompts import Prompt, load_prompts
-from lms.commands.content import DEFAULT_ROOT
+from coaching.prompts import PROMPTS, Prompt, load_prompts
 from lms.db import utcnow
 from lms.models import Membership, Permission, PromptDelivery, PromptSchedule, User
 from lms.models.journal import JournalSource
-from lms.services import Forbidden, Invalid, NotFound, journal, outbox
+from lms.services import Forbidden, Invalid, NotFound, coaching, journal, outbox
 from lms.services.access import Actor, membership_in_org
 
-PROMPTS_FILE = DEFAULT_ROOT / "coaching" / "prompts.md"
+# content/ beside the lms package, as `lms content sync` reads it by default.
+PROMPTS_FOLDER = Path(__file__).resolve().parents[2] / "content" / PROMPTS
 PREVIEW_COUNT = 5
+# Kata prompts carry the leader's own last gemba observation ({unit}, {expected} ...); until a delivery
+# fills them from the leader's walks, schedules deliver reflection prompts.
+DELIVERED_KINDS = frozenset({"reflection"})
+
+log = logging.getLogger(__name__)
 
 
 # --- the prompt library ---------------------------------------------------------------------------
 
 
-def prompt_library(path: Path = PROMPTS_FILE) -> tuple[Prompt, ...]:
-    """The prompts of content/coaching/prompts.md, read again only when the file changes."""
-    return _library(path, path.stat().st_mtime_ns)
+def prompt_library(folder: Path = PROMPTS_FOLDER) -> Mapping[str, Prompt]:
+    """The prompts schedules deliver (content/coaching/prompts/*.md), by key in library order; read again
+    only when a file there changes. A file with problems (`lms content check` names them) adds none."""
+    stamp = tuple((f.name, f.stat().st_mtime_ns) for f in sorted(folder.glob("*.md")))
+    return _library(folder, stamp)
 
 
 @functools.lru_cache(maxsize=4)
-def _library(path: Path, _mtime: int) -> tuple[Prompt, ...]:
-    return tuple(load_prompts(path))
+def _library(folder: Path, _stamp: tuple) -> Mapping[str, Prompt]:
+    library, problems = load_prompts(folder)
+    if problems:
+        log.warning("The prompt library has %s problem(s); `lms content check` lists them", len(problems))
+    return MappingProxyType({key: p for key, p in library.items() if p.kind in DELIVERED_KINDS})
 
 
-def library_tags(library: Sequence[Prompt]) -> list[str]:
-    return sorted({tag for prompt in library for tag in prompt.tags})
+def library_tags(library: Mapping[str, Prompt]) -> list[str]:
+    return sorted({tag for prompt in library.values() for tag in prompt.tags})
 
 
 # --- what a schedule is made of -------------------------------------------------------------------
@@ -152,7 +164,7 @@ def set_schedule(
     cadence = cadence_of(spec)
     tags = _checked_tags(spec.tags)
     if schedule_id is None:
-        owner = actor.membership if for_membership_id is None else _coachee(db, actor, for_membership_id)
+        owner = actor.membership if for_membership_id is None else coachee(db, actor, for_membership_id)
         schedule = PromptSchedule(user_id=owner.user_id, org_id=actor.org_id, set_by_id=actor.user.id)
         db.add(schedule)
     else:
@@ -243,12 +255,14 @@ def _ask_consent(db: Session, schedule: PromptSchedule, coach: Actor) -> None:
     )
 
 
-def _coachee(db: Session, actor: Actor, membership_id: int) -> Membership:
+def coachee(db: Session, actor: Actor, membership_id: int) -> Membership:
+    """A person the actor coaches now (an active coaching relationship), or NotFound."""
     if not actor.can(Permission.COACH):
         raise Forbidden("Only a coach may suggest a schedule for someone else.")
     membership = membership_in_org(db, actor, membership_id)
-    if membership.user_id == actor.user.id or not membership.usable:
-        raise NotFound("No such person in this organisation.")
+    relationship = coaching.current_coach(db, membership)
+    if relationship is None or relationship.coach_id != actor.membership.id or not membership.usable:
+        raise NotFound("No such person among the people you coach.")
     return membership
 
 
@@ -350,7 +364,7 @@ def answer(db: Session, actor: Actor, delivery_id: int, body: str, *, now: datet
     found = delivery(db, actor.user, delivery_id)
     if found.answered_at is not None:
         raise Invalid("You answered this prompt already: your answer is in your journal.", "body")
-    prompt = {p.key: p for p in prompt_library()}.get(found.prompt_key)
+    prompt = prompt_library().get(found.prompt_key)
     known = {tag for tag, _ in journal.tag_choices(db)}
     entry = journal.write_entry(
         db,

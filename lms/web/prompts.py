@@ -22,7 +22,7 @@ from coaching.cadence import ORDINALS, WEEKDAY_NAMES, Kind
 from lms.db import get_db
 from lms.models import Permission, PromptSchedule, User
 from lms.services import Invalid, NotFound, calendar, prompts
-from lms.services.access import Actor, membership_in_org
+from lms.services.access import Actor
 from lms.services.prompts import ScheduleSpec
 from lms.web import acting_actor, current_actor, refused, show_refusal, submit_change
 from lms.web.admin_forms import ConfirmForm, Needed, time_zone_choices
@@ -76,7 +76,7 @@ class ScheduleForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.time_zone.choices = time_zone_choices()
         self.tags.choices = [
-            (tag, tag.replace("-", " ")) for tag in prompts.library_tags(prompts.prompt_library())
+            SelectChoice(tag, tag.replace("-", " ")) for tag in prompts.library_tags(prompts.prompt_library())
         ]
 
     def spec(self) -> ScheduleSpec:
@@ -105,7 +105,7 @@ class ScheduleForm(FlaskForm):
         return self
 
 
-class AnswerForm(FlaskForm):
+class PromptAnswerForm(FlaskForm):
     body = TextAreaField("Your answer", validators=[Needed()], render_kw={"rows": 10})
 
 
@@ -156,7 +156,7 @@ def inbox():
 def answer(delivery_id: int):
     actor = acting_actor()
     delivery = prompts.delivery(get_db(), actor.user, delivery_id)
-    form = AnswerForm()
+    form = PromptAnswerForm()
     done = submit_change(
         form,
         lambda: prompts.answer(get_db(), actor, delivery_id, form.body.data or ""),
@@ -285,7 +285,7 @@ def suggest(membership_id: int):
     actor = acting_actor()
     if not actor.can(Permission.COACH):
         raise NotFound("Not found.")
-    person = membership_in_org(get_db(), actor, membership_id)
+    person = prompts.coachee(get_db(), actor, membership_id)
     if request.method == "GET":
         form = _new_form(actor)
         form.time_zone.data = prompts.default_time_zone(Actor(person.user, person))
