@@ -8,7 +8,7 @@ from sqlalchemy import select
 from test_demo import lms
 
 from lms.demo_coaching import ENTRIES
-from lms.models import JournalComment, JournalEntry, Membership, User
+from lms.models import JournalComment, JournalEntry, JournalSource, Membership, User
 from lms.services import coaching
 
 
@@ -22,7 +22,11 @@ def test_the_executive_has_the_coach_and_a_journal_partly_shared(app: Flask, db,
     executive = _member(db, "executive@demo.example")
     coach = _member(db, "coach@demo.example")
     assert coaching.current_coach(db, executive).coach_id == coach.id
-    entries = db.scalars(select(JournalEntry).where(JournalEntry.user_id == executive.user_id)).all()
+    entries = db.scalars(  # the entries written as such (answers to prompts are the prompts demo's)
+        select(JournalEntry).where(
+            JournalEntry.user_id == executive.user_id, JournalEntry.source == JournalSource.ENTRY
+        )
+    ).all()
     shared = {e.title for e in entries if e.shared}
     private = {e.title for e in entries if not e.shared}
     assert len(entries) == len(ENTRIES) and len(shared) == 3 and len(private) == 2
