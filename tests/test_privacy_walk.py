@@ -15,18 +15,23 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from flask import Flask
+from gemba_factory import walk
 from journal_factory import Circle, actor_of, build_circle
+from prompts_factory import schedule
 from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
-from lms.models import AuditEvent, Invitation, OutboxMessage
-from lms.services import coaching, journal, tokens
+from lms.models import AuditEvent, Invitation, OutboxMessage, PromptDelivery
+from lms.services import coaching, follow_ups, journal, prompts, tokens
+from lms.services.prompt_delivery import deliver_due
 
 MARKER = "PRIVATE-MARKER-7f3a9c"  # in the private entry's title and body
 REFLECTION_MARKER = "REFLECTION-MARKER-51be02"  # in the private module reflection
+ANSWER_MARKER = "ANSWER-MARKER-c40d17"  # in the answer to a reflection prompt (a private entry)
 
 
 @dataclass
@@ -39,6 +44,10 @@ class World:
     token_id: int
     org_id: int
     unit_id: int
+    walk_id: int = 0
+    follow_up_id: int = 0
+    schedule_id: int = 0
+    delivery_id: int = 0
 
 
 @pytest.fixture
@@ -65,8 +74,32 @@ def world(db, make, tree, other_tree, lib) -> World:
     relationship = coaching.current_coach(db, circle.author)
     db.commit()
     token_id = tokens.tokens_of(db, circle.author.user)[0].id
+    # The author's gemba walk with a follow-up they own, and a reflection prompt delivered and answered.
+    walked = walk(
+        db,
+        circle.author,
+        tree.unit.id,
+        owner=circle.author,
+        due_on=follow_ups.local_today(tree.org) + timedelta(days=2),
+    ).walk
+    rhythm = schedule(db, circle.author, now=datetime.now(UTC) - timedelta(days=1, hours=1))
+    deliver_due(db)
+    delivery_id = db.scalar(select(PromptDelivery.id).where(PromptDelivery.schedule_id == rhythm.id))
+    prompts.answer(db, author, delivery_id, f"My answer {ANSWER_MARKER}")
+    db.commit()
     return World(
-        circle, entry.id, reflection.id, relationship.id, invitation.id, token_id, tree.org.id, tree.unit.id
+        circle,
+        entry.id,
+        reflection.id,
+        relationship.id,
+        invitation.id,
+        token_id,
+        tree.org.id,
+        tree.unit.id,
+        walked.id,
+        walked.follow_ups[0].id,
+        rhythm.id,
+        delivery_id,
     )
 
 
@@ -87,6 +120,12 @@ VALUES: dict[str, Callable[[World], list[str]]] = {
     "filename": lambda w: ["css/app.css"],
     "token": lambda w: ["not-a-real-token"],
     "secret": lambda w: ["not-a-real-secret"],
+    "walk_id": lambda w: [str(w.walk_id)],
+    "follow_up_id": lambda w: [str(w.follow_up_id)],
+    "schedule_id": lambda w: [str(w.schedule_id)],
+    "delivery_id": lambda w: [str(w.delivery_id)],
+    "change": lambda w: ["pause"],
+    "name": lambda w: ["driver-diagram"],
 }
 
 ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
@@ -131,7 +170,7 @@ def test_a_private_entry_and_reflection_are_read_by_their_author_alone(app, worl
             response = client.get(url)
             assert response.status_code < 500, f"GET {url} as {role} answered {response.status_code}"
             body = response.get_data(as_text=True)
-            for marker in (MARKER, REFLECTION_MARKER):
+            for marker in (MARKER, REFLECTION_MARKER, ANSWER_MARKER):
                 if marker in body:
                     assert role == "author", f"GET {url} as {role} showed the author's private {marker}"
                     seen_by_author.add(url)
@@ -150,7 +189,7 @@ def test_a_private_entry_and_reflection_are_read_by_their_author_alone(app, worl
     db.expire_all()
     for row in (*db.scalars(select(AuditEvent)), *db.scalars(select(OutboxMessage))):
         text = repr({k: v for k, v in vars(row).items() if not k.startswith("_")})
-        assert MARKER not in text and REFLECTION_MARKER not in text
+        assert MARKER not in text and REFLECTION_MARKER not in text and ANSWER_MARKER not in text
 
 
 def test_the_markers_are_found_by_the_authors_search_and_nobody_elses(world, db):
