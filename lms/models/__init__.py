@@ -23,6 +23,7 @@ from lms.models.learning import (
 from lms.models.organization import Organization, OrgUnit, UnitKind
 from lms.models.outbox import OutboxMessage
 from lms.models.person import Invitation, Membership, Permission, User
+from lms.models.scim import ScimRecord, ScimToken
 
 __all__ = [
     "ApiToken",
@@ -46,6 +47,8 @@ __all__ = [
     "ProgressStatus",
     "RecoveryCode",
     "Reflection",
+    "ScimRecord",
+    "ScimToken",
     "UnitKind",
     "User",
     "UserSession",
