@@ -63,7 +63,12 @@ class ScimRecord(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The provider deleted the person: the membership is deactivated and keeps its history, and the SCIM
+    # resource is gone (404) until the provider creates the person again.
+    deleted_at: Mapped[datetime | None]
+    # What could not be applied as sent (a job code no stakeholder role is mapped to, a department that is
+    # no unit, a name the account's person keeps): reported to HR on the SCIM page, never guessed.
+    problems: Mapped[list[str]] = mapped_column(JSON, default=list)
 
     membership: Mapped[Membership | None] = relationship()
     invitation: Mapped[Invitation | None] = relationship()
-

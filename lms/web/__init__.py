@@ -114,7 +114,7 @@ def _error(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from lms.web import admin, api, auth, health, home, learning, operator, params, policy, profile
+    from lms.web import admin, api, auth, health, home, learning, operator, params, policy, profile, scim
 
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
     csrf.init_app(app)
@@ -128,6 +128,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(profile.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie-authenticated writes
+    app.register_blueprint(scim.bp)
+    csrf.exempt(scim.bp)  # bearer tokens only: SCIM reads no cookie
 
     @app.context_processor
     def _navigation() -> dict:

@@ -48,6 +48,8 @@ def upgrade() -> None:
     sa.Column('attributes', sa.JSON(), nullable=False),
     sa.Column('created_at', lms.db.UTCDateTime(), nullable=False),
     sa.Column('updated_at', lms.db.UTCDateTime(), nullable=False),
+    sa.Column('deleted_at', lms.db.UTCDateTime(), nullable=True),
+    sa.Column('problems', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['invitation_id'], ['invitation.id'], name=op.f('fk_scim_record_invitation_id_invitation')),
     sa.ForeignKeyConstraint(['membership_id'], ['membership.id'], name=op.f('fk_scim_record_membership_id_membership')),
     sa.ForeignKeyConstraint(['org_id'], ['organization.id'], name=op.f('fk_scim_record_org_id_organization')),
