@@ -20,6 +20,7 @@ from scim2_models import (
     Error,
     ListResponse,
     NotFoundException,
+    NotImplementedException,
     ResourceType,
     ResponseParameters,
     Schema,
@@ -31,8 +32,8 @@ from lms.db import get_db
 from lms.services import Forbidden, Invalid, ServiceError
 from lms.services import NotFound as NoSuchThing
 from lms.services.access import Actor
-from lms.services.scim import resources, tokens, users
-from lms.services.scim.resources import MAX_RESULTS, POLICY, PREFIX
+from lms.services.scim import groups, resources, tokens, users
+from lms.services.scim.resources import MAX_RESULTS, POLICY, PREFIX, Group
 
 bp = Blueprint("scim", __name__, url_prefix=PREFIX)
 
@@ -117,8 +118,7 @@ def _listed_or_one(model: Any, found: list[Any], name: str | None, key: Any) -> 
 
 @bp.get("/Users")
 def list_users() -> Response:
-    start_index = _whole_number("startIndex", default=1, minimum=1)
-    count = min(_whole_number("count", default=MAX_RESULTS, minimum=0), MAX_RESULTS)
+    start_index, count = _paging()
     total, page = users.list_users(
         get_db(),
         _actor(),
@@ -189,6 +189,12 @@ def _body() -> Any:
     return body
 
 
+def _paging() -> tuple[int, int]:
+    """startIndex (from 1) and count (at most MAX_RESULTS; 0 asks only for the total)."""
+    start_index = _whole_number("startIndex", default=1, minimum=1)
+    return start_index, min(_whole_number("count", default=MAX_RESULTS, minimum=0), MAX_RESULTS)
+
+
 def _whole_number(name: str, *, default: int, minimum: int) -> int:
     """A query parameter that is a whole number; SCIM reads one below the minimum as the minimum
     (RFC 7644 section 3.4.2.4), and anything else is invalidValue."""
@@ -200,6 +206,48 @@ def _whole_number(name: str, *, default: int, minimum: int) -> int:
     if not (digits.isascii() and digits.isdigit()) or len(digits) > 9:
         raise Invalid(f"{name} must be a whole number.")
     return max(minimum, -int(digits) if negative else int(digits))
+
+
+# --- groups (units, read only) -------------------------------------------------------------------------
+
+
+@bp.get("/Groups")
+def list_groups() -> Response:
+    start_index, count = _paging()
+    total, page = groups.list_groups(
+        get_db(),
+        _actor(),
+        filter_text=request.args.get("filter") or None,
+        start_index=start_index,
+        count=count,
+        base_url=_base_url(),
+    )
+    listing = ListResponse[Group](
+        total_results=total, start_index=start_index, items_per_page=len(page), resources=page
+    )
+    return reply(listing.model_dump(scim_ctx=Context.SEARCH_RESPONSE, response_parameters=_shown()))
+
+
+@bp.get("/Groups/<resource_id>")
+def get_group(resource_id: str) -> Response:
+    found = groups.get_group(get_db(), _actor(), resource_id, _base_url())
+    return reply(found.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE, response_parameters=_shown()))
+
+
+@bp.route("/Groups", methods=["POST"])
+@bp.route("/Groups/<resource_id>", methods=["PUT", "PATCH", "DELETE"])
+def change_group(resource_id: str | None = None) -> Response:
+    return error(
+        403,
+        "Groups are the organisation's units and read only here: change units on the Units page.",
+        "mutability",
+    )
+
+
+@bp.post("/.search")
+def search_everything() -> Response:
+    """Searching every resource type at once is not offered (RFC 7644 section 3.4.3 lets a server say so)."""
+    raise NotImplementedException(detail="Search one resource type at a time: GET /Users?filter=...")
 
 
 # --- anything else, and errors ------------------------------------------------------------------------

@@ -22,44 +22,47 @@ from scim2_models import InvalidFilterException, ScimFilter
 from scim2_models.path import AttrPath, Comparison, LogicalExpr, Not, Present, ValuePath
 from sqlalchemy import ColumnElement, and_, false, func, not_, or_, true
 
-from lms.models import Membership, ScimRecord, User
+from lms.models import Membership, OrgUnit, ScimRecord, User
 from lms.services.scim.resources import EnterpriseUser
 from lms.services.search import ESCAPE, escape_like
 
-CORE = "urn:ietf:params:scim:schemas:core:2.0:user"
+CORES = ("urn:ietf:params:scim:schemas:core:2.0:user", "urn:ietf:params:scim:schemas:core:2.0:group")
 ENTERPRISE = str(EnterpriseUser.__schema__).lower()
+
+# attribute (lowercase) -> (its column, how it compares: "fold" (lowercased text), "exact", "boolean", "id")
+Columns = dict[str, tuple[Callable[[], Any], str]]
 
 _SUB_ATTRIBUTE_AFTER_SELECTION = re.compile(
     r'(\w+)\[([^\]]*)\]\.(\w+)\s+(eq|ne|co|sw|ew|gt|lt|ge|le)\s+("(?:[^"\\]|\\.)*"|[^\s)]+)', re.IGNORECASE
 )
 
 
-def condition(text: str) -> ColumnElement[bool]:
-    """The SQL condition a filter stands for; InvalidFilterException when it cannot be read or names an
-    attribute that cannot be filtered on."""
+def condition(text: str, columns: Columns | None = None) -> ColumnElement[bool]:
+    """The SQL condition a filter on Users (or on the given `columns`: GROUP_COLUMNS) stands for;
+    InvalidFilterException when it cannot be read or names an attribute that cannot be filtered on."""
     text = _SUB_ATTRIBUTE_AFTER_SELECTION.sub(r"\1[\2 and \3 \4 \5]", text)
     try:
         parsed = ScimFilter(text)
     except Exception as exc:  # the grammar's own error says where the filter stops making sense
         raise InvalidFilterException(detail=f"The filter cannot be read: {exc}") from None
-    return _node(parsed.ast, inside_emails=False)
+    return _node(USER_COLUMNS if columns is None else columns, parsed.ast, inside_emails=False)
 
 
-def _node(node: Any, *, inside_emails: bool) -> ColumnElement[bool]:
+def _node(columns: Columns, node: Any, *, inside_emails: bool) -> ColumnElement[bool]:
     if isinstance(node, LogicalExpr):
-        terms = [_node(term, inside_emails=inside_emails) for term in node.terms]
+        terms = [_node(columns, term, inside_emails=inside_emails) for term in node.terms]
         return and_(*terms) if node.op.value == "and" else or_(*terms)
     if isinstance(node, Not):
-        return not_(_node(node.expr, inside_emails=inside_emails))
+        return not_(_node(columns, node.expr, inside_emails=inside_emails))
     if isinstance(node, ValuePath):
-        if _name(node.attr_path) != "emails":
+        if _name(node.attr_path) != "emails" or "emails" not in columns:
             raise InvalidFilterException(detail=f"Filtering on {node.attr_path} is not supported.")
-        return _node(node.val_filter, inside_emails=True)
+        return _node(columns, node.val_filter, inside_emails=True)
     if isinstance(node, Present):
-        column, _ = _column(node.attr_path, inside_emails)
+        column, _ = _column(columns, node.attr_path, inside_emails)
         return true() if column is None else column.is_not(None)
     if isinstance(node, Comparison):
-        column, kind = _column(node.attr_path, inside_emails)
+        column, kind = _column(columns, node.attr_path, inside_emails)
         if column is None:
             return true()
         return _compare(column, node.op.value, node.value, kind)
@@ -68,7 +71,7 @@ def _node(node: Any, *, inside_emails: bool) -> ColumnElement[bool]:
 
 def _name(path: AttrPath) -> str:
     uri = (path.uri or "").lower()
-    if uri and uri not in (CORE, ENTERPRISE):
+    if uri and uri not in (*CORES, ENTERPRISE):
         raise InvalidFilterException(detail=f"Filtering on {path} is not supported.")
     name = path.attr.lower()
     return f"{name}.{path.sub_attr.lower()}" if path.sub_attr else name
@@ -82,8 +85,7 @@ def _email() -> Any:
     return func.lower(func.coalesce(ScimRecord.email, User.email))
 
 
-# attribute -> (the column it is, how it compares: text folded to lowercase, exact text, boolean, id)
-COLUMNS: dict[str, tuple[Callable[[], Any], str]] = {
+USER_COLUMNS: Columns = {
     "username": (_user_name, "fold"),
     "emails": (_email, "fold"),
     "emails.value": (_email, "fold"),
@@ -93,20 +95,25 @@ COLUMNS: dict[str, tuple[Callable[[], Any], str]] = {
     "active": (lambda: Membership.active, "boolean"),
     "id": (lambda: Membership.id, "id"),
 }
+GROUP_COLUMNS: Columns = {
+    "displayname": (lambda: func.lower(OrgUnit.name), "fold"),
+    "externalid": (lambda: OrgUnit.code, "exact"),
+    "id": (lambda: OrgUnit.id, "id"),
+}
 # Sub-attributes of an email that narrow nothing here (see the module's docstring).
 EMAIL_FLAGS = {"type", "primary", "display"}
 
 
-def _column(path: AttrPath, inside_emails: bool) -> tuple[Any, str]:
+def _column(columns: Columns, path: AttrPath, inside_emails: bool) -> tuple[Any, str]:
     name = _name(path)
     if inside_emails:
         if name in EMAIL_FLAGS:
             return None, ""
         if name == "value":
             return _email(), "fold"
-    if name not in COLUMNS:
+    if name not in columns:
         raise InvalidFilterException(detail=f"Filtering on {path} is not supported.")
-    make, kind = COLUMNS[name]
+    make, kind = columns[name]
     return make(), kind
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from curricula.stakeholders import StakeholderRole, role_named
 from lms.models import OrgUnit
+from lms.models import User as Account
 from lms.services import Invalid, people
 from lms.services.access import Actor
 from lms.services.scim.resources import EnterpriseUser, User
@@ -49,7 +50,7 @@ def wanted_from(db: Session, actor: Actor, want: User, target: Target | None) ->
     member = target.membership if target is not None else None
     invitation = target.invitation if target is not None and member is None else None
     problems: list[str] = []
-    email = _email_of(want)
+    email = _email_of(db, want, member.user.email if member else invitation.email if invitation else None)
     name = _name_of(want) or (member.user.name if member else None) or (want.user_name or "")
     name = " ".join(name.split())[: LIMITS["name"]]
     enterprise = want[EnterpriseUser]
@@ -91,12 +92,17 @@ def wanted_from(db: Session, actor: Actor, want: User, target: Target | None) ->
     )
 
 
-def _email_of(want: User) -> str:
+def _email_of(db: Session, want: User, current: str | None) -> str:
+    """The address the provider means. One an account already has is taken as it is stored (an address
+    kept from before today's checks must not stop every other change)."""
     emails = [e for e in want.emails or [] if e.value]
     chosen = next((e for e in emails if e.primary), None) or next(
         (e for e in emails if (e.type or "").lower() == "work"), None
     )
     value = (chosen or (emails[0] if emails else None)).value if emails else want.user_name
+    stored = (value or "").strip().lower()
+    if stored and (stored == current or db.scalar(select(Account.id).where(Account.email == stored))):
+        return stored
     try:
         return people.clean_email(value or "")
     except Invalid as exc:

@@ -52,7 +52,7 @@ class Name(ComplexAttribute):
 
 
 class Email(ComplexAttribute):
-    value: str | None = None
+    value: Annotated[str | None, Required.true] = None
     type: str | None = None
     primary: bool | None = None
 

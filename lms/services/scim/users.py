@@ -187,7 +187,7 @@ def create_user(db: Session, actor: Actor, payload: Any, base_url: str) -> User:
             ),
         )
     )
-    record = ScimRecord(org_id=actor.org_id)
+    record = ScimRecord(org_id=actor.org_id, user_name=(want.user_name or wanted.email).lower()[:254])
     if isinstance(made, Membership):
         record.membership_id = made.id
         target = Target(made, None, record)
@@ -261,7 +261,9 @@ def _change(db: Session, actor: Actor, target: Target, want: User, wanted: Wante
     record = target.record
     if record is None:
         record = ScimRecord(
-            org_id=actor.org_id, membership_id=target.membership.id if target.membership else None
+            org_id=actor.org_id,
+            membership_id=target.membership.id if target.membership else None,
+            user_name=(want.user_name or wanted.email).lower()[:254],
         )
         db.add(record)
         target.record = record
