@@ -6,6 +6,7 @@ more, a leaver keeps their history, every change is audited and dose assignment 
 from __future__ import annotations
 
 import pytest
+from hypothesis import strategies as st
 from scim_factory import Scim, token_for
 from sqlalchemy import select
 from test_content_sync import corpus, module
@@ -401,3 +402,82 @@ def test_units_are_read_only_groups(scim, tree, units):
 def test_scim_is_not_in_the_api_document(client):
     document = client.get("/api/v1/openapi.json").json
     assert not [path for path in document["paths"] if "scim" in path.lower()]
+
+
+# --- no input answers 500 ---------------------------------------------------------------------------------
+
+KEYS = [
+    "schemas",
+    "userName",
+    "emails",
+    "name",
+    "active",
+    "title",
+    "externalId",
+    "displayName",
+    "value",
+    "type",
+    "primary",
+    "givenName",
+    "Operations",
+    "op",
+    "path",
+    "id",
+    "meta",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    "employeeNumber",
+    "department",
+]
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False),
+    st.text(max_size=40),
+    st.sampled_from(
+        [
+            "False",
+            "True",
+            "Replace",
+            "add",
+            "remove",
+            "a@alpha.example",
+            'emails[type eq "work"].value',
+            "title",
+            "active",
+            "userName",
+            "x" * 300,
+            "urn:ietf:params:scim:api:messages:2.0:PatchOp",
+        ]
+    ),
+)
+ODD_JSON = st.recursive(
+    SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=8), inner, max_size=5)
+    ),
+    max_leaves=12,
+)
+
+
+def test_no_json_a_provider_could_send_answers_500(app, db, hr, scim):
+    from hypothesis import HealthCheck, given, settings
+
+    target = f"/Users/{hr.id}"
+
+    @settings(
+        max_examples=60,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(body=ODD_JSON, method=st.sampled_from(["POST", "PUT", "PATCH"]))
+    def odd(body, method):
+        answer = scim.send(method, "/Users" if method == "POST" else target, body=body)
+        assert answer.status_code < 500, (method, body, answer.json)
+        if answer.status_code >= 400:
+            assert answer.json["schemas"] == [ERROR]
+
+    odd()
