@@ -36,6 +36,8 @@ ACTIONS: dict[str, str] = {
     "dosing.policy_changed": "Dosing policy changed",
     "organization.created": "Organisation created",
     "organization.second_factor_required": "Two-step sign-in rule changed",
+    "scim.token_created": "SCIM token created",
+    "scim.token_revoked": "SCIM token revoked",
 }
 
 

@@ -114,7 +114,20 @@ def _error(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from lms.web import admin, api, auth, health, home, learning, operator, params, policy, profile, scim
+    from lms.web import (
+        admin,
+        api,
+        auth,
+        health,
+        home,
+        learning,
+        operator,
+        params,
+        policy,
+        profile,
+        scim,
+        scim_page,
+    )
 
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
     csrf.init_app(app)
@@ -130,6 +143,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie-authenticated writes
     app.register_blueprint(scim.bp)
     csrf.exempt(scim.bp)  # bearer tokens only: SCIM reads no cookie
+    app.register_blueprint(scim_page.bp)
 
     @app.context_processor
     def _navigation() -> dict:

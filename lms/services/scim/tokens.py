@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.db import utcnow
-from lms.models import Membership, ScimToken
+from lms.models import Membership, ScimRecord, ScimToken, User
 from lms.security import digest, new_secret
 from lms.services import Invalid, NotFound, audit
 from lms.services.access import MANAGES_PEOPLE, Actor
@@ -20,8 +20,10 @@ from lms.services.tokens import LAST_USE_STEP
 PREFIX = "scim_"
 
 
-def create(db: Session, actor: Actor, *, name: str) -> str:
-    """Create a token for the actor's organisation and return its secret: the only time it is shown."""
+def create(db: Session, actor: Actor, *, name: str, by_operator: bool = False) -> str:
+    """Create a token for the actor's organisation, acting for the actor, and return its secret: the only
+    time it is shown. `by_operator`: a platform operator made it at the command line (`lms scim token
+    create`) for that HR person or org admin, and the audit trail says so."""
     actor.require(*MANAGES_PEOPLE)
     name = " ".join(name.split())
     if not name or len(name) > 120:
@@ -32,13 +34,14 @@ def create(db: Session, actor: Actor, *, name: str) -> str:
     )
     db.add(token)
     db.flush()
-    audit.by(
+    audit.record(
         db,
-        actor,
+        actor_id=None if by_operator else actor.user.id,
+        org_id=actor.org_id,
         action="scim.token_created",
         target_type="scim_token",
         target_id=token.id,
-        changes={"name": name},
+        changes={"name": name, "acts_for": actor.user.email, "at_command_line": by_operator},
     )
     db.flush()
     return secret
@@ -75,6 +78,30 @@ def revoke(db: Session, actor: Actor, token_id: int) -> ScimToken:
     return token
 
 
+def command_line_actor(db: Session, org_id: int, email: str | None) -> Actor:
+    """Whom a token made at the command line acts for: the HR person or org admin named by email, or the
+    organisation's first org admin. NotFound when there is none."""
+    query = (
+        select(Membership)
+        .join(User, User.id == Membership.user_id)
+        .where(Membership.org_id == org_id, Membership.active.is_(True))
+        .order_by(Membership.id)
+    )
+    if email:
+        query = query.where(User.email == email.strip().lower())
+    else:
+        query = query.where(Membership.is_org_admin.is_(True))
+    for membership in db.scalars(query):
+        actor = Actor(membership.user, membership)
+        if actor.can(*MANAGES_PEOPLE):
+            return actor
+    raise NotFound(
+        f"No active HR person or org admin {email} in this organisation."
+        if email
+        else "The organisation has no active org admin: name an HR person with --as."
+    )
+
+
 def actor_for_token(db: Session, secret: str) -> Actor | None:
     """The actor a live token acts for, else None (unknown, revoked, or its creator no longer a usable
     member). Notes the token's use, to within minutes."""
@@ -91,3 +118,19 @@ def actor_for_token(db: Session, secret: str) -> Actor | None:
         token.last_used_at = now
         db.flush()
     return Actor(creator.user, creator)
+
+
+def reported(db: Session, actor: Actor, *, limit: int = 50) -> list[ScimRecord]:
+    """People whose provider's data could not be applied as sent (a job code with no role, a department
+    that is no unit, a name the account's person keeps), latest first: what HR should look at."""
+    actor.require(*MANAGES_PEOPLE)
+    return [
+        record
+        for record in db.scalars(
+            select(ScimRecord)
+            .where(ScimRecord.org_id == actor.org_id, ScimRecord.deleted_at.is_(None))
+            .order_by(ScimRecord.updated_at.desc(), ScimRecord.id.desc())
+            .limit(limit * 4)
+        )
+        if record.problems
+    ][:limit]
