@@ -28,6 +28,7 @@ ACTIONS: dict[str, str] = {
     "invitation.accepted": "Invitation accepted",
     "invitation.declined": "Invitation declined",
     "invitation.cancelled": "Invitation withdrawn",
+    "invitation.updated": "Invitation changed",
     "unit.added": "Unit added",
     "unit.renamed": "Unit renamed",
     "unit.moved": "Unit moved",

@@ -26,6 +26,7 @@ from scim2_models import (
     Schema,
     SCIMException,
 )
+from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from lms.db import get_db
@@ -287,5 +288,10 @@ def _failure(exc: Exception) -> Response:
     """A fault of ours still answers SCIM JSON (and is logged, as every unexpected error is)."""
     if isinstance(exc, HTTPException):
         return _http_error(exc)
+    if isinstance(exc, IntegrityError):  # two requests for the same person at once: one of them wins
+        get_db().rollback()
+        return error(
+            409, "Another request changed this person at the same time: send it again.", "uniqueness"
+        )
     current_app.logger.exception("SCIM request failed")
     return error(500, "The server failed to answer; nothing was changed.")

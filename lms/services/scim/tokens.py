@@ -41,7 +41,11 @@ def create(db: Session, actor: Actor, *, name: str, by_operator: bool = False) -
         action="scim.token_created",
         target_type="scim_token",
         target_id=token.id,
-        changes={"name": name, "acts_for": actor.user.email, "at_command_line": by_operator},
+        changes={
+            "name": name,
+            "acts_for": actor.user.email,
+            **({"made_at": "the command line"} if by_operator else {}),
+        },
     )
     db.flush()
     return secret

@@ -41,7 +41,7 @@ from sqlalchemy.orm import Session
 from lms.db import utcnow
 from lms.models import Invitation, Membership, ScimRecord
 from lms.models import User as Account
-from lms.services import Invalid, invitations, people
+from lms.services import Invalid, audit, invitations, people
 from lms.services.access import MANAGES_PEOPLE, Actor
 from lms.services.scim import filters
 from lms.services.scim.meaning import Wanted, wanted_from
@@ -324,11 +324,32 @@ def _change_invitation(db: Session, actor: Actor, invitation: Invitation, wanted
         raise InvalidValueException(
             detail="This invitation was declined or withdrawn: create the user again."
         )
+    before = _invited_details(invitation)
     invitation.name = wanted.name
     invitation.job_code = wanted.job_code
     invitation.employee_id = wanted.employee_id
     invitation.stakeholder_role = wanted.role
     invitation.unit_id = wanted.unit_id
+    changes = audit.diff(before, _invited_details(invitation))
+    if changes:
+        audit.by(
+            db,
+            actor,
+            action="invitation.updated",
+            target_type="invitation",
+            target_id=invitation.id,
+            changes=changes,
+        )
+
+
+def _invited_details(invitation: Invitation) -> dict[str, Any]:
+    return {
+        "name": invitation.name,
+        "job_code": invitation.job_code,
+        "employee_id": invitation.employee_id,
+        "stakeholder_role": invitation.stakeholder_role.value,
+        "unit_id": invitation.unit_id,
+    }
 
 
 def _check_unique(db: Session, actor: Actor, want: User, wanted: Wanted, target: Target | None) -> None:
