@@ -481,3 +481,48 @@ def test_no_json_a_provider_could_send_answers_500(app, db, hr, scim):
             assert answer.json["schemas"] == [ERROR]
 
     odd()
+
+
+def test_an_invitation_follows_the_provider_and_then_the_person_who_accepts_it(
+    db, scim, make, tree, other_tree
+):
+    from lms.services import invitations
+
+    elsewhere = make.person(other_tree, email="ida@beta.example", name="Ida Own Name")
+    invited = scim.send(
+        "POST",
+        "/Users",
+        body={
+            "userName": "ida@beta.example",
+            "externalId": "ida-7",
+            "emails": [{"value": "ida@beta.example"}],
+        },
+    ).json
+
+    patched = scim.send(
+        "PATCH",
+        f"/Users/{invited['id']}",
+        body={"Operations": [{"op": "Add", "path": "title", "value": "executive"}]},
+    )
+
+    assert patched.status_code == 200, patched.json
+    invitation = db.scalar(select(Invitation).where(Invitation.org_id == tree.org.id))
+    db.refresh(invitation)
+    assert invitation.job_code == "executive" and invitation.stakeholder_role is StakeholderRole.EXECUTIVE
+    assert (
+        db.scalar(
+            select(AuditEvent.action)
+            .where(AuditEvent.target_type == "invitation")
+            .order_by(AuditEvent.id.desc())
+        )
+        == "invitation.updated"
+    )
+
+    joined = invitations.accept(db, db.get(User, elsewhere.user_id), invitation.id)
+    db.commit()
+
+    followed = scim.send("GET", f"/Users/{invited['id']}").json
+    assert followed["id"] == str(joined.id) and followed["active"] is True
+    found = scim.send("GET", "/Users", query={"filter": 'externalId eq "ida-7"'}).json
+    assert [u["id"] for u in found["Resources"]] == [str(joined.id)]
+    assert db.get(User, elsewhere.user_id).name == "Ida Own Name"

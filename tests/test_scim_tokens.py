@@ -112,3 +112,12 @@ def test_the_command_acts_for_a_named_hr_person_and_refuses_anyone_else(app, ctx
     assert named.exit_code == 0 and "hana@alpha.example" in named.output
     assert refused.exit_code != 0 and "No active HR person or org admin" in refused.output
     assert nowhere.exit_code != 0 and "No such organisation" in nowhere.output
+
+
+def test_the_audit_trail_tells_of_scim_tokens(hr, login_as):
+    browser = login_as(hr)
+    browser.post(f"{PAGE}/tokens", data={"csrf_token": csrf_token(browser, PAGE), "name": "Entra ID"})
+
+    trail = browser.get("/o/alpha/admin/audit").get_data(as_text=True)
+
+    assert "SCIM token created" in trail and "Entra ID" in trail

@@ -216,6 +216,7 @@ def patch_user(db: Session, actor: Actor, resource_id: str, payload: Any, base_u
     actor.require(*MANAGES_PEOPLE)
     target = _find(db, actor, resource_id)
     current = resource(target, base_url)
+    was_active = current.active
     try:
         patch = PatchOp[User].model_validate(
             payload, scim_ctx=Context.RESOURCE_PATCH_REQUEST, scim_policy=POLICY
@@ -225,7 +226,10 @@ def patch_user(db: Session, actor: Actor, resource_id: str, payload: Any, base_u
         raise
     except ValueError as exc:  # pydantic's ValidationError, carrying scim2-models' own when it has one
         raise refusal(exc) from None
-    _change(db, actor, target, current, wanted_from(db, actor, current, target))
+    wanted = wanted_from(db, actor, current, target)
+    if current.active == was_active:
+        wanted.active = None  # the operations did not change it (an invitation reads inactive until accepted)
+    _change(db, actor, target, current, wanted)
     return resource(target, base_url)
 
 
