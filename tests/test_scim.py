@@ -526,3 +526,61 @@ def test_an_invitation_follows_the_provider_and_then_the_person_who_accepts_it(
     found = scim.send("GET", "/Users", query={"filter": 'externalId eq "ida-7"'}).json
     assert [u["id"] for u in found["Resources"]] == [str(joined.id)]
     assert db.get(User, elsewhere.user_id).name == "Ida Own Name"
+
+
+FILTER_WORDS = st.sampled_from(
+    [
+        "userName",
+        "emails",
+        "emails.value",
+        "externalId",
+        "id",
+        "active",
+        "title",
+        "eq",
+        "ne",
+        "co",
+        "sw",
+        "pr",
+        "gt",
+        "and",
+        "or",
+        "not",
+        "(",
+        ")",
+        "[",
+        "]",
+        '"x"',
+        "true",
+        "null",
+        "12",
+        'type eq "work"',
+        ".value",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber",
+        "meta.created",
+        "\\",
+        '"',
+    ]
+)
+
+
+def test_no_filter_answers_500(app, db, scim):
+    from hypothesis import HealthCheck, given, settings
+
+    @settings(
+        max_examples=80,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(words=st.lists(FILTER_WORDS | st.text(max_size=6), max_size=8), count=st.text(max_size=4))
+    def odd(words, count):
+        answer = scim.send(
+            "GET", "/Users", query={"filter": " ".join(words), "count": count, "startIndex": count}
+        )
+        assert answer.status_code < 500, (words, count, answer.json)
+        if answer.status_code >= 400:
+            assert answer.json["schemas"] == [ERROR]
+
+    odd()

@@ -52,7 +52,7 @@ def wanted_from(db: Session, actor: Actor, want: User, target: Target | None) ->
     problems: list[str] = []
     email = _email_of(db, want, member.user.email if member else invitation.email if invitation else None)
     name = _name_of(want) or (member.user.name if member else None) or (want.user_name or "")
-    name = " ".join(name.split())[: LIMITS["name"]]
+    name = " ".join(name.split())
     enterprise = want[EnterpriseUser]
     job_code = _text(want.title)
     if job_code is not None and len(job_code) > LIMITS["job_code"]:
