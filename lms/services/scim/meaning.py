@@ -67,10 +67,13 @@ def wanted_from(db: Session, actor: Actor, want: User, target: Target | None) ->
         )
     current_role = member.stakeholder_role if member else invitation.stakeholder_role if invitation else None
     role = role_for_job_code(db, actor.org_id, job_code) if job_code else None
-    if job_code and role is None:
-        problems.append(f"No stakeholder role is mapped to the job code {job_code!r}: the role is unchanged.")
     if role is None:
         role = current_role or NEW_PERSON_ROLE
+        kept = "stays as it is" if current_role else f"starts as {NEW_PERSON_ROLE.value}"
+        if job_code:
+            problems.append(f"No stakeholder role is mapped to the job code {job_code!r}: the role {kept}.")
+        elif current_role is None:
+            problems.append(f"No job code was sent: the role {kept} until one is.")
     current_unit = member.unit_id if member else invitation.unit_id if invitation else None
     unit_id = current_unit
     department = _text(enterprise.department if enterprise else None)

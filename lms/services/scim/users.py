@@ -36,7 +36,7 @@ from scim2_models import (
     UniquenessException,
 )
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager, selectinload
 
 from lms.db import utcnow
 from lms.models import Invitation, Membership, ScimRecord
@@ -105,7 +105,12 @@ def list_users(
     offset = start_index - 1
     page: list[User] = []
     if count and offset < member_total:
-        rows = db.execute(members.order_by(Membership.id).offset(offset).limit(count)).all()
+        rows = db.execute(
+            members.options(contains_eager(Membership.user), selectinload(Membership.unit))
+            .order_by(Membership.id)
+            .offset(offset)
+            .limit(count)
+        ).all()
         page += [resource(Target(m, None, r), base_url) for m, r in rows]
     left = count - len(page)
     if left > 0:
