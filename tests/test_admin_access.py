@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
-from lms.models import Invitation, Membership, OrgUnit, UnitKind
+from lms.models import Invitation, Membership, OrgUnit, ScimToken, UnitKind
 
 PREFIX = "/o/<org>/admin"
 
@@ -40,6 +40,7 @@ class Side:
     gone_person: Membership
     coach: Membership
     invitation: Invitation
+    scim_token: ScimToken
     secrets: tuple[str, ...]  # text that must never appear on the other organisation's screens
 
 
@@ -61,6 +62,13 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
         stakeholder_role=StakeholderRole.CLINICIAN,
     )
     make.db.add(invitation)
+    scim_token = ScimToken(
+        org_id=tree.org.id,
+        name=f"{word} Identity Provider",
+        token_hash=f"{word}-digest",
+        created_by_id=person.id,
+    )
+    make.db.add(scim_token)
     make.db.commit()
     return Side(
         slug=tree.org.slug,
@@ -71,6 +79,7 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
         gone_person=gone,
         coach=coach,
         invitation=invitation,
+        scim_token=scim_token,
         secrets=(
             tree.org.name,
             unit.name,
@@ -83,6 +92,7 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
             person.employee_id,
             invitation.name,
             invitation.email,
+            scim_token.name,
         ),
     )
 
@@ -113,6 +123,7 @@ BY_ID: dict[str, tuple[str, Callable[[Side], dict[str, Any]]]] = {
     "admin.person_reactivate": ("gone_person", lambda s: {}),
     "admin.person_coach": ("person", lambda s: {"coach_id": s.coach.id}),
     "admin.invitation_cancel": ("invitation", lambda s: {}),
+    "scim_page.revoke_token": ("scim_token", lambda s: {}),
 }
 WITHOUT_ID: dict[str, Callable[[Side], dict[str, Any]]] = {
     "admin.units": lambda s: {"parent_id": s.spare_department.id, "name": "Added by a stranger"},
@@ -124,6 +135,8 @@ WITHOUT_ID: dict[str, Callable[[Side], dict[str, Any]]] = {
     "policy.save": lambda s: {"require_awareness": "y", "days_awareness": "1"},
     "policy.change": lambda s: {"role": "clinician", "require_awareness": "y", "days_awareness": "1"},
     "policy.reset": lambda s: {},
+    "scim_page.page": lambda s: {},
+    "scim_page.create_token": lambda s: {"name": "Made by a stranger"},
 }
 
 
@@ -144,7 +157,7 @@ def requests_to(rule, side: Side) -> list[tuple[str, str, dict[str, Any]]]:
         obj, data = None, WITHOUT_ID[rule.endpoint]
     path = rule.rule.replace("<org>", side.slug).replace("<role>", "clinician")
     if obj is not None:
-        for name in ("unit_id", "membership_id", "invitation_id"):
+        for name in ("unit_id", "membership_id", "invitation_id", "token_id"):
             path = path.replace(f"<int:{name}>", str(obj.id))
     assert "<" not in path, f"no value for an argument of {rule.rule}"
     return [(method, path, data(side)) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
@@ -161,7 +174,9 @@ def snapshot(db, org_id: int) -> tuple:
     db.expire_all()
     units = db.scalars(select(OrgUnit).where(OrgUnit.org_id == org_id).order_by(OrgUnit.id)).all()
     people = db.scalars(select(Membership).where(Membership.org_id == org_id).order_by(Membership.id)).all()
+    tokens = db.scalars(select(ScimToken).where(ScimToken.org_id == org_id).order_by(ScimToken.id)).all()
     return (
+        [(t.id, t.name, t.revoked_at) for t in tokens],
         [(u.id, u.name, u.parent_id, u.path, u.archived_at) for u in units],
         [
             (

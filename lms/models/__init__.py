@@ -33,6 +33,7 @@ from lms.models.organization import Organization, OrgUnit, UnitKind
 from lms.models.outbox import OutboxMessage
 from lms.models.person import Invitation, Membership, Permission, User
 from lms.models.prompts import CalendarToken, PromptDelivery, PromptSchedule
+from lms.models.scim import ScimRecord, ScimToken
 
 __all__ = [
     "ApiToken",
@@ -69,6 +70,8 @@ __all__ = [
     "PromptSchedule",
     "RecoveryCode",
     "Reflection",
+    "ScimRecord",
+    "ScimToken",
     "UnitKind",
     "User",
     "UserSession",

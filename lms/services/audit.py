@@ -28,6 +28,7 @@ ACTIONS: dict[str, str] = {
     "invitation.accepted": "Invitation accepted",
     "invitation.declined": "Invitation declined",
     "invitation.cancelled": "Invitation withdrawn",
+    "invitation.updated": "Invitation changed",
     "unit.added": "Unit added",
     "unit.renamed": "Unit renamed",
     "unit.moved": "Unit moved",
@@ -43,6 +44,8 @@ ACTIONS: dict[str, str] = {
     "coaching.withdrawn": "Coaching proposal withdrawn",
     "coaching.ended": "Coaching ended",
     "gemba.settings_changed": "Gemba settings changed",
+    "scim.token_created": "SCIM token created",
+    "scim.token_revoked": "SCIM token revoked",
 }
 
 

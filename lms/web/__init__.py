@@ -131,6 +131,8 @@ def init_app(app: Flask) -> None:
         policy,
         profile,
         prompts,
+        scim,
+        scim_page,
     )
 
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
@@ -151,6 +153,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(prompts.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)  # the API checks CSRF itself for cookie-authenticated writes
+    app.register_blueprint(scim.bp)
+    csrf.exempt(scim.bp)  # bearer tokens only: SCIM reads no cookie
+    app.register_blueprint(scim_page.bp)
 
     @app.context_processor
     def _navigation() -> dict:
