@@ -125,7 +125,9 @@ VALUES: dict[str, Callable[[World], list[str]]] = {
     "schedule_id": lambda w: [str(w.schedule_id)],
     "delivery_id": lambda w: [str(w.delivery_id)],
     "change": lambda w: ["pause"],
-    "name": lambda w: ["driver-diagram"],
+    "name": lambda w: ["driver-diagram", "User"],
+    "resource_id": lambda w: [str(w.circle.author.id)],
+    "anything": lambda w: ["Users/nobody"],
 }
 
 ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
