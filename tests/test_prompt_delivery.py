@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from curricula.stakeholders import StakeholderRole
 from lms.cli import main as lms_cli
 from lms.models import OutboxMessage, PromptDelivery
+from lms.scheduler import JOBS
 from lms.services import prompts
 from lms.services.prompt_delivery import deliver_due
 from lms.services.prompts import ScheduleSpec
@@ -110,6 +111,6 @@ def test_lms_scheduler_once_prints_one_line_per_job_with_its_counts(app, db, mak
     lines = result.output.splitlines()
     assert "prompts delivered: 2" in lines
     assert "emails sent: 2, emails failed: 0" in lines
-    assert len(lines) == 4, "one line per job"
+    assert len(lines) == len(JOBS), "one line per job"
     again = app.test_cli_runner().invoke(lms_cli, ["scheduler", "--once"])
     assert "prompts delivered: 0" in again.output.splitlines()
