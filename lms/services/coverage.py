@@ -1,0 +1,539 @@
+"""Coverage: who needs which dose level, who completed it, who is overdue, by unit subtree and stakeholder
+role, for HR and organisation administrators (access.READS_COVERAGE). The definitions are in
+lms.services.coverage_upkeep, which keeps the aggregates exact; this module reads them.
+
+Every dashboard number is read from `coverage_cell` and `coverage_open` (a handful of rows per subtree,
+role and level), so a page costs the same for 500 staff as for 500,000. The people behind a number are
+paged from `coverage_need`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
+
+from curricula.stakeholders import LABELS, StakeholderRole, role_named
+from lms.models import (
+    Assignment,
+    AssignmentSource,
+    Membership,
+    Module,
+    Organization,
+    OrgUnit,
+    Progress,
+    ProgressStatus,
+    User,
+)
+from lms.models.coverage import WHOLE_ORGANISATION, CoverageCell, CoverageNeed, CoverageOpen
+from lms.services import Invalid, NotFound
+from lms.services.access import READS_COVERAGE, Actor, membership_in_org
+from lms.services.catalogue import vocabulary
+from lms.services.coverage_upkeep import STAFF, deferred, fold, org_today, rebuild, restate
+
+__all__ = ["deferred", "recount", "refresh", "stored"]
+
+TARGET_PERCENT = 80  # below it a heat-map cell is marked (a setting per organisation could come later)
+PER_PAGE = 50
+PER_PAGE_MAX = 200
+
+
+class Status(StrEnum):
+    """Which of the people needing a level: all of them, those done, those not done, those overdue."""
+
+    NEEDED = "needed"
+    COMPLETED = "completed"
+    NOT_COMPLETED = "not-completed"
+    OVERDUE = "overdue"
+
+
+STATUS_LABELS = {
+    Status.NEEDED: "Need it",
+    Status.COMPLETED: "Completed",
+    Status.NOT_COMPLETED: "Not completed yet",
+    Status.OVERDUE: "Overdue",
+}
+
+
+# --- upkeep entry points ----------------------------------------------------------------------------
+
+
+def refresh(db: Session, org_id: int, unit_ids: Iterable[int] | None = None) -> None:
+    """Recompute the organisation's coverage from the raw records, in the caller's transaction: all of
+    it (None), or the people in these units (and those the aggregates still count there). For bulk
+    writers (dosing.reconcile, the roster import) and `lms coverage rebuild`."""
+    db.flush()
+    conn = db.connection()
+    if unit_ids is None:
+        rebuild(conn, org_id, org_today(conn, org_id))
+        return
+    units = list(unit_ids)
+    ids = set(
+        conn.execute(
+            select(Membership.id).where(Membership.org_id == org_id, Membership.unit_id.in_(units))
+        ).scalars()
+    )
+    ids.update(
+        conn.execute(
+            select(CoverageNeed.membership_id).where(
+                CoverageNeed.org_id == org_id, CoverageNeed.unit_id.in_(units)
+            )
+        ).scalars()
+    )
+    restate(conn, ids)
+
+
+def fold_all(db: Session) -> Iterator[tuple[str, int]]:
+    """Fold each organisation's overdue counts up to its today (the hourly job): yields (slug, rows)."""
+    for org_id, slug in list(
+        db.execute(select(Organization.id, Organization.slug).order_by(Organization.id))
+    ):
+        conn = db.connection()
+        yield slug, fold(conn, org_id, org_today(conn, org_id))
+
+
+Numbers = dict[tuple[int, str, str], tuple[int, int, int]]  # (subtree, role, level) -> needed, done, overdue
+
+
+def stored(db: Session, org_id: int, today: date | None = None) -> Numbers:
+    """Every cell's numbers as the dashboards read them."""
+    today = today or org_today(db, org_id)
+    overdue: dict[tuple, int] = defaultdict(int)
+    for unit_id, role, level, people in db.execute(
+        select(
+            CoverageOpen.unit_id, CoverageOpen.stakeholder_role, CoverageOpen.dose_level, CoverageOpen.people
+        ).where(CoverageOpen.org_id == org_id, CoverageOpen.due_on < today)
+    ):
+        overdue[(unit_id, role, level)] += people
+    return {
+        (c.unit_id, c.stakeholder_role, c.dose_level): (
+            c.needed,
+            c.completed,
+            c.overdue + overdue[(c.unit_id, c.stakeholder_role, c.dose_level)],
+        )
+        for c in db.scalars(select(CoverageCell).where(CoverageCell.org_id == org_id))
+    }
+
+
+def recount(db: Session, org_id: int, today: date | None = None) -> Numbers:
+    """The same numbers counted afresh from the raw records, person by person, in plain Python: the
+    independent check the tests hold the aggregates to (it shares no code with the upkeep)."""
+    today = today or org_today(db, org_id)
+    people = {
+        m.id: m
+        for m in db.scalars(
+            select(Membership).where(Membership.org_id == org_id, Membership.active.is_(True))
+        )
+    }
+    paths = dict(db.execute(select(OrgUnit.id, OrgUnit.path).where(OrgUnit.org_id == org_id)).all())
+    done = {
+        (user_id, module_id)
+        for user_id, module_id in db.execute(
+            select(Progress.user_id, Progress.module_id).where(Progress.status == ProgressStatus.COMPLETED)
+        )
+    }
+    dues: dict[tuple[int, str], list[date | None]] = defaultdict(list)
+    for a in db.scalars(
+        select(Assignment)
+        .join(Module, Module.id == Assignment.module_id)
+        .where(Assignment.org_id == org_id, Module.retired_at.is_(None))
+    ):
+        held = a.cancelled_at is None and a.source is AssignmentSource.DOSE and a.level
+        if held and a.membership_id in people:
+            dues[(a.membership_id, a.level)].append(None if (a.user_id, a.module_id) in done else a.due_on)
+    counts: dict[tuple[int, str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    standings = [(m, STAFF, []) for m in people.values()]
+    standings += [(people[mid], level, due) for (mid, level), due in dues.items()]
+    for m, level, due in standings:
+        open_dues = [d for d in due if d is not None]
+        units = [int(p) for p in paths[m.unit_id].strip("/").split("/")] if m.unit_id else []
+        for key in [WHOLE_ORGANISATION, *units]:
+            cell = counts[(key, m.stakeholder_role.value, level)]
+            cell[0] += 1
+            cell[1] += not open_dues
+            cell[2] += bool(open_dues) and min(open_dues) < today
+    return {key: (n, c, o) for key, (n, c, o) in counts.items()}
+
+
+# --- reading --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    unit_id: int | None = None  # None: the whole organisation
+    role: str = ""
+    level: str = ""
+    status: Status = Status.NEEDED
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """One stakeholder role at one dose level in the subtree."""
+
+    role: str
+    level: str
+    needed: int
+    completed: int
+    overdue: int
+
+    @property
+    def role_label(self) -> str:
+        return LABELS[StakeholderRole(self.role)]
+
+    @property
+    def percent(self) -> int | None:
+        """Whole per cent completed, rounded down (99.6% never shows as 100%); None when nobody needs it."""
+        return None if not self.needed else self.completed * 100 // self.needed
+
+
+@dataclass(frozen=True, slots=True)
+class PyramidStep:
+    level: str
+    title: str
+    completed: int
+    needed: int
+    per_thousand: int | None  # completed per 1,000 staff, rounded down
+
+
+@dataclass(frozen=True, slots=True)
+class HeatRow:
+    unit: OrgUnit
+    cells: dict[str, Line]  # by role: the subtree's numbers over the chosen level (or every level)
+
+
+@dataclass(frozen=True, slots=True)
+class Coverage:
+    unit: OrgUnit | None
+    filters: Filters
+    today: date
+    staff: int
+    lines: list[Line]  # by role then level, filtered
+    totals: Line  # over the lines shown
+    pyramid: list[PyramidStep]
+    levels: list[tuple[str, str]]  # (id, title) in order
+    heat: list[HeatRow]
+    heat_roles: list[str]
+    target: int = TARGET_PERCENT
+
+    def level_title(self, level: str) -> str:
+        return next((title for lid, title in self.levels if lid == level), level)
+
+
+def scope(db: Session, actor: Actor, unit_id: int | None) -> OrgUnit | None:
+    """The unit whose subtree is shown (None: the whole organisation); another organisation's is 404."""
+    actor.require(*READS_COVERAGE)
+    if unit_id is None:
+        return None
+    unit = db.get(OrgUnit, unit_id)
+    if unit is None or unit.org_id != actor.org_id:
+        raise NotFound("No such unit in this organisation.")
+    return unit
+
+
+def clean_filters(db: Session, unit_id: int | None, role: str, level: str, status: str) -> Filters:
+    """Filters as typed (query arguments); every problem at once, by field."""
+    errors: dict[str, list[str]] = {}
+    if role and role_named(role) is None:
+        errors["role"] = ["Choose one of the stakeholder roles."]
+    known = [lv.id for lv in vocabulary(db).levels]
+    if level and level not in known:
+        errors["level"] = ["Choose one of the dose levels."]
+    try:
+        chosen = Status(status or Status.NEEDED)
+    except ValueError:
+        errors["status"] = ["Choose one of the statuses."]
+        chosen = Status.NEEDED
+    if errors:
+        raise Invalid(errors)
+    return Filters(unit_id, role, level, chosen)
+
+
+def _cells(db: Session, org_id: int, unit_keys: list[int], today: date) -> dict[tuple[int, str, str], Line]:
+    """The numbers of these subtrees: their cells, and their open rows that fell due since the last fold."""
+    overdue: dict[tuple, int] = defaultdict(int)
+    for unit_id, role, level, people in db.execute(
+        select(
+            CoverageOpen.unit_id, CoverageOpen.stakeholder_role, CoverageOpen.dose_level, CoverageOpen.people
+        ).where(
+            CoverageOpen.org_id == org_id, CoverageOpen.due_on < today, CoverageOpen.unit_id.in_(unit_keys)
+        )
+    ):
+        overdue[(unit_id, role, level)] += people
+    return {
+        (unit_id, role, level): Line(role, level, needed, completed, late + overdue[(unit_id, role, level)])
+        for unit_id, role, level, needed, completed, late in db.execute(
+            select(
+                CoverageCell.unit_id,
+                CoverageCell.stakeholder_role,
+                CoverageCell.dose_level,
+                CoverageCell.needed,
+                CoverageCell.completed,
+                CoverageCell.overdue,
+            ).where(CoverageCell.org_id == org_id, CoverageCell.unit_id.in_(unit_keys))
+        )
+    }
+
+
+def _total(role: str, level: str, lines: Iterable[Line]) -> Line:
+    lines = list(lines)
+    return Line(
+        role,
+        level,
+        sum(x.needed for x in lines),
+        sum(x.completed for x in lines),
+        sum(x.overdue for x in lines),
+    )
+
+
+def summary(db: Session, actor: Actor, filters: Filters, *, today: date | None = None) -> Coverage:
+    """The coverage of a subtree by role and level, its capability pyramid, and the heat map of the units
+    right below it by role. Two small queries for the subtree and two for the heat map."""
+    unit = scope(db, actor, filters.unit_id)
+    today = today or org_today(db, actor.org_id)
+    key = unit.id if unit else WHOLE_ORGANISATION
+    if unit is None:
+        children = list(
+            db.scalars(select(OrgUnit).where(OrgUnit.org_id == actor.org_id, OrgUnit.parent_id.is_(None)))
+        )
+        if len(children) == 1:  # the organisation's root: show the units under it
+            children = _children(db, children[0])
+    else:
+        children = _children(db, unit)
+    cells = _cells(db, actor.org_id, [key, *(c.id for c in children)], today)
+    words = vocabulary(db)
+    levels = [(lv.id, lv.title) for lv in words.levels]
+    order = {lid: i for i, (lid, _) in enumerate(levels)}
+    roles = [r.value for r in StakeholderRole]
+    mine = [line for (u, _, level), line in cells.items() if u == key and level != STAFF]
+    mine.sort(key=lambda x: (roles.index(x.role), order.get(x.level, len(order))))
+    staff = sum(line.needed for (u, _, level), line in cells.items() if u == key and level == STAFF)
+    shown = [
+        x
+        for x in mine
+        if (not filters.role or x.role == filters.role) and (not filters.level or x.level == filters.level)
+    ]
+    pyramid = []
+    for level, title in levels:
+        at = [x for x in mine if x.level == level and (not filters.role or x.role == filters.role)]
+        if not at:
+            continue
+        total = _total("", level, at)
+        per = total.completed * 1000 // staff if staff else None
+        pyramid.append(PyramidStep(level, title, total.completed, total.needed, per))
+    heat_roles = [r for r in roles if not filters.role or r == filters.role]
+    heat = []
+    for child in children:
+        row = {}
+        for role in heat_roles:
+            found = [
+                line
+                for (u, r, level), line in cells.items()
+                if u == child.id
+                and r == role
+                and level != STAFF
+                and (not filters.level or level == filters.level)
+            ]
+            if found:
+                row[role] = _total(role, filters.level, found)
+        heat.append(HeatRow(child, row))
+    return Coverage(
+        unit=unit,
+        filters=filters,
+        today=today,
+        staff=staff,
+        lines=shown,
+        totals=_total(filters.role, filters.level, shown),
+        pyramid=pyramid,
+        levels=levels,
+        heat=heat,
+        heat_roles=[r for r in heat_roles if any(r in h.cells for h in heat)],
+    )
+
+
+def _children(db: Session, unit: OrgUnit) -> list[OrgUnit]:
+    return list(
+        db.scalars(
+            select(OrgUnit)
+            .where(OrgUnit.parent_id == unit.id, OrgUnit.archived_at.is_(None))
+            .order_by(OrgUnit.name)
+        )
+    )
+
+
+# --- the people behind a number -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Someone:
+    membership_id: int
+    name: str
+    email: str
+    unit: str | None
+    role: str
+    level: str
+    open_due: date | None  # the earliest due date of what they have not completed; None: completed
+    overdue: bool
+
+    @property
+    def role_label(self) -> str:
+        return LABELS[StakeholderRole(self.role)]
+
+
+@dataclass(frozen=True, slots=True)
+class PeoplePage:
+    items: list[Someone]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _people_query(db: Session, actor: Actor, filters: Filters, today: date) -> Select:
+    unit = scope(db, actor, filters.unit_id)
+    query = (
+        select(
+            CoverageNeed.membership_id,
+            User.name,
+            User.email,
+            OrgUnit.name.label("unit_name"),
+            CoverageNeed.stakeholder_role,
+            CoverageNeed.dose_level,
+            CoverageNeed.open_due,
+        )
+        .join(User, User.id == CoverageNeed.user_id)
+        .outerjoin(OrgUnit, OrgUnit.id == CoverageNeed.unit_id)
+        .where(CoverageNeed.org_id == actor.org_id, CoverageNeed.dose_level != STAFF)
+    )
+    if unit is not None:
+        subtree = select(OrgUnit.id).where(OrgUnit.org_id == actor.org_id, OrgUnit.path.startswith(unit.path))
+        query = query.where(CoverageNeed.unit_id.in_(subtree))
+    if filters.role:
+        query = query.where(CoverageNeed.stakeholder_role == filters.role)
+    if filters.level:
+        query = query.where(CoverageNeed.dose_level == filters.level)
+    if filters.status is Status.COMPLETED:
+        query = query.where(CoverageNeed.open_due.is_(None))
+    elif filters.status is Status.NOT_COMPLETED:
+        query = query.where(CoverageNeed.open_due.is_not(None))
+    elif filters.status is Status.OVERDUE:
+        query = query.where(CoverageNeed.open_due < today)
+    return query
+
+
+def _someone(row, today: date) -> Someone:
+    return Someone(
+        row.membership_id,
+        row.name,
+        row.email,
+        row.unit_name,
+        row.stakeholder_role,
+        row.dose_level,
+        row.open_due,
+        row.open_due is not None and row.open_due < today,
+    )
+
+
+def people(
+    db: Session, actor: Actor, filters: Filters, *, page: int = 1, per_page: int = PER_PAGE
+) -> PeoplePage:
+    """The people behind a number: those of the subtree, role and level in that status, by name; one row
+    per person and level."""
+    today = org_today(db, actor.org_id)
+    query = _people_query(db, actor, filters, today)
+    total = db.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, page)
+    per_page = min(max(1, per_page), PER_PAGE_MAX)
+    rows = db.execute(
+        query.order_by(func.lower(User.name), CoverageNeed.membership_id, CoverageNeed.dose_level)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return PeoplePage([_someone(r, today) for r in rows], total, page, per_page)
+
+
+def every_person(db: Session, actor: Actor, filters: Filters) -> Iterator[Someone]:
+    """All of them, streamed in order (for the exports)."""
+    today = org_today(db, actor.org_id)
+    query = _people_query(db, actor, filters, today).order_by(
+        func.lower(User.name), CoverageNeed.membership_id, CoverageNeed.dose_level
+    )
+    for row in db.execute(query.execution_options(yield_per=1000)):
+        yield _someone(row, today)
+
+
+# --- one person's record --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class RecordItem:
+    module_slug: str
+    module_title: str
+    level: str | None
+    source: str
+    due_on: date
+    status: str  # not-started, in-progress, completed
+    completed_at: object | None
+    overdue: bool
+    cancelled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    membership: Membership
+    items: list[RecordItem]  # open assignments first (by due date), then cancelled ones kept for history
+    today: date
+
+    @property
+    def open_items(self) -> list[RecordItem]:
+        return [i for i in self.items if not i.cancelled]
+
+    @property
+    def overdue(self) -> list[RecordItem]:
+        return [i for i in self.items if i.overdue]
+
+    @property
+    def completed(self) -> int:
+        return sum(1 for i in self.open_items if i.status == "completed")
+
+
+def person_record(db: Session, actor: Actor, membership_id: int) -> PersonRecord:
+    """A person's assignments in this organisation, with their progress and what is overdue (HR and org
+    admins). Reflections and journal entries are never part of it (DESIGN.md section 6)."""
+    actor.require(*READS_COVERAGE)
+    membership = membership_in_org(db, actor, membership_id)
+    today = org_today(db, actor.org_id)
+    rows = db.execute(
+        select(
+            Assignment, Module.slug, Module.title, Module.retired_at, Progress.status, Progress.completed_at
+        )
+        .join(Module, Module.id == Assignment.module_id)
+        .outerjoin(Progress, and_(Progress.user_id == Assignment.user_id, Progress.module_id == Module.id))
+        .where(Assignment.membership_id == membership.id)
+        .order_by(Assignment.cancelled_at.is_not(None), Assignment.due_on, Module.position)
+    )
+    items = []
+    for a, slug, title, retired_at, status, completed_at in rows:
+        done = status == ProgressStatus.COMPLETED
+        cancelled = a.cancelled_at is not None or retired_at is not None
+        items.append(
+            RecordItem(
+                slug,
+                title,
+                a.level,
+                a.source.value,
+                a.due_on,
+                "completed" if done else ("in-progress" if status else "not-started"),
+                completed_at if done else None,
+                not cancelled and not done and membership.active and a.due_on < today,
+                cancelled,
+            )
+        )
+    return PersonRecord(membership, items, today)
