@@ -114,7 +114,7 @@ def _error(status: int, message: str):
 
 
 def init_app(app: Flask) -> None:
-    from lms.web import admin, api, auth, health, home, learning, operator, params, policy, profile
+    from lms.web import admin, api, auth, coverage, health, home, learning, operator, params, policy, profile
 
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
     csrf.init_app(app)
@@ -124,6 +124,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(operator.bp)
     app.register_blueprint(policy.bp)
+    app.register_blueprint(coverage.bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(profile.bp)
     app.register_blueprint(api.bp)
