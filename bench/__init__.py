@@ -25,6 +25,8 @@ BENCHMARKS: dict[str, str] = {
     "pages": "bench.pages",
     "content": "bench.content",
     "reset": "bench.reset",
+    "dataset": "bench.staff",
+    "coverage": "bench.coverage",
 }
 
 

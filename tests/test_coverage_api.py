@@ -39,8 +39,8 @@ def test_a_person_record_lists_assignments_progress_and_overdue(login_as, tree, 
 
 def test_learners_get_403_and_a_wrong_level_a_400_naming_it(login_as, tree, ward):  # noqa: F811
     assert login_as(ward["done"]).get(f"/api/v1/orgs/{tree.org.slug}/coverage").status_code == 403
-    bad = login_as(ward["hr"]).get(f"/api/v1/orgs/{tree.org.slug}/coverage?level=black-belt")
-    assert bad.status_code == 400 and "level" in bad.json["fields"]
+    bad = login_as(ward["hr"]).get(f"/api/v1/orgs/{tree.org.slug}/coverage?dose=black-belt")
+    assert bad.status_code == 400 and "dose" in bad.json["fields"]
 
 
 def test_the_document_describes_the_coverage_operations(client):

@@ -33,6 +33,8 @@ PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
 PUBLIC_ENDPOINTS = {"api.openapi_document", "api.reference"}
+# Operations whose filters take the content release's terms (m.VOCABULARY_FILTERS), listed by the document.
+VOCABULARY_PATHS = {"/modules", "/orgs/{org}/coverage", "/orgs/{org}/coverage/overdue"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 UNAUTHENTICATED = "Sign in or send a personal access token."
 
@@ -186,7 +188,7 @@ def document(*, cookie_name: str, vocabulary: catalogue.Vocabulary | None = None
                 if parameter["in"] == "path":
                     parameter["schema"] = TypeAdapter(m.PATH_PARAMETERS[parameter["name"]]).json_schema()
                     parameter["description"] = parameter["schema"].pop("description", "")
-                elif parameter["in"] == "query" and path == "/modules" and vocabulary is not None:
+                elif parameter["in"] == "query" and path in VOCABULARY_PATHS and vocabulary is not None:
                     _list_vocabulary(parameter, vocabulary)
     generated["paths"] = paths
     for name in [n for n in generated["components"]["schemas"] if n.endswith("Query")]:

@@ -12,7 +12,7 @@ from flask_login import current_user
 from pydantic import Field
 
 from lms.db import get_db
-from lms.services import coverage
+from lms.services import Invalid, coverage
 from lms.services.access import actor_for
 from lms.web.api import answers, bp, reply, spec
 from lms.web.api_fields import QueryText, QueryValue, Role, Shape, Timestamp, number
@@ -22,13 +22,13 @@ from lms.web.params import ID_MAX
 # --- requests ---------------------------------------------------------------------------------------
 
 _UNIT = "Only this unit and the units below it (its subtree); the whole organisation when not sent."
-_LEVEL = "A dose level id (content/dosing.yaml), e.g. awareness."
+_LEVEL = "Only this dose level (an id of content/dosing.yaml's levels, as the catalogue's `dose`)."
 
 
 class CoverageQuery(Query):
     unit_id: Annotated[number(ID_MAX), Field(description=_UNIT)] = None
     role: Annotated[Role, QueryValue(), Field(description="Only this stakeholder role.")] = None
-    level: Annotated[QueryText, Field(description=_LEVEL, max_length=32)] = ""
+    dose: Annotated[QueryText, Field(description=_LEVEL, max_length=32)] = ""
 
 
 class OverdueQuery(CoverageQuery):
@@ -137,7 +137,10 @@ class PersonRecord(Shape):
 
 def _filters(query: CoverageQuery, status: coverage.Status) -> coverage.Filters:
     role = query.role.value if query.role else ""
-    return coverage.clean_filters(get_db(), query.unit_id, role, query.level, status.value)
+    try:
+        return coverage.clean_filters(get_db(), query.unit_id, role, query.dose, status.value)
+    except Invalid as exc:  # the service names the page's field, `level`
+        raise Invalid({"dose" if k == "level" else k: v for k, v in exc.errors.items()}) from exc
 
 
 @bp.get("/orgs/<org>/coverage")
