@@ -116,9 +116,9 @@ def _each_in_one_transaction(command: click.Command) -> None:
 
 
 def _register() -> None:
-    from lms.commands import accounts, backup, content, demo, mail, organizations, serve
+    from lms.commands import accounts, backup, content, coverage, demo, mail, organizations, serve
 
-    for module in (serve, demo, organizations, accounts, mail, content, backup):
+    for module in (serve, demo, organizations, accounts, mail, content, backup, coverage):
         for command in module.commands:
             main.add_command(command)
     _each_in_one_transaction(main)

@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from lms.db import commit_each, get_db, unit_of_work
 from lms.mail import transport_from_url
-from lms.services import accounts, dosing, outbox
+from lms.services import accounts, coverage, dosing, outbox
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,13 @@ def reconcile_dose_assignments(app: Flask) -> None:
             log.info("Dose assignments in %s: %s", slug, counts)
 
 
+def fold_coverage(app: Flask) -> None:
+    """Hourly: count in each organisation's coverage cells what fell overdue since its last fold (one write
+    per cell a day, never per learner), each organisation in a transaction of its own."""
+    with app.app_context():
+        commit_each(coverage.fold_all(get_db()))
+
+
 def forget_old_sign_in_attempts(app: Flask) -> None:
     """Daily: sign-in attempts are kept 30 days, then deleted."""
     with app.app_context(), unit_of_work() as db:
@@ -62,6 +69,7 @@ def forget_old_sign_in_attempts(app: Flask) -> None:
 JOBS: tuple[tuple[Callable[[Flask], None], int], ...] = (
     (deliver_outbox, 15),
     (reconcile_dose_assignments, 3600),
+    (fold_coverage, 3600),
     (forget_old_sign_in_attempts, 86400),
 )  # (job, seconds between runs)
 

@@ -17,7 +17,9 @@ from sqlalchemy import select
 from test_content_sync import corpus, module
 
 from curricula.stakeholders import StakeholderRole
-from lms.models import Membership, Module, UnitKind, User
+from lms.cli import main
+from lms.db import utcnow
+from lms.models import Membership, Module, Progress, UnitKind, User
 from lms.services import Invalid, coverage, dosing, modules, organizations, people
 from lms.services import content as publishing
 from lms.services.access import Actor
@@ -210,3 +212,52 @@ def test_a_completion_moves_the_numbers_of_the_unit_and_every_unit_above_it(db, 
         assert numbers[(unit, "clinician", "foundational")] == (1, 0, 0)
     later = org_today(db, tree.org.id) + timedelta(days=91)
     assert coverage.stored(db, tree.org.id, later)[(tree.unit.id, "clinician", "foundational")] == (1, 0, 1)
+
+
+def test_a_bulk_write_outside_the_orm_is_caught_up_by_a_rebuild(app, db, make, tree, library):
+    """`lms coverage rebuild --org` (and `coverage.refresh`, which bulk writers call) recount from the raw
+    records: a completion written in SQL shows once the organisation is rebuilt."""
+    admin = make.person(tree, StakeholderRole.QUALITY_STAFF, hr=True)
+    added = people.add_person(
+        db,
+        Actor(admin.user, admin),
+        people.PersonInput(email="bulk@coverage.example", name="Bo Bulk", stakeholder_role="executive"),
+        welcome=False,
+    )
+    db.commit()
+    sponsoring = db.scalar(select(Module.id).where(Module.slug == "sponsoring"))
+    db.execute(
+        Progress.__table__.insert().values(
+            user_id=added.user_id,
+            module_id=sponsoring,
+            status="completed",
+            started_at=utcnow(),
+            last_seen_at=utcnow(),
+        )
+    )
+    db.commit()
+    assert coverage.stored(db, tree.org.id)[(0, "executive", "sponsor")] == (1, 0, 0)  # not seen yet
+    assert coverage.recount(db, tree.org.id)[(0, "executive", "sponsor")] == (1, 1, 0)
+    result = app.test_cli_runner().invoke(main, ["coverage", "rebuild", "--org", tree.org.slug])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == f"Coverage of {tree.org.slug} rebuilt: 2 active people counted."
+    db.expire_all()
+    assert coverage.stored(db, tree.org.id) == coverage.recount(db, tree.org.id)
+
+
+def test_work_deferred_by_a_bulk_writer_is_counted_once_at_the_end(db, make, tree, library):
+    admin = make.person(tree, StakeholderRole.QUALITY_STAFF, hr=True)
+    hr = Actor(admin.user, admin)
+    with coverage.deferred(db, tree.org.id):
+        for n in range(3):
+            people.add_person(
+                db,
+                hr,
+                people.PersonInput(
+                    email=f"d{n}@coverage.example", name=f"D {n}", stakeholder_role="clinician"
+                ),
+                welcome=False,
+            )
+        assert (0, "clinician", "awareness") not in coverage.stored(db, tree.org.id)
+    assert coverage.stored(db, tree.org.id)[(0, "clinician", "awareness")] == (3, 0, 0)
+    assert coverage.stored(db, tree.org.id) == coverage.recount(db, tree.org.id)
