@@ -40,6 +40,7 @@ __all__ = ["deferred", "recount", "refresh", "stored"]
 
 TARGET_PERCENT = 80  # below it a heat-map cell is marked (a setting per organisation could come later)
 PER_PAGE = 50
+HEAT_ROWS = 25  # units of the heat map per page (a system may have a hundred facilities)
 PER_PAGE_MAX = 200
 
 
@@ -218,6 +219,8 @@ class Coverage:
     levels: list[tuple[str, str]]  # (id, title) in order
     heat: list[HeatRow]
     heat_roles: list[str]
+    heat_page: int = 1
+    heat_pages: int = 1
     target: int = TARGET_PERCENT
 
     def level_title(self, level: str) -> str:
@@ -233,6 +236,22 @@ def scope(db: Session, actor: Actor, unit_id: int | None) -> OrgUnit | None:
     if unit is None or unit.org_id != actor.org_id:
         raise NotFound("No such unit in this organisation.")
     return unit
+
+
+def nearby_units(db: Session, actor: Actor, unit_id: int | None) -> list[OrgUnit]:
+    """The units a coverage filter offers: those above the unit shown, the unit and those right below
+    it (the organisation's root and its children when none is shown). Never the whole tree: a picker of
+    10,000 units would cost more than the numbers. A unit elsewhere is reached by its link or its id."""
+    actor.require(*READS_COVERAGE)
+    unit = db.get(OrgUnit, unit_id) if unit_id is not None else None
+    if unit is None or unit.org_id != actor.org_id:
+        roots = list(
+            db.scalars(select(OrgUnit).where(OrgUnit.org_id == actor.org_id, OrgUnit.parent_id.is_(None)))
+        )
+        return roots + [child for root in roots for child in _children(db, root)]
+    above = [int(p) for p in unit.path.strip("/").split("/") if p]
+    lineage = list(db.scalars(select(OrgUnit).where(OrgUnit.org_id == actor.org_id, OrgUnit.id.in_(above))))
+    return lineage + _children(db, unit)
 
 
 def clean_filters(db: Session, unit_id: int | None, role: str, level: str, status: str) -> Filters:
@@ -290,20 +309,33 @@ def _total(role: str, level: str, lines: Iterable[Line]) -> Line:
     )
 
 
-def summary(db: Session, actor: Actor, filters: Filters, *, today: date | None = None) -> Coverage:
+def summary(
+    db: Session, actor: Actor, filters: Filters, *, today: date | None = None, heat_page: int = 1
+) -> Coverage:
     """The coverage of a subtree by role and level, its capability pyramid, and the heat map of the units
-    right below it by role. Two small queries for the subtree and two for the heat map."""
+    right below it by role (HEAT_ROWS a page, by name). A few small queries whatever the size."""
     unit = scope(db, actor, filters.unit_id)
     today = today or org_today(db, actor.org_id)
     key = unit.id if unit else WHOLE_ORGANISATION
+    parent = unit
     if unit is None:
-        children = list(
+        roots = list(
             db.scalars(select(OrgUnit).where(OrgUnit.org_id == actor.org_id, OrgUnit.parent_id.is_(None)))
         )
-        if len(children) == 1:  # the organisation's root: show the units under it
-            children = _children(db, children[0])
-    else:
-        children = _children(db, unit)
+        parent = roots[0] if len(roots) == 1 else None  # the organisation's root: show the units under it
+    below = OrgUnit.parent_id == parent.id if parent is not None else OrgUnit.parent_id.is_(None)
+    below = and_(below, OrgUnit.org_id == actor.org_id, OrgUnit.archived_at.is_(None))
+    heat_pages = max(1, -(-(db.scalar(select(func.count()).where(below)) or 0) // HEAT_ROWS))
+    heat_page = min(max(1, heat_page), heat_pages)
+    children = list(
+        db.scalars(
+            select(OrgUnit)
+            .where(below)
+            .order_by(OrgUnit.name, OrgUnit.id)
+            .limit(HEAT_ROWS)
+            .offset((heat_page - 1) * HEAT_ROWS)
+        )
+    )
     cells = _cells(db, actor.org_id, [key, *(c.id for c in children)], today)
     words = vocabulary(db)
     levels = [(lv.id, lv.title) for lv in words.levels]
@@ -326,21 +358,21 @@ def summary(db: Session, actor: Actor, filters: Filters, *, today: date | None =
         per = total.completed * 1000 // staff if staff else None
         pyramid.append(PyramidStep(level, title, total.completed, total.needed, per))
     heat_roles = [r for r in roles if not filters.role or r == filters.role]
-    heat = []
-    for child in children:
-        row = {}
-        for role in heat_roles:
-            found = [
-                line
-                for (u, r, level), line in cells.items()
-                if u == child.id
-                and r == role
-                and level != STAFF
-                and (not filters.level or level == filters.level)
-            ]
-            if found:
-                row[role] = _total(role, filters.level, found)
-        heat.append(HeatRow(child, row))
+    by_unit_role: dict[tuple[int, str], list[Line]] = defaultdict(list)
+    for (u, r, level), line in cells.items():
+        if u != key and level != STAFF and (not filters.level or level == filters.level):
+            by_unit_role[(u, r)].append(line)
+    heat = [
+        HeatRow(
+            child,
+            {
+                role: _total(role, filters.level, by_unit_role[(child.id, role)])
+                for role in heat_roles
+                if by_unit_role.get((child.id, role))
+            },
+        )
+        for child in children
+    ]
     return Coverage(
         unit=unit,
         filters=filters,
@@ -352,6 +384,8 @@ def summary(db: Session, actor: Actor, filters: Filters, *, today: date | None =
         levels=levels,
         heat=heat,
         heat_roles=[r for r in heat_roles if any(r in h.cells for h in heat)],
+        heat_page=heat_page,
+        heat_pages=heat_pages,
     )
 
 
@@ -361,6 +395,7 @@ def _children(db: Session, unit: OrgUnit) -> list[OrgUnit]:
             select(OrgUnit)
             .where(OrgUnit.parent_id == unit.id, OrgUnit.archived_at.is_(None))
             .order_by(OrgUnit.name)
+            .limit(HEAT_ROWS)
         )
     )
 

@@ -16,7 +16,7 @@ from wtforms.fields.choices import SelectChoice
 
 from curricula.stakeholders import LABELS
 from lms.db import get_db
-from lms.services import Invalid, coverage, organizations
+from lms.services import Invalid, coverage
 from lms.services.catalogue import vocabulary
 from lms.web import acting_actor, params, refused, show_errors
 from lms.web.admin_forms import UnitField, role_choices, unit_choices
@@ -45,7 +45,9 @@ def _filters() -> tuple[CoverageFilter, coverage.Filters | None]:
     actor = acting_actor()
     db = get_db()
     form = CoverageFilter(request.args)
-    form.unit.choices = unit_choices(organizations.list_units(db, actor), blank="The whole organisation")
+    shown = request.args.get("unit", "").strip()
+    near = coverage.nearby_units(db, actor, int(shown) if shown.isdigit() and len(shown) < 10 else None)
+    form.unit.choices = unit_choices(near, blank="The whole organisation")
     form.level.choices = [SelectChoice("", "Every level")] + [
         SelectChoice(lv.id, lv.title) for lv in vocabulary(db).levels
     ]
@@ -82,7 +84,8 @@ def _link(endpoint: str, filters: coverage.Filters, **changes: Any) -> str:
 def page(org: str):
     actor = acting_actor()
     form, filters = _filters()
-    result = coverage.summary(get_db(), actor, filters) if filters else None
+    heat_page = params.arg_number("heat", default=1)
+    result = coverage.summary(get_db(), actor, filters, heat_page=heat_page) if filters else None
     return render_template(
         "coverage/index.html",
         form=form,
