@@ -143,3 +143,13 @@ def test_learners_may_not_read_coverage_and_other_organisations_do_not_see_it(
     other_unit = other_tree.unit.id
     page = login_as(ward["hr"]).get(f"/o/{tree.org.slug}/coverage/people?unit={other_unit}")
     assert page.status_code in (400, 404) and "Sam Surgeon" not in page.get_data(as_text=True)
+
+
+def test_a_heat_map_of_many_units_comes_a_page_at_a_time(login_as, make, tree, ward):
+    for n in range(26):
+        make.unit(tree.org, f"Clinic {n:02d}", UnitKind.DEPARTMENT, tree.facility)
+    client = login_as(ward["hr"])
+    first = client.get(f"/o/{tree.org.slug}/coverage/?unit={tree.facility.id}").get_data(as_text=True)
+    assert "Units page 1 of 2" in first and "Clinic 00" in first and "Surgery" not in first
+    second = client.get(f"/o/{tree.org.slug}/coverage/?unit={tree.facility.id}&heat=2").get_data(as_text=True)
+    assert "Units page 2 of 2" in second and "Surgery" in second and "Medicine" in second

@@ -261,3 +261,23 @@ def test_work_deferred_by_a_bulk_writer_is_counted_once_at_the_end(db, make, tre
         assert (0, "clinician", "awareness") not in coverage.stored(db, tree.org.id)
     assert coverage.stored(db, tree.org.id)[(0, "clinician", "awareness")] == (3, 0, 0)
     assert coverage.stored(db, tree.org.id) == coverage.recount(db, tree.org.id)
+
+
+def test_what_if_shows_how_a_change_would_move_the_numbers_and_changes_nothing(db, make, tree, library):
+    admin = make.person(tree, StakeholderRole.QUALITY_STAFF, hr=True)
+    hr = Actor(admin.user, admin)
+    before = coverage.stored(db, tree.org.id)
+
+    def hire():
+        people.add_person(
+            db,
+            hr,
+            people.PersonInput(email="w@coverage.example", name="Will", stakeholder_role="executive"),
+            welcome=False,
+        )
+
+    moved = coverage.what_if(db, tree.org.id, hire)
+    assert moved[(0, "executive", "sponsor")] == ((0, 0, 0), (1, 0, 0))
+    assert moved[(0, "executive", "")] == ((0, 0, 0), (1, 1, 0))  # one more on the staff
+    assert coverage.stored(db, tree.org.id) == before
+    assert db.scalar(select(User.id).where(User.email == "w@coverage.example")) is None

@@ -10,7 +10,7 @@ paged from `coverage_need`.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -32,11 +32,21 @@ from lms.models import (
 )
 from lms.models.coverage import WHOLE_ORGANISATION, CoverageCell, CoverageNeed, CoverageOpen
 from lms.services import Invalid, NotFound
-from lms.services.access import READS_COVERAGE, Actor, membership_in_org
+from lms.services.access import READS_COVERAGE, Actor
 from lms.services.catalogue import vocabulary
+from lms.services.coverage_record import PersonRecord, RecordItem, person_record
 from lms.services.coverage_upkeep import STAFF, deferred, fold, org_today, rebuild, restate
 
-__all__ = ["deferred", "recount", "refresh", "stored"]
+__all__ = [
+    "PersonRecord",
+    "RecordItem",
+    "deferred",
+    "person_record",
+    "recount",
+    "refresh",
+    "stored",
+    "what_if",
+]
 
 TARGET_PERCENT = 80  # below it a heat-map cell is marked (a setting per organisation could come later)
 PER_PAGE = 50
@@ -159,6 +169,29 @@ def recount(db: Session, org_id: int, today: date | None = None) -> Numbers:
             cell[1] += not open_dues
             cell[2] += bool(open_dues) and min(open_dues) < today
     return {key: (n, c, o) for key, (n, c, o) in counts.items()}
+
+
+Change = dict[tuple[int, str, str], tuple[tuple[int, int, int], tuple[int, int, int]]]
+
+
+def what_if(db: Session, org_id: int, change: Callable[[], object]) -> Change:
+    """How the numbers would move if `change` (any services' work) were applied: it runs in a savepoint
+    that is always rolled back. Returns {(subtree, role, level): (before, after)} for the cells it moves
+    (the roster import's preview)."""
+    before = stored(db, org_id)
+    savepoint = db.begin_nested()
+    try:
+        change()
+        db.flush()
+        after = stored(db, org_id)
+    finally:
+        savepoint.rollback()
+    zero = (0, 0, 0)
+    return {
+        key: (before.get(key, zero), after.get(key, zero))
+        for key in before.keys() | after.keys()
+        if before.get(key, zero) != after.get(key, zero)
+    }
 
 
 # --- reading --------------------------------------------------------------------------------------------
@@ -502,73 +535,3 @@ def every_person(db: Session, actor: Actor, filters: Filters) -> Iterator[Someon
     )
     for row in db.execute(query.execution_options(yield_per=1000)):
         yield _someone(row, today)
-
-
-# --- one person's record --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RecordItem:
-    module_slug: str
-    module_title: str
-    level: str | None
-    source: str
-    due_on: date
-    status: str  # not-started, in-progress, completed
-    completed_at: object | None
-    overdue: bool
-    cancelled: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PersonRecord:
-    membership: Membership
-    items: list[RecordItem]  # open assignments first (by due date), then cancelled ones kept for history
-    today: date
-
-    @property
-    def open_items(self) -> list[RecordItem]:
-        return [i for i in self.items if not i.cancelled]
-
-    @property
-    def overdue(self) -> list[RecordItem]:
-        return [i for i in self.items if i.overdue]
-
-    @property
-    def completed(self) -> int:
-        return sum(1 for i in self.open_items if i.status == "completed")
-
-
-def person_record(db: Session, actor: Actor, membership_id: int) -> PersonRecord:
-    """A person's assignments in this organisation, with their progress and what is overdue (HR and org
-    admins). Reflections and journal entries are never part of it (DESIGN.md section 6)."""
-    actor.require(*READS_COVERAGE)
-    membership = membership_in_org(db, actor, membership_id)
-    today = org_today(db, actor.org_id)
-    rows = db.execute(
-        select(
-            Assignment, Module.slug, Module.title, Module.retired_at, Progress.status, Progress.completed_at
-        )
-        .join(Module, Module.id == Assignment.module_id)
-        .outerjoin(Progress, and_(Progress.user_id == Assignment.user_id, Progress.module_id == Module.id))
-        .where(Assignment.membership_id == membership.id)
-        .order_by(Assignment.cancelled_at.is_not(None), Assignment.due_on, Module.position)
-    )
-    items = []
-    for a, slug, title, retired_at, status, completed_at in rows:
-        done = status == ProgressStatus.COMPLETED
-        cancelled = a.cancelled_at is not None or retired_at is not None
-        items.append(
-            RecordItem(
-                slug,
-                title,
-                a.level,
-                a.source.value,
-                a.due_on,
-                "completed" if done else ("in-progress" if status else "not-started"),
-                completed_at if done else None,
-                not cancelled and not done and membership.active and a.due_on < today,
-                cancelled,
-            )
-        )
-    return PersonRecord(membership, items, today)
