@@ -73,7 +73,8 @@ class PyramidStep(Shape):
 
 
 class UnitCoverage(Shape):
-    """A unit right below the one asked for, by role (its whole subtree)."""
+    """A unit right below the one asked for (the first 25 by name, as the page's heat map), by role, over
+    its whole subtree."""
 
     unit: UnitRef
     roles: list[CoverageLine]
