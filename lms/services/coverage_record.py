@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from lms.models import Assignment, Membership, Module, Progress, ProgressStatus
 from lms.services.access import READS_COVERAGE, Actor, membership_in_org
+from lms.services.catalogue import vocabulary
 from lms.services.coverage_upkeep import org_today
 
 
@@ -19,6 +20,7 @@ class RecordItem:
     module_slug: str
     module_title: str
     level: str | None
+    level_title: str
     source: str
     due_on: date
     status: str  # not-started, in-progress, completed
@@ -52,6 +54,7 @@ def person_record(db: Session, actor: Actor, membership_id: int) -> PersonRecord
     actor.require(*READS_COVERAGE)
     membership = membership_in_org(db, actor, membership_id)
     today = org_today(db, actor.org_id)
+    words = vocabulary(db)
     rows = db.execute(
         select(
             Assignment, Module.slug, Module.title, Module.retired_at, Progress.status, Progress.completed_at
@@ -70,6 +73,7 @@ def person_record(db: Session, actor: Actor, membership_id: int) -> PersonRecord
                 slug,
                 title,
                 a.level,
+                words.level(a.level).title if a.level else "",
                 a.source.value,
                 a.due_on,
                 "completed" if done else ("in-progress" if status else "not-started"),
