@@ -26,6 +26,8 @@ BENCHMARKS: dict[str, str] = {
     "content": "bench.content",
     "reset": "bench.reset",
     "scheduler": "bench.scheduler",
+    "dataset": "bench.staff",
+    "coverage": "bench.coverage",
 }
 
 

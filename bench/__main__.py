@@ -10,7 +10,9 @@ import sys
 from bench import BENCHMARKS, BenchmarkFailed, UnknownBenchmark, result_path, run
 
 # Benchmarks that take --database and --database-url.
-DATABASE_BENCHMARKS = {"pages"}
+DATABASE_BENCHMARKS = {"pages", "dataset", "coverage"}
+# Benchmarks that take --size: dataset one size, coverage the sizes it compares (comma-separated).
+SIZE_BENCHMARKS = {"dataset": "size", "coverage": "sizes"}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,8 +35,20 @@ def main(argv: list[str] | None = None) -> int:
         help="pages only: use this PostgreSQL server (postgresql+psycopg://user:pass@host:port/db; the "
         "role needs CREATEDB: a scratch database is made and dropped) instead of starting one",
     )
+    parser.add_argument(
+        "--size",
+        default=None,
+        help="dataset: S, M, L or XL staff (500 to 500,000; default M); coverage: the sizes to compare, "
+        "comma-separated (default M,XL)",
+    )
     args = parser.parse_args(argv)
-    options = {}
+    options: dict = {}
+    if args.size:
+        if args.name not in SIZE_BENCHMARKS:
+            print(f"error: --size applies to: {', '.join(SIZE_BENCHMARKS)}", file=sys.stderr)
+            return 2
+        sizes = tuple(s.strip().upper() for s in args.size.split(",") if s.strip())
+        options[SIZE_BENCHMARKS[args.name]] = sizes[0] if args.name == "dataset" else sizes
     if args.database or args.database_url:
         if args.name not in DATABASE_BENCHMARKS:
             print(
@@ -48,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
                 file=sys.stderr,
             )
             return 2
-        options = {"database": args.database or "postgresql", "database_url": args.database_url}
+        options |= {"database": args.database or "postgresql", "database_url": args.database_url}
     # A plain `kill` should stop gunicorn and a throwaway PostgreSQL too: make it unwind like Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:

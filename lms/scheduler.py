@@ -26,7 +26,7 @@ from sqlalchemy import text
 
 from lms.db import commit_each, get_db, unit_of_work
 from lms.mail import transport_from_url
-from lms.services import accounts, dosing, escalation, outbox, prompt_delivery
+from lms.services import accounts, coverage, dosing, escalation, outbox, prompt_delivery
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +68,14 @@ def reconcile_dose_assignments(app: Flask) -> Counts:
         return {"organisations re-planned": len(done)}
 
 
+def fold_coverage(app: Flask) -> Counts:
+    """Hourly: count in each organisation's coverage cells what fell overdue since its last fold (one write
+    per cell a day, never per learner), each organisation in a transaction of its own."""
+    with app.app_context():
+        folded = commit_each(coverage.fold_all(get_db()))
+    return {"coverage cells folded": sum(rows for _, rows in folded)}
+
+
 def forget_old_sign_in_attempts(app: Flask) -> Counts:
     """Daily: sign-in attempts are kept 30 days, then deleted."""
     with app.app_context(), unit_of_work() as db:
@@ -92,6 +100,7 @@ JOBS: tuple[tuple[Callable[[Flask], Counts], int], ...] = (
     (escalate_overdue_follow_ups, 900),
     (deliver_outbox, 15),
     (reconcile_dose_assignments, 3600),
+    (fold_coverage, 3600),
     (forget_old_sign_in_attempts, 86400),
 )  # (job, seconds between runs)
 

@@ -1,6 +1,7 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers every table."""
 
 from lms.models.audit import AuditEvent
+from lms.models.coverage import CoverageCell, CoverageFold, CoverageNeed, CoverageOpen
 from lms.models.credential import (
     ApiToken,
     EmailChange,
@@ -44,6 +45,10 @@ __all__ = [
     "CheckAttempt",
     "CoachingRelationship",
     "ContentRelease",
+    "CoverageCell",
+    "CoverageFold",
+    "CoverageNeed",
+    "CoverageOpen",
     "DosePolicyOverride",
     "EmailChange",
     "FollowUp",

@@ -17,6 +17,9 @@ from lms.services import Forbidden, NotFound
 
 # Who may manage people (the roster, roles, units): one named set, used by every people service.
 MANAGES_PEOPLE = (Permission.ORG_ADMIN, Permission.HR)
+# Who reads coverage (by unit, role and dose level, down to each person's assignments and progress):
+# HR and the organisation's administrators, of their own organisation only.
+READS_COVERAGE = (Permission.HR, Permission.ORG_ADMIN)
 # Permissions an organisation may require a second factor for (Organization.second_factor_required).
 NEEDS_SECOND_FACTOR = frozenset({Permission.ORG_ADMIN, Permission.HR, Permission.COACH})
 

@@ -119,6 +119,7 @@ def init_app(app: Flask) -> None:
         api,
         auth,
         coaching,
+        coverage,
         follow_ups,
         gemba,
         health,
@@ -143,6 +144,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(operator.bp)
     app.register_blueprint(policy.bp)
+    app.register_blueprint(coverage.bp)
     app.register_blueprint(learning.bp)
     app.register_blueprint(library.bp)
     app.register_blueprint(profile.bp)

@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from curricula.stakeholders import LABELS
 from lms.db import get_db
 from lms.models import AuditEvent, Invitation, Membership, Permission
-from lms.services import Invalid, audit, coaching, invitations, organizations, people, second_factor
+from lms.services import Invalid, audit, coaching, coverage, invitations, organizations, people, second_factor
 from lms.services.access import Actor
 from lms.services.units_import import import_units
 from lms.web import acting_actor, params, refused, refused_status, show_errors, submit_change
@@ -391,6 +391,7 @@ def _person_page(
     return render_template(
         "admin/person.html",
         person=membership,
+        record=coverage.person_record(db, actor, membership_id),
         details=details,
         permissions=permissions,
         standing=standing or ConfirmForm(formdata=None),

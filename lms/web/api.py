@@ -34,6 +34,8 @@ PREFIX = "/api/v1"
 bp = Blueprint("api", __name__, url_prefix=PREFIX)
 
 PUBLIC_ENDPOINTS = {"api.openapi_document", "api.reference"}
+# Operations whose filters take the content release's terms (m.VOCABULARY_FILTERS), listed by the document.
+VOCABULARY_PATHS = {"/modules", "/orgs/{org}/coverage", "/orgs/{org}/coverage/overdue"}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 UNAUTHENTICATED = "Sign in or send a personal access token."
 
@@ -205,13 +207,13 @@ def document(*, cookie_name: str, vocabulary: catalogue.Vocabulary | None = None
                 if parameter["in"] == "path":
                     parameter["schema"] = TypeAdapter(m.PATH_PARAMETERS[parameter["name"]]).json_schema()
                     parameter["description"] = parameter["schema"].pop("description", "")
-                elif parameter["in"] == "query" and path == "/modules" and vocabulary is not None:
+                elif parameter["in"] == "query" and path in VOCABULARY_PATHS and vocabulary is not None:
                     _list_vocabulary(parameter, vocabulary)
     generated["paths"] = paths
     for hook in DOCUMENT_HOOKS:
         hook(generated, vocabulary)
-    for query in (m.UnitsQuery, m.PeopleQuery, m.ModulesQuery):  # listed as parameters, not as bodies
-        generated["components"]["schemas"].pop(query.__name__, None)
+    for name in [n for n in generated["components"]["schemas"] if n.endswith("Query")]:
+        generated["components"]["schemas"].pop(name)  # queries are listed as parameters, not as bodies
     generated.pop("tags", None)
     generated["servers"] = [{"url": PREFIX}]
     generated["security"] = [{"bearerAuth": []}, {"cookieAuth": []}]
@@ -435,6 +437,7 @@ def describe(schema: dict | None) -> str:
 
 # The operations of other modules join the blueprint and the document when imported.
 from lms.web import (  # noqa: E402, F401
+    api_coverage,
     api_gemba,
     api_journal,
     api_prompts,

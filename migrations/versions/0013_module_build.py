@@ -1,7 +1,7 @@
 """module build: the version of the build a module row was written by (a sync rebuilds older rows)
 
 Revision ID: 0013
-Revises: 0010
+Revises: 0011
 Create Date: 2026-11-25 15:50:00.000000
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 
 
 revision = '0013'
-down_revision = '0010'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
