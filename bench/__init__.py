@@ -25,6 +25,7 @@ BENCHMARKS: dict[str, str] = {
     "pages": "bench.pages",
     "content": "bench.content",
     "reset": "bench.reset",
+    "dosing": "bench.dosing",
 }
 
 
