@@ -1,0 +1,274 @@
+"""The dosing rules as one query: which people of an organisation have anything to change.
+
+`dosing.reconcile` plans a whole organisation (50,000 people, half a million assignments). Reading every
+assignment into Python to find that nothing changed took longer than writing them all, so the question
+"whose assignments differ from the policy?" is asked of the database in one statement, and only the people
+it names are planned in Python (dosing._decide, the one statement of the rules). The query follows the rules
+of lms/services/dosing.py exactly for DOSE assignments:
+
+- *missing*: an active person lacks an assignment (of any source) of a module their role requires;
+- *re-open*: an active person holds a cancelled DOSE assignment of a module their role requires;
+- *cancel or re-date*: an open DOSE assignment of a module the person has not completed, when the person
+  is inactive, the module is no longer required, or its level or due date is not the policy's (the local
+  date it was assigned, in the organisation's time zone, plus the policy's days for its level).
+
+It may name a person who then turns out to have nothing to change (the planning finds no change and writes
+nothing); it never misses one whose assignments would change. The local date of a stored UTC time is
+computed from the UTC offsets Python's zoneinfo gives for the organisation's zone (`offsets`), the same
+rules as the planning's, on SQLite and PostgreSQL alike; a time outside the span they cover compares as
+unknown, which names the person (planned in Python, correctly).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Date,
+    Integer,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    union,
+    update,
+    values,
+)
+from sqlalchemy.orm import Session
+
+from curricula.stakeholders import StakeholderRole
+from lms.models import Assignment, AssignmentSource, Membership, Progress, ProgressStatus
+
+OFFSET_YEARS = 25  # the span of assignment times whose local date the query computes itself
+
+# One required module of a role: (role, module id, level, days to complete).
+Required = tuple[str, int, str, int]
+
+
+def stale_memberships(
+    org_id: int, required: Sequence[Required], zone: str, today: date, dialect: str, role: str | None = None
+) -> Select[Any]:
+    """The ids of the organisation's memberships (of `role` and active, when given) whose DOSE assignments
+    differ from the policy `required` describes (module docstring), each once."""
+    plan = _plan_table(required)
+    people = [Membership.org_id == org_id]
+    if role is not None:
+        people += [Membership.stakeholder_role == StakeholderRole(role), Membership.active.is_(True)]
+    missing = (
+        select(Membership.id)
+        .join(plan, plan.c.role == Membership.stakeholder_role)
+        .where(
+            *people,
+            Membership.active.is_(True),
+            ~exists().where(
+                Assignment.membership_id == Membership.id, Assignment.module_id == plan.c.module_id
+            ),
+        )
+    )
+    completed = exists().where(
+        Progress.user_id == Membership.user_id,
+        Progress.module_id == Assignment.module_id,
+        Progress.status == ProgressStatus.COMPLETED,
+    )
+    is_required = plan.c.module_id.is_not(None)
+    due = _local_date_plus(Assignment.assigned_at, cast(plan.c.days, Integer), zone, today, dialect)
+    wrong = (
+        select(Membership.id)
+        .select_from(Assignment)
+        .join(Membership, Membership.id == Assignment.membership_id)
+        .outerjoin(
+            plan, and_(plan.c.role == Membership.stakeholder_role, plan.c.module_id == Assignment.module_id)
+        )
+        .where(
+            *people,
+            Assignment.org_id == org_id,
+            Assignment.source == AssignmentSource.DOSE,
+            or_(
+                and_(Assignment.cancelled_at.is_not(None), Membership.active.is_(True), is_required),
+                and_(
+                    Assignment.cancelled_at.is_(None),
+                    or_(
+                        Membership.active.is_(False),
+                        ~is_required,
+                        Assignment.level.is_distinct_from(plan.c.level),
+                        Assignment.due_on.is_distinct_from(due),
+                    ),
+                    ~completed,
+                ),
+            ),
+        )
+    )
+    found = union(missing, wrong).subquery()
+    return select(found.c.id).order_by(found.c.id)
+
+
+def _plan_table(required: Sequence[Required]) -> CTE:
+    rows = list(required) or [("", 0, "", 0)]  # no policy: a row no role matches (VALUES needs one)
+    return (
+        values(
+            column("role", String),
+            column("module_id", Integer),
+            column("level", String),
+            column("days", Integer),
+            name="dose_plan",
+        )
+        .data(rows)
+        .cte("dose_plan")
+    )
+
+
+def _local_date_plus(
+    moment: Any, days: ColumnElement[int], zone: str, today: date, dialect: str
+) -> ColumnElement[Any]:
+    """The local date of the stored UTC time `moment` in `zone`, plus `days`; NULL outside the span
+    `offsets` covers."""
+    pieces = offsets(zone, today)
+    if dialect == "sqlite":
+        # date('YYYY-MM-DD HH:MM:SS', '-18000 seconds', '+30 days'): SQLite's date arithmetic on text.
+        shift = _offset_case(moment, pieces, lambda s: literal(f"{s:+d} seconds"))
+        return func.date(moment, shift, "+" + cast(days, String) + " days")
+    shift = _offset_case(moment, pieces, lambda s: literal(timedelta(seconds=s)))
+    return cast(moment + shift, Date) + days
+
+
+def _offset_case(
+    moment: Any, pieces: Sequence[tuple[datetime, int | None]], value: Any
+) -> ColumnElement[Any]:
+    """CASE over the zone's offsets, newest first (most assignments are recent); NULL outside them."""
+    return case(
+        *[
+            (moment >= start, null() if seconds is None else value(seconds))
+            for start, seconds in reversed(pieces)
+        ],
+        else_=null(),
+    )
+
+
+@lru_cache(maxsize=64)
+def offsets(zone: str, today: date) -> tuple[tuple[datetime, int | None], ...]:
+    """The UTC offset of `zone` (seconds) from each change on, over OFFSET_YEARS before `today` to a year
+    after: ((UTC start, seconds), ...) oldest first, each holding until the next start; the last is
+    (the end of the span, None)."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(date(today.year - OFFSET_YEARS, 1, 1), time(), tzinfo=UTC)
+    end = datetime.combine(date(today.year + 1, 12, 31), time(), tzinfo=UTC)
+
+    def offset(moment: datetime) -> int:
+        return int(moment.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
+
+    pieces: list[tuple[datetime, int | None]] = [(start, offset(start))]
+    day = start
+    while day < end:
+        following = day + timedelta(days=1)
+        if offset(following) != pieces[-1][1]:  # a change within the day: find its second
+            low, high = 0, 86400  # seconds after `day`: the old offset at low, the new one at high
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (
+                    (middle, high)
+                    if offset(day + timedelta(seconds=middle)) == pieces[-1][1]
+                    else (low, middle)
+                )
+            changed = day + timedelta(seconds=high)
+            pieces.append((changed, offset(changed)))
+        day = following
+    return (*pieces, (end, None))
+
+
+# --- writing a batch's plans ---------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Writes:
+    """The changes planned for a batch of people, written with one Core statement per kind (executemany),
+    no ORM object per row. `changed` maps each membership written to its unit."""
+
+    now: datetime
+    create: list[dict[str, Any]] = field(default_factory=list)
+    reopen: list[dict[str, Any]] = field(default_factory=list)
+    redate: list[dict[str, Any]] = field(default_factory=list)
+    cancel: list[int] = field(default_factory=list)
+    changed: dict[int, int | None] = field(default_factory=dict)
+
+    def add(self, person: Any, org_id: int, plan: Any) -> None:
+        """`plan`'s changes (dosing._Plan) for `person` (a row: id, user_id, unit_id)."""
+        self.create += [
+            {
+                "membership_id": person.id,
+                "org_id": org_id,
+                "user_id": person.user_id,
+                "module_id": module_id,
+                "source": AssignmentSource.DOSE,
+                "level": level,
+                "assigned_at": self.now,
+                "due_on": due,
+            }
+            for module_id, level, due in plan.create
+        ]
+        self.reopen += [{"b_id": id_, "b_level": level, "b_due": due} for id_, level, due in plan.reopen]
+        self.redate += [{"b_id": id_, "b_level": level, "b_due": due} for id_, level, due in plan.redate]
+        self.cancel += plan.cancel
+        if plan.create or plan.reopen or plan.redate or plan.cancel:
+            self.changed[person.id] = person.unit_id
+
+    def execute(self, db: Session) -> None:
+        table = Assignment.__table__
+        by_id = table.c.id == bindparam("b_id")
+        if self.create:
+            db.execute(insert(table), self.create)
+        if self.reopen:
+            db.execute(
+                update(table)
+                .where(by_id)
+                .values(
+                    cancelled_at=None,
+                    assigned_at=self.now,
+                    level=bindparam("b_level"),
+                    due_on=bindparam("b_due"),
+                ),
+                self.reopen,
+            )
+        if self.redate:
+            db.execute(
+                update(table).where(by_id).values(level=bindparam("b_level"), due_on=bindparam("b_due")),
+                self.redate,
+            )
+        if self.cancel:
+            db.execute(update(table).where(table.c.id.in_(self.cancel)).values(cancelled_at=self.now))
+        bump_learning_versions(db, list(self.changed))
+
+
+def bump_learning_versions(db: Session, membership_ids: list[int]) -> None:
+    """What lms.kept's listener does for ORM writes, for Core writes to these memberships' assignments:
+    bump their learning_version in SQL, and make loaded objects read theirs (and the assignments) again."""
+    if not membership_ids:
+        return
+    table = Membership.__table__
+    db.execute(
+        update(table)
+        .where(table.c.id.in_(membership_ids))
+        .values(learning_version=table.c.learning_version + 1)
+    )
+    changed = set(membership_ids)
+    for obj in list(db.identity_map.values()):
+        if isinstance(obj, Membership) and obj.id in changed:
+            db.expire(obj, ["learning_version"])
+        elif isinstance(obj, Assignment) and obj.membership_id in changed:
+            db.expire(obj)
