@@ -110,12 +110,12 @@ def measure(app: Flask, where: dict[str, Any]) -> dict[str, Any]:
         org_id = seed(db)
         if postgresql:
             analyze(db)  # as autovacuum would have, long before a nightly run
-        rows, built_s = timed(lambda: planned_rows(db, org_id))
+        rows, built_s = timed(planned_rows, db, org_id)
         expected = checksum(rows)
 
         progress(f"bare insert of the {len(rows):,} rows reconcile is to create")
         with peak_memory() as bare_memory:
-            bare_s = timed(lambda: bare_insert(db, rows))[1]
+            bare_s = timed(bare_insert, db, rows)[1]
         if checksum_in(db) != expected:
             raise BenchmarkFailed("the bare insert did not leave the planned rows")
         del rows
@@ -123,7 +123,7 @@ def measure(app: Flask, where: dict[str, Any]) -> dict[str, Any]:
 
         progress("dosing.reconcile, everyone new")
         with peak_memory() as first_memory:
-            first, first_s = timed(lambda: reconciled(db, org_id))
+            first, first_s = timed(reconciled, db, org_id)
         if checksum_in(db) != expected or first.created != expected[0]:
             raise BenchmarkFailed(f"reconcile did not create the planned rows: {first} vs {expected}")
         if postgresql:
@@ -131,7 +131,7 @@ def measure(app: Flask, where: dict[str, Any]) -> dict[str, Any]:
 
         progress("dosing.reconcile again, nothing to change")
         with peak_memory() as again_memory:
-            again, again_s = timed(lambda: reconciled(db, org_id))
+            again, again_s = timed(reconciled, db, org_id)
         if again.changed:
             raise BenchmarkFailed(f"a second reconcile changed something: {again}")
         dataset = {
@@ -333,9 +333,9 @@ def counts_of(counts: dosing.PlanCounts) -> dict[str, int]:
     }
 
 
-def timed(work: Callable[[], Any]) -> tuple[Any, float]:
+def timed(work: Callable[..., Any], *args: Any) -> tuple[Any, float]:
     started = time.perf_counter()
-    result = work()
+    result = work(*args)
     return result, time.perf_counter() - started
 
 

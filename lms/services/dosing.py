@@ -267,15 +267,15 @@ def reconcile_nightly(db: Session, *, now: datetime | None = None) -> Iterator[t
 
 def _plan_stale(db: Session, context: _Context, org_id: int, role: str | None = None) -> PlanCounts:
     """Plan the people `dosing_bulk.stale_memberships` names (of `role`, when given), BATCH at a time."""
-    required = [
-        (role_, module_id, level, days)
-        for role_, levels in context.policy.items()
-        if role is None or role_ == role
-        for level, days in levels.items()
-        for module_id in context.modules_by_level.get(level, ())
-    ]
-    dialect = db.get_bind().dialect.name
-    query = dosing_bulk.stale_memberships(org_id, required, context.zone.key, context.today, dialect, role)
+    query = dosing_bulk.stale_memberships(
+        org_id,
+        context.policy,
+        context.modules_by_level,
+        context.zone.key,
+        context.today,
+        db.get_bind().dialect.name,
+        role,
+    )
     stale = list(db.scalars(query))
     counts = PlanCounts()
     for start in range(0, len(stale), BATCH):

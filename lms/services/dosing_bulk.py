@@ -21,7 +21,7 @@ unknown, which names the person (planned in Python, correctly).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -29,17 +29,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
-    CTE,
     ColumnElement,
     Date,
-    Integer,
     Select,
     String,
     and_,
     bindparam,
     case,
     cast,
-    column,
     exists,
     func,
     insert,
@@ -47,90 +44,98 @@ from sqlalchemy import (
     null,
     or_,
     select,
-    union,
     update,
-    values,
 )
 from sqlalchemy.orm import Session
 
 from curricula.stakeholders import StakeholderRole
-from lms.models import Assignment, AssignmentSource, Membership, Progress, ProgressStatus
+from lms.models import Assignment, AssignmentSource, Membership, Module, Progress, ProgressStatus
 
 OFFSET_YEARS = 25  # the span of assignment times whose local date the query computes itself
 
-# One required module of a role: (role, module id, level, days to complete).
-Required = tuple[str, int, str, int]
-
 
 def stale_memberships(
-    org_id: int, required: Sequence[Required], zone: str, today: date, dialect: str, role: str | None = None
+    org_id: int,
+    policy: Mapping[str, Mapping[str, int]],
+    modules_by_level: Mapping[str, Sequence[int]],
+    zone: str,
+    today: date,
+    dialect: str,
+    role: str | None = None,
 ) -> Select[Any]:
     """The ids of the organisation's memberships (of `role` and active, when given) whose DOSE assignments
-    differ from the policy `required` describes (module docstring), each once."""
-    plan = _plan_table(required)
-    people = [Membership.org_id == org_id]
-    if role is not None:
-        people += [Membership.stakeholder_role == StakeholderRole(role), Membership.active.is_(True)]
-    missing = (
-        select(Membership.id)
-        .join(plan, plan.c.role == Membership.stakeholder_role)
-        .where(
-            *people,
-            Membership.active.is_(True),
-            ~exists().where(
-                Assignment.membership_id == Membership.id, Assignment.module_id == plan.c.module_id
-            ),
-        )
+    differ from `policy` (role -> {level: days}; the active modules of a level being `modules_by_level`,
+    as read in this transaction), each once, in order (module docstring).
+
+    One pass over the people and their assignments, grouped by person: a person is named when they hold
+    fewer of their required modules than their role requires (one is missing), or when any DOSE assignment
+    of theirs is to re-open, cancel or re-date. A module is required when it is active and its level is
+    among the role's (the days, a CASE on role and level, are not NULL).
+    """
+    roles = {role: policy.get(role, {})} if role is not None else policy
+    days = _by_role(
+        {
+            r: case({level: d for level, d in levels.items()}, value=Module.dose)
+            for r, levels in roles.items()
+            if levels
+        }
     )
+    expected = _by_role(
+        {
+            r: literal(sum(len(modules_by_level.get(level, ())) for level in levels))
+            for r, levels in roles.items()
+        }
+    )
+    required = and_(Module.retired_at.is_(None), days.is_not(None))
+    dose = Assignment.source == AssignmentSource.DOSE
     completed = exists().where(
         Progress.user_id == Membership.user_id,
         Progress.module_id == Assignment.module_id,
         Progress.status == ProgressStatus.COMPLETED,
     )
-    is_required = plan.c.module_id.is_not(None)
-    due = _local_date_plus(Assignment.assigned_at, cast(plan.c.days, Integer), zone, today, dialect)
-    wrong = (
-        select(Membership.id)
-        .select_from(Assignment)
-        .join(Membership, Membership.id == Assignment.membership_id)
-        .outerjoin(
-            plan, and_(plan.c.role == Membership.stakeholder_role, plan.c.module_id == Assignment.module_id)
-        )
-        .where(
-            *people,
-            Assignment.org_id == org_id,
-            Assignment.source == AssignmentSource.DOSE,
+    due = _local_date_plus(Assignment.assigned_at, days, zone, today, dialect)
+    to_change = or_(
+        and_(dose, Assignment.cancelled_at.is_not(None), Membership.active.is_(True), required),  # re-open
+        and_(
+            dose,
+            Assignment.cancelled_at.is_(None),
             or_(
-                and_(Assignment.cancelled_at.is_not(None), Membership.active.is_(True), is_required),
-                and_(
-                    Assignment.cancelled_at.is_(None),
-                    or_(
-                        Membership.active.is_(False),
-                        ~is_required,
-                        Assignment.level.is_distinct_from(plan.c.level),
-                        Assignment.due_on.is_distinct_from(due),
-                    ),
-                    ~completed,
-                ),
+                Membership.active.is_(False),  # cancel
+                ~required,  # cancel
+                Assignment.level.is_distinct_from(Module.dose),  # re-date (a new level)
+                Assignment.due_on.is_distinct_from(due),  # re-date
             ),
-        )
+            ~completed,
+        ),
     )
-    found = union(missing, wrong).subquery()
-    return select(found.c.id).order_by(found.c.id)
-
-
-def _plan_table(required: Sequence[Required]) -> CTE:
-    rows = list(required) or [("", 0, "", 0)]  # no policy: a row no role matches (VALUES needs one)
+    held_required = func.sum(case((required, 1), else_=0))
+    people = [Membership.org_id == org_id]
+    if role is not None:
+        people += [Membership.stakeholder_role == StakeholderRole(role), Membership.active.is_(True)]
     return (
-        values(
-            column("role", String),
-            column("module_id", Integer),
-            column("level", String),
-            column("days", Integer),
-            name="dose_plan",
+        select(Membership.id)
+        .outerjoin(Assignment, Assignment.membership_id == Membership.id)
+        .outerjoin(Module, Module.id == Assignment.module_id)
+        .where(*people)
+        .group_by(Membership.id)
+        .having(
+            or_(
+                and_(
+                    Membership.active.is_(True), func.coalesce(held_required, 0) != func.coalesce(expected, 0)
+                ),
+                func.max(case((to_change, 1), else_=0)) == 1,
+            )
         )
-        .data(rows)
-        .cte("dose_plan")
+        .order_by(Membership.id)
+    )
+
+
+def _by_role(by_role: Mapping[str, Any]) -> ColumnElement[Any]:
+    """CASE membership.stakeholder_role WHEN role THEN value ... END (NULL for a role not given)."""
+    if not by_role:
+        return null()
+    return case(
+        {StakeholderRole(r): value for r, value in by_role.items()}, value=Membership.stakeholder_role
     )
 
 
