@@ -32,7 +32,6 @@ from sqlalchemy import (
     ColumnElement,
     Date,
     Select,
-    String,
     and_,
     bindparam,
     case,
@@ -51,7 +50,9 @@ from sqlalchemy.orm import Session
 from curricula.stakeholders import StakeholderRole
 from lms.models import Assignment, AssignmentSource, Membership, Module, Progress, ProgressStatus
 
-OFFSET_YEARS = 25  # the span of assignment times whose local date the query computes itself
+# The span of assignment times whose local date the query computes itself: from OFFSET_YEARS before
+# today to OFFSET_DAYS_AHEAD after (a time outside names its person, who is then planned in Python).
+OFFSET_YEARS, OFFSET_DAYS_AHEAD = 25, 7
 
 
 def stale_memberships(
@@ -73,19 +74,19 @@ def stale_memberships(
     among the role's (the days, a CASE on role and level, are not NULL).
     """
     roles = {role: policy.get(role, {})} if role is not None else policy
+    sqlite = dialect == "sqlite"
+    # The role's days for the module's level (NULL: not required), as SQLite's date modifier there.
     days = _by_role(
         {
-            r: case({level: d for level, d in levels.items()}, value=Module.dose)
+            r: case(
+                {level: f"{d:+d} days" if sqlite else d for level, d in levels.items()}, value=Module.dose
+            )
             for r, levels in roles.items()
             if levels
         }
     )
-    expected = _by_role(
-        {
-            r: literal(sum(len(modules_by_level.get(level, ())) for level in levels))
-            for r, levels in roles.items()
-        }
-    )
+    counts = {r: sum(len(modules_by_level.get(level, ())) for level in levels) for r, levels in roles.items()}
+    expected = func.coalesce(_by_role({r: literal(n) for r, n in counts.items()}), 0)
     required = and_(Module.retired_at.is_(None), days.is_not(None))
     dose = Assignment.source == AssignmentSource.DOSE
     completed = exists().where(
@@ -93,7 +94,8 @@ def stale_memberships(
         Progress.module_id == Assignment.module_id,
         Progress.status == ProgressStatus.COMPLETED,
     )
-    due = _local_date_plus(Assignment.assigned_at, days, zone, today, dialect)
+    # NULL when the module is not required (days NULL), so such an open assignment compares as changed.
+    due = _local_date_plus(Assignment.assigned_at, days, zone, today, sqlite)
     to_change = or_(
         and_(dose, Assignment.cancelled_at.is_not(None), Membership.active.is_(True), required),  # re-open
         and_(
@@ -101,9 +103,9 @@ def stale_memberships(
             Assignment.cancelled_at.is_(None),
             or_(
                 Membership.active.is_(False),  # cancel
-                ~required,  # cancel
+                Module.retired_at.is_not(None),  # cancel
                 Assignment.level.is_distinct_from(Module.dose),  # re-date (a new level)
-                Assignment.due_on.is_distinct_from(due),  # re-date
+                Assignment.due_on.is_distinct_from(due),  # re-date, or cancel (not required)
             ),
             ~completed,
         ),
@@ -120,9 +122,7 @@ def stale_memberships(
         .group_by(Membership.id)
         .having(
             or_(
-                and_(
-                    Membership.active.is_(True), func.coalesce(held_required, 0) != func.coalesce(expected, 0)
-                ),
+                and_(Membership.active.is_(True), func.coalesce(held_required, 0) != expected),
                 func.max(case((to_change, 1), else_=0)) == 1,
             )
         )
@@ -140,15 +140,15 @@ def _by_role(by_role: Mapping[str, Any]) -> ColumnElement[Any]:
 
 
 def _local_date_plus(
-    moment: Any, days: ColumnElement[int], zone: str, today: date, dialect: str
+    moment: Any, days: ColumnElement[Any], zone: str, today: date, sqlite: bool
 ) -> ColumnElement[Any]:
-    """The local date of the stored UTC time `moment` in `zone`, plus `days`; NULL outside the span
-    `offsets` covers."""
+    """The local date of the stored UTC time `moment` in `zone`, plus `days` (on SQLite a modifier,
+    '+30 days'); NULL when `days` is, or outside the span `offsets` covers."""
     pieces = offsets(zone, today)
-    if dialect == "sqlite":
+    if sqlite:
         # date('YYYY-MM-DD HH:MM:SS', '-18000 seconds', '+30 days'): SQLite's date arithmetic on text.
         shift = _offset_case(moment, pieces, lambda s: literal(f"{s:+d} seconds"))
-        return func.date(moment, shift, "+" + cast(days, String) + " days")
+        return func.date(moment, shift, days)
     shift = _offset_case(moment, pieces, lambda s: literal(timedelta(seconds=s)))
     return cast(moment + shift, Date) + days
 
@@ -168,12 +168,12 @@ def _offset_case(
 
 @lru_cache(maxsize=64)
 def offsets(zone: str, today: date) -> tuple[tuple[datetime, int | None], ...]:
-    """The UTC offset of `zone` (seconds) from each change on, over OFFSET_YEARS before `today` to a year
-    after: ((UTC start, seconds), ...) oldest first, each holding until the next start; the last is
-    (the end of the span, None)."""
+    """The UTC offset of `zone` (seconds) from each change on, over OFFSET_YEARS before `today` to
+    OFFSET_DAYS_AHEAD after: ((UTC start, seconds), ...) oldest first, each holding until the next
+    start; the last is (the end of the span, None)."""
     tz = ZoneInfo(zone)
     start = datetime.combine(date(today.year - OFFSET_YEARS, 1, 1), time(), tzinfo=UTC)
-    end = datetime.combine(date(today.year + 1, 12, 31), time(), tzinfo=UTC)
+    end = datetime.combine(today + timedelta(days=OFFSET_DAYS_AHEAD), time(), tzinfo=UTC)
 
     def offset(moment: datetime) -> int:
         return int(moment.astimezone(tz).utcoffset().total_seconds())  # type: ignore[union-attr]
