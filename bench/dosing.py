@@ -303,9 +303,15 @@ def empty(db: Any, postgresql: bool) -> None:
 
 
 def analyze(db: Any) -> None:
+    """PostgreSQL: VACUUM ANALYZE, as autovacuum would have before a nightly run (outside a transaction:
+    on the driver's connection, which lms.db's listener would otherwise put in one)."""
     db.commit()
-    with db.get_bind().connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("VACUUM ANALYZE"))
+    raw = db.get_bind().raw_connection()
+    try:
+        raw.driver_connection.autocommit = True
+        raw.driver_connection.execute("VACUUM ANALYZE")
+    finally:
+        raw.close()
 
 
 def checksum(rows: list[dict[str, Any]]) -> tuple[int, int, int]:

@@ -51,7 +51,7 @@ from lms.services.catalogue import vocabulary
 
 DAYS_MIN, DAYS_MAX = 1, 730
 NIGHTLY_HOUR = 2  # local time of the nightly reconcile
-BATCH = 500  # memberships planned per round of queries in `reconcile`
+BATCH = 2000  # memberships planned per round of queries (and Core writes) in `reconcile`
 
 Policy = dict[str, dict[str, int]]  # role -> {level: days}
 
@@ -323,7 +323,7 @@ def _plan_batch(db: Session, context: _Context, org_id: int, ids: list[int]) -> 
         counts.add(plan.counts(person.id))
         writes.add(person, org_id, plan)
     if writes.changed:
-        writes.execute(db)  # bumps the learning_version of the memberships it wrote
+        writes.execute(db)
         _assignments_changed(db, org_id, writes.changed)
     return counts
 
@@ -331,8 +331,10 @@ def _plan_batch(db: Session, context: _Context, org_id: int, ids: list[int]) -> 
 def _assignments_changed(db: Session, org_id: int, changed: dict[int, int | None]) -> None:
     """The one place a bulk plan (reconcile, plan_role) reports what it wrote: `changed` maps each
     membership whose assignments were written (created, re-opened, re-dated, cancelled) to its unit, after
-    the writes and the learning_version bump, in the same transaction. Whatever is kept per membership or
-    unit and follows assignments (coverage aggregates) is brought up to date from here."""
+    the writes, in the same transaction. Whatever is kept per membership or unit and follows assignments is
+    brought up to date from here: My learning's version (ORM writes get theirs from lms.kept's listener;
+    these are Core writes), and the coverage aggregates of these units."""
+    dosing_bulk.bump_learning_versions(db, list(changed))
 
 
 def _role_of(membership: Membership) -> str | None:

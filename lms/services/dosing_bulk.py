@@ -31,6 +31,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ColumnElement,
     Date,
+    Integer,
     Select,
     and_,
     bindparam,
@@ -150,7 +151,7 @@ def _local_date_plus(
         shift = _offset_case(moment, pieces, lambda s: literal(f"{s:+d} seconds"))
         return func.date(moment, shift, days)
     shift = _offset_case(moment, pieces, lambda s: literal(timedelta(seconds=s)))
-    return cast(moment + shift, Date) + days
+    return cast(moment + shift, Date) + cast(days, Integer)  # typed: days may be a bare NULL
 
 
 def _offset_case(
@@ -256,8 +257,9 @@ class Writes:
                 self.redate,
             )
         if self.cancel:
-            db.execute(update(table).where(table.c.id.in_(self.cancel)).values(cancelled_at=self.now))
-        bump_learning_versions(db, list(self.changed))
+            db.execute(
+                update(table).where(by_id).values(cancelled_at=self.now), [{"b_id": i} for i in self.cancel]
+            )
 
 
 def bump_learning_versions(db: Session, membership_ids: list[int]) -> None:
