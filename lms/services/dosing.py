@@ -9,6 +9,11 @@ role by role (HR or an org admin, audited). Planning a person is idempotent and 
 - nightly for every organisation (`reconcile`, lms/scheduler.py), and after `lms content sync`, so
   assignments follow modules published, changed or retired since.
 
+One person (`plan_for`) is planned with the ORM. Many (`reconcile`, `plan_role`) are planned set-based:
+one query (lms/services/dosing_bulk.py) names the people whose assignments differ from the policy, only
+they are read (plain rows) and planned, by the same `_decide`, and the changes are written with Core;
+`_assignments_changed` is where such a bulk write reports the memberships it changed.
+
 Rules of a plan (only DOSE assignments are touched; COHORT and MANUAL ones belong to their owners):
 - a required module (active, its dose among the role's levels) without an assignment gets one, due the
   policy's days after today in the organisation's time zone; a cancelled one is re-opened, due the
