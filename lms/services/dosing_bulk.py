@@ -1,4 +1,5 @@
-"""The dosing rules as one query: which people of an organisation have anything to change.
+"""Planning a whole organisation at once: the dosing rules as one query (which people have anything to
+change), and the Core writes of what planning them decided (no ORM object per row).
 
 `dosing.reconcile` plans a whole organisation (50,000 people, half a million assignments). Reading every
 assignment into Python to find that nothing changed took longer than writing them all, so the question
