@@ -28,6 +28,7 @@ BENCHMARKS: dict[str, str] = {
     "scheduler": "bench.scheduler",
     "dataset": "bench.staff",
     "coverage": "bench.coverage",
+    "dosing": "bench.dosing",
 }
 
 

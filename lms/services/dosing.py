@@ -9,6 +9,11 @@ role by role (HR or an org admin, audited). Planning a person is idempotent and 
 - nightly for every organisation (`reconcile`, lms/scheduler.py), and after `lms content sync`, so
   assignments follow modules published, changed or retired since.
 
+One person (`plan_for`) is planned with the ORM. Many (`reconcile`, `plan_role`) are planned set-based:
+one query (lms/services/dosing_bulk.py) names the people whose assignments differ from the policy, only
+they are read (plain rows) and planned, by the same `_decide`, and the changes are written with Core;
+`_assignments_changed` is where such a bulk write reports the memberships it changed.
+
 Rules of a plan (only DOSE assignments are touched; COHORT and MANUAL ones belong to their owners):
 - a required module (active, its dose among the role's levels) without an assignment gets one, due the
   policy's days after today in the organisation's time zone; a cancelled one is re-opened, due the
@@ -23,12 +28,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from curricula.stakeholders import LABELS, StakeholderRole, role_named
@@ -45,13 +50,13 @@ from lms.models import (
     Progress,
     ProgressStatus,
 )
-from lms.services import Invalid, NotFound, audit
+from lms.services import Invalid, NotFound, audit, coverage, dosing_bulk
 from lms.services.access import Actor
 from lms.services.catalogue import vocabulary
 
 DAYS_MIN, DAYS_MAX = 1, 730
 NIGHTLY_HOUR = 2  # local time of the nightly reconcile
-BATCH = 500  # memberships planned per round of queries in `reconcile`
+BATCH = 2000  # memberships planned per round of queries (and Core writes) in `reconcile`
 
 Policy = dict[str, dict[str, int]]  # role -> {level: days}
 
@@ -65,6 +70,7 @@ class PlanCounts:
     cancelled: int = 0
     redated: int = 0
     people: int = 0  # people planned
+    memberships: set[int] = field(default_factory=set)  # those whose assignments were written
 
     def add(self, other: PlanCounts) -> None:
         self.created += other.created
@@ -72,6 +78,7 @@ class PlanCounts:
         self.cancelled += other.cancelled
         self.redated += other.redated
         self.people += other.people
+        self.memberships |= other.memberships
 
     @property
     def changed(self) -> int:
@@ -161,7 +168,8 @@ def _context(db: Session, org_id: int, today: date | None, roles: Iterable[str] 
 def plan_for(db: Session, membership: Membership, *, today: date | None = None) -> PlanCounts:
     """Bring one person's DOSE assignments in line with the policy, in the caller's transaction (no commit).
 
-    Three queries: the policy's modules, the person's assignments, the modules they completed.
+    Three queries: the policy's modules, the person's assignments, the modules they completed. The writes
+    are ORM writes (lms.kept's listener bumps the membership's learning_version).
     """
     context = _context(db, membership.org_id, today, roles=[_role_of(membership) or ""])
     existing = list(db.scalars(select(Assignment).where(Assignment.membership_id == membership.id)))
@@ -172,35 +180,65 @@ def plan_for(db: Session, membership: Membership, *, today: date | None = None) 
             )
         )
     )
-    counts = _plan(db, context, membership, existing, completed)
+    plan = _decide(context, _role_of(membership), membership.active, existing, completed)
+    held = {a.id: a for a in existing}
+    for module_id, level, due in plan.create:
+        db.add(
+            Assignment(
+                membership_id=membership.id,
+                org_id=membership.org_id,
+                user_id=membership.user_id,
+                module_id=module_id,
+                source=AssignmentSource.DOSE,
+                level=level,
+                assigned_at=context.now,
+                due_on=due,
+            )
+        )
+    for assignment_id, level, due in plan.reopen:
+        assignment = held[assignment_id]
+        assignment.cancelled_at = None
+        assignment.assigned_at, assignment.level, assignment.due_on = context.now, level, due
+    for assignment_id, level, due in plan.redate:
+        held[assignment_id].level, held[assignment_id].due_on = level, due
+    for assignment_id in plan.cancel:
+        held[assignment_id].cancelled_at = context.now
     db.flush()
-    return counts
+    return plan.counts(membership.id)
 
 
 def reconcile(db: Session, org_id: int, *, today: date | None = None) -> PlanCounts:
     """Plan every person of the organisation (the nightly job, and after a content sync).
 
-    People are read in batches; each batch costs three queries (people, their assignments, their
-    completions) whatever its size. Inactive people are included so that open assignments left behind
-    are cancelled; planning them costs nothing when they hold none.
+    Set-based (lms/services/dosing_bulk.py): one query names the people whose assignments differ from the
+    policy, and only they are planned, BATCH at a time (three queries each: the people, their assignments,
+    their completions), with Core writes; nothing is read or written for the others. Inactive people are
+    included so that open assignments left behind are cancelled. `PlanCounts.memberships` holds the
+    memberships whose assignments changed.
     """
+    db.flush()
     context = _context(db, org_id, today)
-    counts = PlanCounts()
-    last_id = 0
-    while True:
-        people = list(
-            db.scalars(
-                select(Membership)
-                .where(Membership.org_id == org_id, Membership.id > last_id)
-                .order_by(Membership.id)
-                .limit(BATCH)
+    counts = _plan_stale(db, context, org_id)
+    counts.people = db.scalar(select(func.count()).where(Membership.org_id == org_id)) or 0
+    return counts
+
+
+def plan_role(db: Session, org_id: int, role: str) -> PlanCounts:
+    """Plan every active person of one role in the organisation, in the caller's transaction (set-based,
+    as `reconcile`)."""
+    db.flush()
+    context = _context(db, org_id, None, roles=[role])
+    counts = _plan_stale(db, context, org_id, role=role)
+    counts.people = (
+        db.scalar(
+            select(func.count()).where(
+                Membership.org_id == org_id,
+                Membership.active.is_(True),
+                Membership.stakeholder_role == StakeholderRole(role),
             )
         )
-        if not people:
-            break
-        last_id = people[-1].id
-        counts.add(_plan_many(db, context, people))
-    db.flush()
+        or 0
+    )
     return counts
 
 
@@ -232,23 +270,79 @@ def reconcile_nightly(db: Session, *, now: datetime | None = None) -> Iterator[t
             yield slug, reconcile(db, org_id)
 
 
-def _plan_many(db: Session, context: _Context, people: list[Membership]) -> PlanCounts:
-    ids = [m.id for m in people]
-    by_person: dict[int, list[Assignment]] = defaultdict(list)
-    for assignment in db.scalars(select(Assignment).where(Assignment.membership_id.in_(ids))):
-        by_person[assignment.membership_id].append(assignment)
+def _plan_stale(db: Session, context: _Context, org_id: int, role: str | None = None) -> PlanCounts:
+    """Plan the people `dosing_bulk.stale_memberships` names (of `role`, when given), BATCH at a time."""
+    query = dosing_bulk.stale_memberships(
+        org_id,
+        context.policy,
+        context.modules_by_level,
+        context.zone.key,
+        context.today,
+        db.get_bind().dialect.name,
+        role,
+    )
+    stale = list(db.scalars(query))
+    counts = PlanCounts()
+    for start in range(0, len(stale), BATCH):
+        counts.add(_plan_batch(db, context, org_id, stale[start : start + BATCH]))
+    return counts
+
+
+def _plan_batch(db: Session, context: _Context, org_id: int, ids: list[int]) -> PlanCounts:
+    """Plan these memberships from plain rows (no ORM object per row) and write the changes with Core."""
+    people = db.execute(
+        select(
+            Membership.id,
+            Membership.user_id,
+            Membership.unit_id,
+            Membership.stakeholder_role,
+            Membership.active,
+        ).where(Membership.id.in_(ids))
+    ).all()
+    held: dict[int, list[Any]] = defaultdict(list)
+    for row in db.execute(
+        select(
+            Assignment.id,
+            Assignment.membership_id,
+            Assignment.module_id,
+            Assignment.source,
+            Assignment.level,
+            Assignment.assigned_at,
+            Assignment.due_on,
+            Assignment.cancelled_at,
+        ).where(Assignment.membership_id.in_(ids))
+    ):
+        held[row.membership_id].append(row)
     completed: dict[int, set[int]] = defaultdict(set)
     for user_id, module_id in db.execute(
         select(Progress.user_id, Progress.module_id).where(
-            Progress.user_id.in_({m.user_id for m in people}), Progress.status == ProgressStatus.COMPLETED
+            Progress.user_id.in_({p.user_id for p in people}), Progress.status == ProgressStatus.COMPLETED
         )
     ):
         completed[user_id].add(module_id)
     counts = PlanCounts()
-    for membership in people:
-        counts.add(_plan(db, context, membership, by_person[membership.id], completed[membership.user_id]))
-    db.flush()
+    writes = dosing_bulk.Writes(context.now)
+    for person in people:
+        role = person.stakeholder_role.value if person.stakeholder_role else None
+        plan = _decide(context, role, person.active, held[person.id], completed[person.user_id])
+        counts.add(plan.counts(person.id))
+        writes.add(person, org_id, plan)
+    if writes.changed:
+        writes.execute(db)
+        _assignments_changed(db, org_id, writes.changed)
     return counts
+
+
+def _assignments_changed(db: Session, org_id: int, changed: dict[int, int | None]) -> None:
+    """The one place a bulk plan (reconcile, plan_role) reports what it wrote: `changed` maps each
+    membership whose assignments were written (created, re-opened, re-dated, cancelled) to its unit, after
+    the writes, in the same transaction. Whatever is kept per membership or unit and follows assignments is
+    brought up to date from here: My learning's version (ORM writes get theirs from lms.kept's listener;
+    these are Core writes), and the coverage aggregates of these units."""
+    dosing_bulk.bump_learning_versions(db, list(changed))
+    units = {unit for unit in changed.values() if unit is not None}
+    if units:
+        coverage.refresh(db, org_id, units)
 
 
 def _role_of(membership: Membership) -> str | None:
@@ -256,79 +350,69 @@ def _role_of(membership: Membership) -> str | None:
     return role.value if isinstance(role, StakeholderRole) else role
 
 
-def _plan(
-    db: Session,
+class _Held(Protocol):
+    """An assignment as planning reads it: an ORM Assignment or a row of the same columns."""
+
+    id: int
+    module_id: int
+    source: AssignmentSource
+    level: str | None
+    assigned_at: datetime
+    due_on: date
+    cancelled_at: datetime | None
+
+
+@dataclass(slots=True)
+class _Plan:
+    """What one person's assignments need: (module id, level, due) to create; (assignment id, level, due)
+    to re-open or re-date; assignment ids to cancel."""
+
+    create: list[tuple[int, str, date]] = field(default_factory=list)
+    reopen: list[tuple[int, str, date]] = field(default_factory=list)
+    redate: list[tuple[int, str, date]] = field(default_factory=list)
+    cancel: list[int] = field(default_factory=list)
+
+    def counts(self, membership_id: int) -> PlanCounts:
+        counts = PlanCounts(len(self.create), len(self.reopen), len(self.cancel), len(self.redate), people=1)
+        if counts.changed:
+            counts.memberships.add(membership_id)
+        return counts
+
+
+def _decide(
     context: _Context,
-    membership: Membership,
-    existing: list[Assignment],
+    role: str | None,
+    active: bool,
+    existing: Iterable[_Held],
     completed: set[int],
-) -> PlanCounts:
+) -> _Plan:
     """The rules of the module docstring, for one person, given what was read for them."""
-    counts = PlanCounts(people=1)
-    days = context.policy.get(_role_of(membership) or "", {}) if membership.active else {}
+    plan = _Plan()
+    days = context.policy.get(role or "", {}) if active else {}
     required = {module_id: level for level in days for module_id in context.modules_by_level.get(level, ())}
     held = {a.module_id: a for a in existing}
     for module_id, level in required.items():
         assignment = held.get(module_id)
-        due = context.today + timedelta(days=days[level])
         if assignment is None:
-            db.add(
-                Assignment(
-                    membership_id=membership.id,
-                    org_id=membership.org_id,
-                    user_id=membership.user_id,
-                    module_id=module_id,
-                    source=AssignmentSource.DOSE,
-                    level=level,
-                    assigned_at=context.now,
-                    due_on=due,
-                )
-            )
-            counts.created += 1
+            plan.create.append((module_id, level, context.today + timedelta(days=days[level])))
         elif assignment.source is not AssignmentSource.DOSE:
             continue
         elif assignment.cancelled_at is not None:
-            assignment.cancelled_at = None
-            assignment.assigned_at = context.now
-            assignment.level = level
-            assignment.due_on = due
-            counts.reopened += 1
+            plan.reopen.append((assignment.id, level, context.today + timedelta(days=days[level])))
         elif module_id not in completed:
             assigned_on = assignment.assigned_at.astimezone(context.zone).date()
             due = assigned_on + timedelta(days=days[level])
             if (assignment.due_on, assignment.level) != (due, level):
-                assignment.due_on, assignment.level = due, level
-                counts.redated += 1
-    for assignment in existing:
+                plan.redate.append((assignment.id, level, due))
+    for assignment in held.values():
         if (
             assignment.source is AssignmentSource.DOSE
             and assignment.cancelled_at is None
             and assignment.module_id not in required
             and assignment.module_id not in completed
         ):
-            assignment.cancelled_at = context.now
-            counts.cancelled += 1
-    return counts
-
-
-def plan_role(db: Session, org_id: int, role: str) -> PlanCounts:
-    """Plan every active person of one role in the organisation, in the caller's transaction."""
-    context = _context(db, org_id, None, roles=[role])
-    counts = PlanCounts()
-    people = list(
-        db.scalars(
-            select(Membership)
-            .where(
-                Membership.org_id == org_id,
-                Membership.active.is_(True),
-                Membership.stakeholder_role == StakeholderRole(role),
-            )
-            .order_by(Membership.id)
-        )
-    )
-    for start in range(0, len(people), BATCH):
-        counts.add(_plan_many(db, context, people[start : start + BATCH]))
-    return counts
+            plan.cancel.append(assignment.id)
+    return plan
 
 
 # --- overriding the policy (HR and org admins) -------------------------------------------------------------
