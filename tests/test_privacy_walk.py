@@ -128,6 +128,7 @@ VALUES: dict[str, Callable[[World], list[str]]] = {
     "name": lambda w: ["driver-diagram", "User"],
     "resource_id": lambda w: [str(w.circle.author.id)],
     "anything": lambda w: ["Users/nobody"],
+    "fmt": lambda w: ["csv", "xlsx"],
 }
 
 ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")
