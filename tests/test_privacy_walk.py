@@ -16,11 +16,13 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from io import BytesIO
 
 import pytest
 from flask import Flask
 from gemba_factory import walk
 from journal_factory import Circle, actor_of, build_circle
+from openpyxl import load_workbook
 from prompts_factory import schedule
 from sqlalchemy import select
 
@@ -153,6 +155,15 @@ def test_every_rule_of_the_url_map_is_walked(app: Flask, world: World):
         assert urls_of(rule.rule, world)
 
 
+def _text_of(response) -> str:
+    """What a response says: its text, or for a spreadsheet (XLSX, a zip) the text of every cell."""
+    data = response.get_data()
+    if data.startswith(b"PK"):
+        book = load_workbook(BytesIO(data), read_only=True)
+        return "\n".join(str(c) for sheet in book for row in sheet.iter_rows(values_only=True) for c in row)
+    return data.decode("utf-8", errors="replace")
+
+
 def test_a_private_entry_and_reflection_are_read_by_their_author_alone(app, world, login_as, db):
     c = world.circle
     roles = {
@@ -172,7 +183,7 @@ def test_a_private_entry_and_reflection_are_read_by_their_author_alone(app, worl
         for url in urls:
             response = client.get(url)
             assert response.status_code < 500, f"GET {url} as {role} answered {response.status_code}"
-            body = response.get_data(as_text=True)
+            body = _text_of(response)
             for marker in (MARKER, REFLECTION_MARKER, ANSWER_MARKER):
                 if marker in body:
                     assert role == "author", f"GET {url} as {role} showed the author's private {marker}"
