@@ -139,7 +139,7 @@ ACCOUNTS: tuple[DemoAccount, ...] = (
         StakeholderRole.EXECUTIVE,
         "EXEC",
         frozenset(),
-        "executive learner with a coach: a journal with entries private and shared (gemba walks are coming)",
+        "executive learner with a coach: a journal, reflection prompts, gemba walks and follow-ups",
         "system",
     ),
     DemoAccount(

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from curricula.corpus import load_corpus
 from curricula.stakeholders import StakeholderRole
-from lms.models import Assignment
+from lms.models import Assignment, Module
 from lms.services import content, modules, people
 from lms.services.access import Actor
 from lms.services.coverage_upkeep import org_today
@@ -43,7 +43,11 @@ def ward(db, make, tree):
             ["Ada Lovelace-Byron", "Ben Okafor", "=SUM(A1)", "Chidinma Featherstonehaugh"]
         )
     ]
-    late = db.scalars(select(Assignment).where(Assignment.membership_id == added[1].id)).first()
+    late = db.scalars(
+        select(Assignment)
+        .join(Module, Module.id == Assignment.module_id)
+        .where(Assignment.membership_id == added[1].id, Module.dose == "awareness")
+    ).first()
     late.due_on = org_today(db, tree.org.id) - timedelta(days=2)
     db.commit()
     first = db.scalars(select(Assignment).where(Assignment.membership_id == added[0].id)).first()

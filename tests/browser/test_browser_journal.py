@@ -3,12 +3,16 @@ coach, the coach comments on it, and she reads the comment; every page checked b
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from conftest import PASSWORD
+from prompts_factory import schedule
 
 from curricula.stakeholders import StakeholderRole
 from lms.services import coaching, journal
 from lms.services.access import Actor
+from lms.services.prompt_delivery import deliver_due
 
 pytestmark = pytest.mark.browser
 
@@ -95,3 +99,43 @@ def test_the_journal_and_coaching_pages_pass_the_checks_on_a_phone(
     sign_in(page, "ann@alpha.test", PASSWORD)
     visit(page, f"/o/alpha/admin/people/{erin.id}")
     assert "Coached by Cal Coach" in page.get_by_role("main").inner_text()
+
+
+def test_an_answered_prompt_is_shared_and_the_coach_comments_on_it(
+    pair, db, phone_page, visit, sign_in, follow, main_nav, browser, live_server
+):
+    """The issue's journey: a prompt due on her rhythm waits in her inbox (its count in the menu); her
+    answer becomes a private journal entry; she shares it; her coach comments; she reads the comment."""
+    erin, _cal = pair
+    schedule(db, erin, now=datetime.now(UTC) - timedelta(days=1, hours=1))
+    assert deliver_due(db) == 1
+    db.commit()
+    page = phone_page
+    visit(page, "/sign-in")
+    sign_in(page, "erin@alpha.test", PASSWORD)
+    follow(page, main_nav(page, "Prompts 1 waiting"))
+    follow(page, page.get_by_role("link", name="Answer").first)
+    page.get_by_label("Your answer").fill("On 4 West I *expected* the huddle to run long; it ran short.")
+    follow(page, page.get_by_role("button", name="Save my answer"))
+    assert "Your answer is saved in your journal, private to you." in page.get_by_role("main").inner_text()
+    follow(page, page.get_by_role("button", name="Share with your coach, Cal Coach"))
+    entry_url = page.url
+
+    context = browser.new_context(base_url=live_server, viewport={"width": 360, "height": 780})
+    coach = context.new_page()
+    coach.csp_violations = []
+    try:
+        visit(coach, "/sign-in")
+        sign_in(coach, "cal@alpha.test", PASSWORD)
+        follow(coach, coach.get_by_role("link", name="People you coach"))
+        entry_id = entry_url.rstrip("/").rsplit("/", 1)[-1]
+        follow(coach, coach.locator(f'a[href$="/shared/entries/{entry_id}"]'))
+        assert "it ran short" in coach.get_by_role("main").inner_text()
+        coach.get_by_label("Your comment").fill("What made it short this time?")
+        follow(coach, coach.get_by_role("button", name="Post comment"))
+    finally:
+        context.close()
+
+    visit(page, entry_url.removeprefix(live_server))
+    comments = page.get_by_role("region", name="Comments from your coach")
+    assert "What made it short this time?" in comments.inner_text()
