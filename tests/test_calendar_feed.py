@@ -8,11 +8,15 @@ from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from conftest import csrf_token
+from gemba_factory import walk
 from icalendar import Calendar
 from prompts_factory import schedule
 from sqlalchemy import select
 
+from curricula.stakeholders import StakeholderRole
 from lms.models import CalendarToken
+from lms.services import follow_ups
+from lms.services.access import Actor
 from lms.services.prompts import ScheduleSpec
 
 WEEKLY = ScheduleSpec(kind="weekly", at=time(8, 0), time_zone="America/New_York", weekdays=frozenset({0, 3}))
@@ -82,3 +86,22 @@ def test_the_calendar_page_says_the_feed_is_for_seeing_not_for_reminders(learner
 def test_a_made_up_feed_address_answers_404(client):
     assert client.get("/calendar/cal_made-up.ics").status_code == 404
     assert client.get("/calendar/not-even-ours.ics").status_code == 404
+
+
+def test_the_feed_holds_the_due_dates_of_the_follow_ups_the_person_owns(db, make, tree, learner, login_as):
+    leader = make.person(tree, StakeholderRole.UNIT_LEADER, name="Uma Unit")
+    due = follow_ups.local_today(tree.org) + timedelta(days=5)
+    made = walk(db, leader, tree.unit.id, owner=learner, due_on=due).walk
+    walk(db, leader, tree.unit.id, owner=leader, due_on=due)  # someone else's: not in the feed
+    db.commit()
+    client = login_as(learner)
+
+    events = Calendar.from_ical(client.get(make_feed(client)).data).walk("VEVENT")
+
+    assert [(str(e["summary"]), e.decoded("dtstart")) for e in events] == [
+        ("Follow-up due: Fix the broken bed alarm", due)
+    ]
+    assert str(events[0]["uid"]).startswith(f"follow-up-{made.follow_ups[0].id}@")
+    follow_ups.close(db, Actor(learner.user, learner), made.follow_ups[0].id, resolution="Fixed")
+    db.commit()
+    assert Calendar.from_ical(client.get(make_feed(client)).data).walk("VEVENT") == []  # closed: gone

@@ -4,20 +4,21 @@ calendar they already use.
 Calendar clients refresh a subscribed feed only every few hours, so the feed is for seeing, not for
 reminders (the prompt itself arrives in the app and by email). The URL is its own credential: only a
 digest of its secret is stored, one works at a time, and revoking it answers 404 from then on. The feed
-holds times and titles only, never what anyone wrote: no journal text, no answers.
+holds times and titles only (prompt times, and the due dates and titles of follow-ups the person owns),
+never what anyone wrote in a journal: no journal text, no answers.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from icalendar import Calendar, Event
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from lms.db import utcnow
-from lms.models import CalendarToken, PromptSchedule, User
+from lms.models import CalendarToken, FollowUp, FollowUpStatus, Membership, PromptSchedule, User
 from lms.security import digest, new_secret
 from lms.services.prompts import cadence_of
 
@@ -29,10 +30,14 @@ PROMPT_MINUTES = 15  # how long a prompt's event is drawn: time set aside to ref
 @dataclass(frozen=True)
 class FeedEvent:
     uid: str  # stable across refreshes, so a client updates an event rather than adding a copy
-    start: datetime  # aware UTC
+    start: datetime | date  # aware UTC, or a date for an all-day event (a follow-up's due date)
     minutes: int
     summary: str
     description: str = ""
+
+    @property
+    def order(self) -> tuple[str, str]:
+        return (self.start.isoformat(), self.uid)
 
 
 def create_token(db: Session, user: User) -> str:
@@ -96,8 +101,29 @@ def prompt_events(db: Session, user: User, start: datetime, end: datetime, *, ho
     return events
 
 
+def follow_up_events(db: Session, user: User, *, host: str) -> list[FeedEvent]:
+    """The due dates of the open follow-ups the person owns, in any of their organisations, as all-day
+    events (a follow-up's title is shown: it is no journal text)."""
+    rows = db.execute(
+        select(FollowUp.id, FollowUp.title, FollowUp.due_on)
+        .join(Membership, Membership.id == FollowUp.owner_id)
+        .where(Membership.user_id == user.id, FollowUp.status == FollowUpStatus.OPEN)
+    )
+    return [
+        FeedEvent(
+            uid=f"follow-up-{follow_up_id}@{host}",
+            start=due_on,
+            minutes=0,
+            summary=f"Follow-up due: {title}",
+            description="A follow-up you own is due (see your follow-ups in Lead with Quality).",
+        )
+        for follow_up_id, title, due_on in rows
+    ]
+
+
 def feed(db: Session, user: User, *, host: str, now: datetime | None = None) -> bytes:
-    """The person's feed: their prompt times for the next eight weeks, as an iCalendar document."""
+    """The person's feed: their prompt times for the next eight weeks and the due dates of the open
+    follow-ups they own, as an iCalendar document."""
     now = now or utcnow()
     calendar = Calendar()
     calendar.add("prodid", "-//Lead with Quality//Coaching calendar//EN")
@@ -105,13 +131,16 @@ def feed(db: Session, user: User, *, host: str, now: datetime | None = None) -> 
     calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", "Lead with Quality")
     calendar.add("refresh-interval", timedelta(hours=4), parameters={"VALUE": "DURATION"})
-    events = prompt_events(db, user, now, now + HORIZON, host=host)
-    for item in sorted(events, key=lambda e: (e.start, e.uid)):
+    events = prompt_events(db, user, now, now + HORIZON, host=host) + follow_up_events(db, user, host=host)
+    for item in sorted(events, key=lambda e: e.order):
         event = Event()
         event.add("uid", item.uid)
         event.add("dtstamp", now)
         event.add("dtstart", item.start)
-        event.add("dtend", item.start + timedelta(minutes=item.minutes))
+        if isinstance(item.start, datetime):
+            event.add("dtend", item.start + timedelta(minutes=item.minutes))
+        else:
+            event.add("dtend", item.start + timedelta(days=1))
         event.add("summary", item.summary)
         if item.description:
             event.add("description", item.description)
