@@ -3,13 +3,17 @@ coach at a time; ended by either side or an admin; every change in the trail, no
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from journal_factory import actor_of, build_circle
+from prompts_factory import schedule
 from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
-from lms.models import AuditEvent, CoachingRelationship
-from lms.services import Forbidden, Invalid, NotFound, coaching, journal
+from lms.models import AuditEvent, CoachingRelationship, PromptDelivery
+from lms.services import Forbidden, Invalid, NotFound, coaching, journal, prompts
+from lms.services.prompt_delivery import deliver_due
 
 
 @pytest.fixture
@@ -187,3 +191,18 @@ def test_a_coach_who_left_is_no_longer_anyones_coach_nor_reader(db, circle):
     assert coaching.current_coach(db, circle.author).coach_id == circle.other_coach.id
     with pytest.raises(NotFound):
         journal.shared_item(db, actor_of(circle.coach), "entry", entry.id)
+
+
+def test_the_coach_sees_how_many_prompts_each_coachee_answered_lately_and_nothing_they_wrote(
+    db, circle, login_as
+):
+    schedule(db, circle.author, now=datetime.now(UTC) - timedelta(days=3, hours=1))  # daily: 3 due
+    assert deliver_due(db) == 1  # a schedule that fell behind delivers its latest time only
+    delivery = db.scalar(select(PromptDelivery))
+    prompts.answer(db, actor_of(circle.author), delivery.id, "SECRET-ANSWER-9e1 about my week")
+    db.commit()
+
+    page = login_as(circle.coach).get("/coaching").get_data(as_text=True)
+    assert "Reflection prompts: answered 1 of 1 (100%) in the last 8 weeks." in page
+    assert "SECRET-ANSWER-9e1" not in page
+    assert "none delivered in the last 8 weeks" not in page

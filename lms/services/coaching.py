@@ -29,6 +29,7 @@ from lms.models import (
 )
 from lms.services import Invalid, NotFound, audit
 from lms.services.access import Actor, membership_in_org
+from lms.services.prompt_adherence import Adherence, adherence
 
 SHARED_LATELY = 5
 NO_SUCH_RELATIONSHIP = "No such coaching relationship."
@@ -156,12 +157,17 @@ class Shared:
 class Coachee:
     relationship: CoachingRelationship
     shared: list[Shared]
+    prompts: Adherence  # answered of the reflection prompts delivered lately: counts, never content
 
 
 def coachees(db: Session, actor: Actor, *, lately: int = SHARED_LATELY) -> list[Coachee]:
     """A coach's coachees with what each shared lately, newest first: titles and times only."""
     actor.require(Permission.COACH)
-    return [Coachee(rel, shared_under(db, rel, limit=lately)) for rel in my_coaching(db, actor).coachees]
+    relationships = my_coaching(db, actor).coachees
+    kept = adherence(db, [rel.coachee.user_id for rel in relationships])
+    return [
+        Coachee(rel, shared_under(db, rel, limit=lately), kept[rel.coachee.user_id]) for rel in relationships
+    ]
 
 
 def shared_under(db: Session, rel: CoachingRelationship, *, limit: int) -> list[Shared]:
