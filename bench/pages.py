@@ -5,7 +5,8 @@ The app runs as production runs it (gunicorn, sync workers, SQLite in a fresh in
 realistic organisation of about 200 people and the project's curricula plus generated modules
 published. A signed-in learner holding exactly 60 assignments (some completed, some in progress with
 check attempts and reflections, some overdue, over several dose levels) opens the home page, My
-learning and a module page; these and /healthz are compared with /_bench/bare, a route that does
+learning and a module page, their journal of 200 entries and their board of 500 follow-ups
+(bench/coaching_data.py); these and /healthz are compared with /_bench/bare, a route that does
 nothing (bench/wsgi.py): the ratio says how much of the server's capacity a page's own work (session,
 queries, template) costs. Add a page to ENDPOINTS with one line.
 """
