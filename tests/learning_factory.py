@@ -7,6 +7,7 @@ theirs: a content release with the vocabularies, modules with checks and reflect
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -137,3 +138,10 @@ class Library:
         self.db.add(assignment)
         self.db.commit()
         return assignment
+
+
+def checked_options(html: str, key: str) -> set[int]:
+    """The option numbers a module page shows chosen in check `key` (in whatever order it shows them)."""
+    return {
+        int(n) for n in re.findall(rf'value="(\d+)" id="check-{re.escape(key)}-option-\d+" checked', html)
+    }
