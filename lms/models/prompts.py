@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from lms.db import Base, utcnow
 from lms.models.person import User
@@ -98,3 +98,14 @@ class CalendarToken(Base):
     revoked_at: Mapped[datetime | None]
 
     user: Mapped[User] = relationship()
+
+
+# How many delivered prompts wait for the person's answer: the navigation's count, read with the signed-in
+# person in the session loader's one statement (lms.services.sessions), not by a query of its own per page.
+User.prompts_waiting = column_property(
+    select(func.count())
+    .where(PromptDelivery.user_id == User.id, PromptDelivery.answered_at.is_(None))
+    .correlate_except(PromptDelivery)
+    .scalar_subquery(),
+    deferred=True,
+)

@@ -324,18 +324,6 @@ def get_schedule(db: Session, actor: Actor, schedule_id: int) -> PromptSchedule:
 # --- the inbox ------------------------------------------------------------------------------------
 
 
-def waiting_count(db: Session, user_id: int) -> int:
-    """How many delivered prompts wait for an answer (the navigation's count: one indexed count)."""
-    return (
-        db.scalar(
-            select(func.count())
-            .select_from(PromptDelivery)
-            .where(PromptDelivery.user_id == user_id, PromptDelivery.answered_at.is_(None))
-        )
-        or 0
-    )
-
-
 def inbox(
     db: Session, user: User, *, answered: bool | None = False, limit: int = 100
 ) -> list[PromptDelivery]:

@@ -19,8 +19,9 @@ from lms.security import digest, new_secret
 from lms.services.catalogue import LATEST_RELEASE_COLUMNS, release_read
 
 # The signed-in person with their memberships, organisations and units (navigation and the actor need
-# them on every page), found through a live session, and the latest content release (kept pages are
-# versioned by it): one query, its statement built once.
+# them on every page), whether an invitation waits and how many prompts wait for an answer (the menu's
+# count), found through a live session, and the latest content release (kept pages are versioned by it):
+# one query, its statement built once.
 _USER_BY_SESSION = (
     select(User, *LATEST_RELEASE_COLUMNS)
     .join(UserSession, UserSession.user_id == User.id)
@@ -30,7 +31,11 @@ _USER_BY_SESSION = (
         UserSession.ended_at.is_(None),
         UserSession.created_at > bindparam("since"),
     )
-    .options(joinedload(User.memberships).joinedload(Membership.unit), undefer(User.invited))
+    .options(
+        joinedload(User.memberships).joinedload(Membership.unit),
+        undefer(User.invited),
+        undefer(User.prompts_waiting),
+    )
 )
 
 

@@ -115,14 +115,15 @@ def _user() -> User:
 
 @bp.app_context_processor
 def _waiting_prompts() -> dict:
-    """The count in the navigation: one indexed count, for a signed-in member only."""
+    """The count in the navigation, for a signed-in member only: read with the person at sign-in's check
+    (`User.prompts_waiting`, in the session loader's statement), so a page makes no query for it."""
 
     def waiting() -> int:
         try:
             actor = current_actor()
         except NotFound:
             return 0
-        return prompts.waiting_count(get_db(), actor.user.id) if actor else 0
+        return (actor.user.prompts_waiting or 0) if actor else 0
 
     return {"prompts_waiting": waiting}
 
