@@ -131,6 +131,7 @@ VALUES: dict[str, Callable[[World], list[str]]] = {
     "resource_id": lambda w: [str(w.circle.author.id)],
     "anything": lambda w: ["Users/nobody"],
     "fmt": lambda w: ["csv", "xlsx"],
+    "mapping_id": lambda w: ["1"],
 }
 
 ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

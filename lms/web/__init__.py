@@ -124,6 +124,7 @@ def init_app(app: Flask) -> None:
         gemba,
         health,
         home,
+        job_codes,
         journal,
         learning,
         library,
@@ -158,6 +159,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(scim.bp)
     csrf.exempt(scim.bp)  # bearer tokens only: SCIM reads no cookie
     app.register_blueprint(scim_page.bp)
+    app.register_blueprint(job_codes.bp)
 
     @app.context_processor
     def _navigation() -> dict:
