@@ -132,6 +132,7 @@ VALUES: dict[str, Callable[[World], list[str]]] = {
     "anything": lambda w: ["Users/nobody"],
     "fmt": lambda w: ["csv", "xlsx"],
     "mapping_id": lambda w: ["1"],
+    "job_id": lambda w: ["no-such-import"],
 }
 
 ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

@@ -133,6 +133,7 @@ def init_app(app: Flask) -> None:
         policy,
         profile,
         prompts,
+        roster,
         scim,
         scim_page,
     )
@@ -160,6 +161,7 @@ def init_app(app: Flask) -> None:
     csrf.exempt(scim.bp)  # bearer tokens only: SCIM reads no cookie
     app.register_blueprint(scim_page.bp)
     app.register_blueprint(job_codes.bp)
+    app.register_blueprint(roster.bp)
 
     @app.context_processor
     def _navigation() -> dict:

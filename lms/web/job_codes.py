@@ -3,7 +3,7 @@ role each job code of the HR system means (lms.services.job_codes), read by the 
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
@@ -48,13 +48,11 @@ def page(org: str):
     return done or _page(form=form)
 
 
-@bp.route("/<int:mapping_id>", methods=["GET", "POST"])
+@bp.post("/<int:mapping_id>")
 @login_required
 def change(org: str, mapping_id: int):
     actor = acting_actor()
     actor.require(*MANAGES_PEOPLE)
-    if request.method == "GET":
-        return redirect(url_for(".page", org=org, _anchor=f"m{mapping_id}-stakeholder_role"))
     form = RoleForm(prefix=f"m{mapping_id}")
     done = submit_change(
         form,
