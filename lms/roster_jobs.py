@@ -153,8 +153,8 @@ def _result(result: roster.Preview) -> dict[str, Any]:
         "changed": result.changed,
         "problems": result.problems,
         "problem_count": result.problem_count,
-        "notes": result.notes[:200],
-        "note_count": len(result.notes),
+        "notes": result.notes,
+        "note_count": result.note_count,
         "coverage": [
             {
                 **asdict(m),

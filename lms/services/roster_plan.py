@@ -56,6 +56,7 @@ class Preview:
     problems: list[tuple[int, str, str]] = field(default_factory=list)  # the first MAX_PROBLEMS
     problem_count: int = 0
     notes: list[str] = field(default_factory=list)  # what is applied otherwise than written (the first ones)
+    note_count: int = 0
     coverage: list = field(default_factory=list)  # roster.CoverageMove, for a file with no problem
     steps: list[Step] = field(default_factory=list)
 
@@ -92,6 +93,11 @@ def make_plan(
         if len(problems) < MAX_PROBLEMS:
             problems.append((number, column, text))
 
+    def note(text: str) -> None:
+        plan.note_count += 1
+        if len(plan.notes) < MAX_PROBLEMS:
+            plan.notes.append(text)
+
     people = _people(db, org_id)
     by_employee = {h.employee_id.casefold(): h for h in people if h.employee_id}
     by_email = {h.email: h for h in people}
@@ -121,9 +127,7 @@ def make_plan(
                 email_rows[row.email] = row.number
         if plan.problem_count > flawed or not key or not row.email:
             continue  # a row with a problem of its own is not compared with the people
-        step = _step(
-            row, by_employee.get(key), by_email, accounts, invited, employee_rows, problem, plan.notes
-        )
+        step = _step(row, by_employee.get(key), by_email, accounts, invited, employee_rows, problem, note)
         if step is None:
             plan.counts["unchanged"] += 1
             continue
@@ -146,7 +150,7 @@ def _step(
     invited: set[str],
     employee_rows: dict[str, int],
     problem,
-    notes: list[str],
+    note: Callable[[str], None],
 ) -> Step | None:
     owner = by_email.get(row.email)
     if held is None and owner is not None:
@@ -161,12 +165,12 @@ def _step(
         held = owner  # the person, found by email: their employee id is set from the file
     if held is None:
         if not row.active:
-            notes.append(
+            note(
                 f"row {row.number}: {row.name} is marked as a leaver but is not in the organisation; skipped."
             )
             return None
         if row.email in invited:
-            notes.append(f"row {row.number}: {row.email} has been invited already and has not answered yet.")
+            note(f"row {row.number}: {row.email} has been invited already and has not answered yet.")
             return None
         return Step("invite" if row.email in accounts else "add", row)
     if owner is not None and owner.membership_id != held.membership_id:
@@ -196,7 +200,7 @@ def _step(
                 problem(row.number, "email", f"another account uses {value}.")
                 return None
             else:
-                notes.append(
+                note(
                     f"row {row.number}: {held.name} signs in with this account, so their {name} stays "
                     f"{before!r} (only they change it)."
                 )

@@ -61,17 +61,19 @@ def read_table(data: bytes | str) -> Table:
 
 
 def _csv(data: bytes | str) -> Table:
+    """Decoded as it is read (a file of 50,000 rows is never held twice, as bytes and as text)."""
     if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ImportProblems(
-                ["The file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8."]
-            ) from None
-    data = data.removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(data, newline=""))
-    header = _first(reader)
-    total = max(0, data.count("\n") + data.count("\r") - data.count("\r\n"))
+        total = max(0, data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n"))
+        text: io.TextIOBase = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", newline="")
+    else:
+        total = max(0, data.count("\n") + data.count("\r") - data.count("\r\n"))
+        text = io.StringIO(data.removeprefix("\ufeff"), newline="")
+    reader = csv.reader(text)
+    not_utf8 = ImportProblems(["The file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8."])
+    try:
+        header = _first(reader)
+    except UnicodeDecodeError:
+        raise not_utf8 from None
 
     def rows() -> Iterator[tuple[int, list[Any]]]:
         number = 1  # a spreadsheet's row is a CSV record (a quoted cell may span lines)
@@ -80,6 +82,8 @@ def _csv(data: bytes | str) -> Table:
                 number += 1
                 if any(cell.strip() for cell in cells):  # blank lines, often left at the end
                     yield number, cells
+        except UnicodeDecodeError:
+            raise not_utf8 from None
         except csv.Error as exc:
             raise ImportProblems(
                 [f"row {number + 1}: the file is not CSV that can be read ({exc})."]
