@@ -29,6 +29,7 @@ BENCHMARKS: dict[str, str] = {
     "dataset": "bench.staff",
     "coverage": "bench.coverage",
     "dosing": "bench.dosing",
+    "roster": "bench.roster",
 }
 
 

@@ -116,9 +116,20 @@ def _each_in_one_transaction(command: click.Command) -> None:
 
 
 def _register() -> None:
-    from lms.commands import accounts, backup, content, coverage, demo, mail, organizations, scim, serve
+    from lms.commands import (
+        accounts,
+        backup,
+        content,
+        coverage,
+        demo,
+        mail,
+        organizations,
+        roster,
+        scim,
+        serve,
+    )
 
-    for module in (serve, demo, organizations, accounts, mail, content, backup, scim, coverage):
+    for module in (serve, demo, organizations, accounts, mail, content, backup, scim, coverage, roster):
         for command in module.commands:
             main.add_command(command)
     _each_in_one_transaction(main)

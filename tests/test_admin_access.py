@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import utcnow
-from lms.models import Invitation, Membership, OrgUnit, ScimToken, UnitKind
+from lms.models import Invitation, JobCodeRole, Membership, OrgUnit, ScimToken, UnitKind
 
 PREFIX = "/o/<org>/admin"
 
@@ -41,6 +41,7 @@ class Side:
     coach: Membership
     invitation: Invitation
     scim_token: ScimToken
+    mapping: JobCodeRole
     secrets: tuple[str, ...]  # text that must never appear on the other organisation's screens
 
 
@@ -69,6 +70,10 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
         created_by_id=person.id,
     )
     make.db.add(scim_token)
+    mapping = JobCodeRole(
+        org_id=tree.org.id, job_code=f"{word}-RN", job_key=f"{word.lower()}-rn", stakeholder_role="clinician"
+    )
+    make.db.add(mapping)
     make.db.commit()
     return Side(
         slug=tree.org.slug,
@@ -80,6 +85,7 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
         coach=coach,
         invitation=invitation,
         scim_token=scim_token,
+        mapping=mapping,
         secrets=(
             tree.org.name,
             unit.name,
@@ -93,6 +99,7 @@ def build_side(make, tree: OrgTree, word: str) -> Side:
             invitation.name,
             invitation.email,
             scim_token.name,
+            mapping.job_code,
         ),
     )
 
@@ -124,6 +131,8 @@ BY_ID: dict[str, tuple[str, Callable[[Side], dict[str, Any]]]] = {
     "admin.person_coach": ("person", lambda s: {"coach_id": s.coach.id}),
     "admin.invitation_cancel": ("invitation", lambda s: {}),
     "scim_page.revoke_token": ("scim_token", lambda s: {}),
+    "job_codes.change": ("mapping", lambda s: {f"m{s.mapping.id}-stakeholder_role": "board"}),
+    "job_codes.remove": ("mapping", lambda s: {}),
 }
 WITHOUT_ID: dict[str, Callable[[Side], dict[str, Any]]] = {
     "admin.units": lambda s: {"parent_id": s.spare_department.id, "name": "Added by a stranger"},
@@ -137,6 +146,11 @@ WITHOUT_ID: dict[str, Callable[[Side], dict[str, Any]]] = {
     "policy.reset": lambda s: {},
     "scim_page.page": lambda s: {},
     "scim_page.create_token": lambda s: {"name": "Made by a stranger"},
+    "job_codes.page": lambda s: {"job_code": "STRANGER-1", "stakeholder_role": "board"},
+    "roster.page": lambda s: {},
+    "roster.job": lambda s: {},
+    "roster.progress": lambda s: {},
+    "roster.apply": lambda s: {},
 }
 
 
@@ -155,9 +169,13 @@ def requests_to(rule, side: Side) -> list[tuple[str, str, dict[str, Any]]]:
         obj = getattr(side, target)
     else:
         obj, data = None, WITHOUT_ID[rule.endpoint]
-    path = rule.rule.replace("<org>", side.slug).replace("<role>", "clinician")
+    path = (
+        rule.rule.replace("<org>", side.slug)
+        .replace("<role>", "clinician")
+        .replace("<job_id>", "no-such-job")
+    )
     if obj is not None:
-        for name in ("unit_id", "membership_id", "invitation_id", "token_id"):
+        for name in ("unit_id", "membership_id", "invitation_id", "token_id", "mapping_id"):
             path = path.replace(f"<int:{name}>", str(obj.id))
     assert "<" not in path, f"no value for an argument of {rule.rule}"
     return [(method, path, data(side)) for method in sorted(rule.methods - {"HEAD", "OPTIONS"})]
@@ -175,7 +193,11 @@ def snapshot(db, org_id: int) -> tuple:
     units = db.scalars(select(OrgUnit).where(OrgUnit.org_id == org_id).order_by(OrgUnit.id)).all()
     people = db.scalars(select(Membership).where(Membership.org_id == org_id).order_by(Membership.id)).all()
     tokens = db.scalars(select(ScimToken).where(ScimToken.org_id == org_id).order_by(ScimToken.id)).all()
+    mappings = db.scalars(
+        select(JobCodeRole).where(JobCodeRole.org_id == org_id).order_by(JobCodeRole.id)
+    ).all()
     return (
+        [(m.id, m.job_code, m.stakeholder_role) for m in mappings],
         [(t.id, t.name, t.revoked_at) for t in tokens],
         [(u.id, u.name, u.parent_id, u.path, u.archived_at) for u in units],
         [

@@ -131,6 +131,8 @@ VALUES: dict[str, Callable[[World], list[str]]] = {
     "resource_id": lambda w: [str(w.circle.author.id)],
     "anything": lambda w: ["Users/nobody"],
     "fmt": lambda w: ["csv", "xlsx"],
+    "mapping_id": lambda w: ["1"],
+    "job_id": lambda w: ["no-such-import"],
 }
 
 ARGUMENT = re.compile(r"<(?:[^<>:]+:)?([^<>]+)>")

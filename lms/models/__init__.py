@@ -34,6 +34,7 @@ from lms.models.organization import Organization, OrgUnit, UnitKind
 from lms.models.outbox import OutboxMessage
 from lms.models.person import Invitation, Membership, Permission, User
 from lms.models.prompts import CalendarToken, PromptDelivery, PromptSchedule
+from lms.models.roster import JobCodeRole
 from lms.models.scim import ScimRecord, ScimToken
 
 __all__ = [
@@ -58,6 +59,7 @@ __all__ = [
     "GembaSettings",
     "GembaWalk",
     "Invitation",
+    "JobCodeRole",
     "JournalComment",
     "JournalEntry",
     "JournalSource",

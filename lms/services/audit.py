@@ -46,6 +46,10 @@ ACTIONS: dict[str, str] = {
     "gemba.settings_changed": "Gemba settings changed",
     "scim.token_created": "SCIM token created",
     "scim.token_revoked": "SCIM token revoked",
+    "job_code.mapped": "Job code mapped",
+    "job_code.changed": "Job code's role changed",
+    "job_code.removed": "Job code mapping removed",
+    "roster.imported": "Roster imported",
 }
 
 

@@ -127,7 +127,13 @@ def stored(db: Session, org_id: int, today: date | None = None) -> Numbers:
             c.completed,
             c.overdue + overdue[(c.unit_id, c.stakeholder_role, c.dose_level)],
         )
-        for c in db.scalars(select(CoverageCell).where(CoverageCell.org_id == org_id))
+        # populate_existing: cells loaded before a Core write in this transaction (what_if's "before")
+        # are read afresh, not from the session's identity map.
+        for c in db.scalars(
+            select(CoverageCell)
+            .where(CoverageCell.org_id == org_id)
+            .execution_options(populate_existing=True)
+        )
     }
 
 

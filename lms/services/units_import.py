@@ -18,22 +18,19 @@ organisation administrator), so both follow the same rules.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from lms.models import OrgUnit, Permission, UnitKind
-from lms.services import Invalid, audit, organizations
+from lms.services import audit, organizations
 from lms.services.access import Actor
+from lms.services.tables import ImportProblems, read_table
 
 COLUMNS = ("code", "name", "level", "parent code")
 CODE_MAX = 32
 LEVELS = ", ".join(k.value for k in UnitKind)
-# The problem list says where to look; past this many, the first ones are enough to start fixing.
-MAX_PROBLEMS = 200
 
 
 @dataclass
@@ -60,16 +57,6 @@ class ImportReport:
         )
 
 
-class ImportProblems(Invalid):
-    """Every problem of a file, one "row N, column X: ..." line each, under the field "file"."""
-
-    def __init__(self, problems: list[str]) -> None:
-        if len(problems) > MAX_PROBLEMS:
-            problems = [*problems[:MAX_PROBLEMS], f"... and {len(problems) - MAX_PROBLEMS} more problems."]
-        self.problems = problems
-        super().__init__({"file": problems})
-
-
 def import_units(
     db: Session, actor: Actor | None, data: bytes | str, *, org_id: int | None = None
 ) -> ImportReport:
@@ -91,32 +78,22 @@ def import_units(
 
 
 def read_rows(data: bytes | str) -> tuple[list[Row], list[tuple[int, str]]]:
-    """The rows of a CSV file (UTF-8, with or without the byte-order mark spreadsheets write) and the
+    """The rows of a CSV file (read by lms.services.tables: UTF-8, with or without a byte-order mark) and the
     problems of rows on their own (blank name, unknown level, a code too long, extra cells) as (row
     number, text); ImportProblems for a file that cannot be read as the four columns at all."""
-    if isinstance(data, bytes):
-        try:
-            data = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise ImportProblems(
-                ["The file is not UTF-8 text: save it from the spreadsheet as CSV UTF-8."]
-            ) from None
-    data = data.removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(data, newline=""))
-    try:
-        table = list(reader)
-    except csv.Error as exc:
-        raise ImportProblems(
-            [f"row {reader.line_num}: the file is not CSV that can be read ({exc})."]
-        ) from None
-    if not table or not any(cell.strip() for cell in table[0]):
+    table = read_table(data)
+    if not table.header or not any(str(cell or "").strip() for cell in table.header):
         raise ImportProblems(
             [f"row 1: the file is empty; its first row names the columns {', '.join(COLUMNS)}."]
         )
-    header = [" ".join(cell.strip().lower().replace("_", " ").split()) for cell in table[0]]
+    header = [" ".join(str(cell or "").strip().lower().replace("_", " ").split()) for cell in table.header]
     missing = [c for c in COLUMNS if c not in header]
     if missing:
-        hint = " (the file may use semicolons: save it as comma-separated)" if ";" in table[0][0] else ""
+        hint = (
+            " (the file may use semicolons: save it as comma-separated)"
+            if ";" in str(table.header[0])
+            else ""
+        )
         raise ImportProblems(
             [
                 f"row 1: the header needs the columns {', '.join(COLUMNS)}; "
@@ -126,9 +103,8 @@ def read_rows(data: bytes | str) -> tuple[list[Row], list[tuple[int, str]]]:
     where = {c: header.index(c) for c in COLUMNS}
     problems: list[tuple[int, str]] = []
     rows: list[Row] = []
-    for number, cells in enumerate(table[1:], start=2):
-        if not any(cell.strip() for cell in cells):
-            continue  # blank lines, often left at the end by spreadsheets
+    for number, cells in table.rows:
+        cells = ["" if cell is None else str(cell) for cell in cells]
         if len(cells) > len(header):
             problems.append(
                 (

@@ -125,6 +125,7 @@ def init_app(app: Flask) -> None:
         gemba,
         health,
         home,
+        job_codes,
         journal,
         learning,
         library,
@@ -133,6 +134,7 @@ def init_app(app: Flask) -> None:
         policy,
         profile,
         prompts,
+        roster,
         scim,
         scim_page,
     )
@@ -160,6 +162,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(scim.bp)
     csrf.exempt(scim.bp)  # bearer tokens only: SCIM reads no cookie
     app.register_blueprint(scim_page.bp)
+    app.register_blueprint(job_codes.bp)
+    app.register_blueprint(roster.bp)
 
     @app.context_processor
     def _navigation() -> dict:

@@ -10,10 +10,10 @@ from scim2_models import InvalidValueException
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from curricula.stakeholders import StakeholderRole, role_named
+from curricula.stakeholders import StakeholderRole
 from lms.models import OrgUnit
 from lms.models import User as Account
-from lms.services import Invalid, people
+from lms.services import Invalid, job_codes, people
 from lms.services.access import Actor
 from lms.services.scim.resources import EnterpriseUser, User
 
@@ -39,11 +39,9 @@ class Wanted:
 
 
 def role_for_job_code(db: Session, org_id: int, job_code: str) -> StakeholderRole | None:
-    """The stakeholder role a job code is mapped to in the organisation, or None when none is.
-
-    Today a job code maps only when it is a stakeholder role's own name (as the People page reads a role):
-    the organisation's job-code mapping, when it exists, is the place to look first."""
-    return role_named(job_code)
+    """The stakeholder role a job code is mapped to in the organisation (HR's Job codes page first, then a
+    role's own name), or None when none is: an unknown code is reported, never guessed."""
+    return job_codes.role_for(db, org_id, job_code)
 
 
 def wanted_from(db: Session, actor: Actor, want: User, target: Target | None) -> Wanted:

@@ -1,0 +1,177 @@
+"""The Roster page's imports, run after the response so a 50,000-row file never holds up a request.
+
+The simplest honest design for one server (the platform's deployment: DEVELOPERS.md): the upload is kept
+in a file of the instance folder (`roster-imports/<job>.upload`), its state and progress in another
+(`<job>.json`, replaced atomically, read by the page's poll). The work runs in the server's worker thread
+once the answer has gone (lms.web.after_response), with a session of its own: the preview rolls back
+(coverage.what_if's savepoint), the apply commits once at its end, all or nothing. Applying reads the file
+again and checks it again against the organisation as it is then.
+
+A job is its organisation's: only HR and org admins of that organisation see it (anyone else: 404). A
+restart of the server while a job runs leaves it "working"; uploading the file again starts afresh. Jobs
+older than a day are removed when a new one starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from flask import current_app
+from sqlalchemy.orm import Session
+
+from lms.models import Membership
+from lms.services import Invalid, NotFound, roster
+from lms.services.access import MANAGES_PEOPLE, Actor
+from lms.services.tables import ImportProblems
+
+WORKING = ("previewing", "applying")
+KEEP_SECONDS = 24 * 3600
+
+
+def _folder() -> Path:
+    folder = Path(current_app.instance_path) / "roster-imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def _path(job: str, suffix: str) -> Path:
+    if not job or not all(c.isalnum() or c in "-_" for c in job):
+        raise NotFound("No such import.")
+    return _folder() / f"{job}.{suffix}"
+
+
+def _save(job: str, state: dict[str, Any]) -> None:
+    path = _path(job, "json")
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(state, default=str))
+    os.replace(temporary, path)
+
+
+def read(actor: Actor, job: str) -> dict[str, Any]:
+    """The job's state, for HR or an org admin of its organisation; NotFound for anyone else."""
+    actor.require(*MANAGES_PEOPLE)
+    try:
+        state = json.loads(_path(job, "json").read_text())
+    except (OSError, ValueError):
+        raise NotFound("No such import: upload the file again.") from None
+    if state.get("org_id") != actor.org_id:
+        raise NotFound("No such import: upload the file again.")
+    return state
+
+
+def start(actor: Actor, filename: str, data: bytes) -> str:
+    """Keep the upload and mark it waiting for its preview; the caller runs `preview_job` after it
+    answers."""
+    actor.require(*MANAGES_PEOPLE)
+    if not data:
+        raise Invalid("Choose the roster file (CSV or XLSX) to upload.", "file")
+    _tidy()
+    job = secrets.token_urlsafe(18)
+    _path(job, "upload").write_bytes(data)
+    _save(
+        job,
+        {
+            "org_id": actor.org_id,
+            "membership_id": actor.membership.id,
+            "filename": filename,
+            "state": "previewing",
+            "done": 0,
+            "total": 0,
+        },
+    )
+    return job
+
+
+def begin_apply(actor: Actor, job: str) -> dict[str, Any]:
+    state = read(actor, job)
+    if state["state"] != "previewed" or state.get("problem_count") or not state.get("changed"):
+        raise Invalid("This import cannot be applied: upload the file again.")
+    state.update(state="applying", done=0, total=0, by=actor.membership.id)
+    _save(job, state)
+    return state
+
+
+def preview_job(db: Session, *, job: str) -> None:
+    _run(db, job, apply=False)
+
+
+def apply_job(db: Session, *, job: str) -> None:
+    _run(db, job, apply=True)
+
+
+def _run(db: Session, job: str, *, apply: bool) -> None:
+    state = json.loads(_path(job, "json").read_text())
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        if time.monotonic() - last[0] > 0.5 or done >= total:
+            last[0] = time.monotonic()
+            state.update(done=done, total=total)
+            _save(job, state)
+
+    membership = db.get(Membership, state.get("by", state["membership_id"]))
+    try:
+        if membership is None or not membership.active:
+            raise NotFound("The person who uploaded the file has left.")
+        actor = Actor(membership.user, membership)
+        data = _path(job, "upload").read_bytes()
+        if apply:
+            result = roster.apply(db, actor, data, progress=progress)
+        else:
+            result = roster.preview(db, actor, data, progress=progress)
+            db.rollback()
+    except ImportProblems as exc:
+        db.rollback()
+        state.update(state="refused", file_problems=exc.problems)
+    except (Invalid, NotFound) as exc:
+        db.rollback()
+        state.update(state="refused", file_problems=[str(exc)])
+    except Exception:
+        db.rollback()
+        state.update(state="failed")
+        _save(job, state)
+        raise
+    else:
+        state.update(_result(result), state="applied" if apply else "previewed")
+        if apply:
+            db.commit()  # the work's one commit (after_response's unit of work then has nothing left)
+            _path(job, "upload").unlink(missing_ok=True)
+    _save(job, state)
+
+
+def _result(result: roster.Preview) -> dict[str, Any]:
+    return {
+        "rows": result.rows,
+        "summary": result.summary(),
+        "counts": dict(result.counts),
+        "changed": result.changed,
+        "problems": result.problems,
+        "problem_count": result.problem_count,
+        "notes": result.notes,
+        "note_count": result.note_count,
+        "coverage": [
+            {
+                **asdict(m),
+                "role_label": m.role_label,
+                "before_pct": m.percent(m.before),
+                "after_pct": m.percent(m.after),
+            }
+            for m in result.coverage
+        ],
+    }
+
+
+def _tidy() -> None:
+    now = time.time()
+    for path in _folder().iterdir():
+        try:
+            if now - path.stat().st_mtime > KEEP_SECONDS:
+                path.unlink()
+        except OSError:
+            continue
