@@ -13,8 +13,9 @@ front matter, the roles it is for. The rule:
 The planning of one person (lms.services.dosing._decide), the set-based query that finds whose
 assignments differ (lms.services.dosing_bulk) and `lms content check` all read the rule from here.
 `disagreements` is what `lms content check` reports: a module naming a role the policy never doses to the
-module's level (no such person would be assigned it), and a level the policy doses to a role with no
-module of that level for the role (the policy promises nothing).
+module's level (no person of that role would be assigned it by their role: the text speaks to people who
+never receive it). The policy page counts, per role and level, the modules a level gives (a level with
+none for a role assigns that role nothing).
 """
 
 from __future__ import annotations
@@ -75,10 +76,10 @@ def by_role(
 
 @dataclass(frozen=True, slots=True)
 class Disagreement:
-    """A module and a policy that do not agree: `module` names `role` (a key of the module, or None for a
-    level of the policy no module serves), with a message to the author."""
+    """A module and the policy do not agree: the module (its key) names `role`, which the policy never
+    doses to the module's `level`; with a message to the author."""
 
-    module: Hashable | None
+    module: Hashable
     role: str
     level: str
     message: str
@@ -87,25 +88,18 @@ class Disagreement:
 def disagreements(
     modules: Iterable[Dosed[K]], policy: Mapping[str, Mapping[str, int]]
 ) -> Iterator[Disagreement]:
-    """Where the modules' `roles` and the policy disagree (module docstring), modules first, in order."""
-    modules = list(modules)
+    """Where the modules' `roles` and the policy disagree (module docstring), in the modules' order. A
+    role the policy leaves out needs no level. Nothing is said of an empty policy (a dosing.yaml that
+    could not be read has problems of its own)."""
+    if not policy:
+        return
     for module in modules:
         for role in module.roles:
-            if role in policy and module.level not in policy[role]:
+            if module.level not in policy.get(role, {}):
                 yield Disagreement(
                     module.key,
                     role,
                     module.level,
                     f"roles names '{role}', but the dosing policy never gives {role} the "
                     f"'{module.level}' level: no {role} would be assigned this module",
-                )
-    for role, levels in policy.items():
-        for level in levels:
-            if not any(m.level == level and is_for(m.roles, role) for m in modules):
-                yield Disagreement(
-                    None,
-                    role,
-                    level,
-                    f"the policy gives {role} the '{level}' level, but no '{level}' module names "
-                    f"{role} in its roles: the level assigns them nothing",
                 )
