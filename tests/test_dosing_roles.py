@@ -18,7 +18,8 @@ from curricula.corpus import load_corpus
 from curricula.stakeholders import StakeholderRole
 from lms.models import Module
 from lms.services import content as publishing
-from lms.services import dosing
+from lms.services import dosing, dosing_page
+from lms.services.access import Actor
 
 TODAY = date(2025, 3, 3)
 POLICY = {
@@ -36,9 +37,7 @@ def publish(db: Session, *, presence_roles: tuple[str, ...] = ("unit-leader", "e
             module("what-matters"),
             module("leading-a-project", dose="sponsor", roles=("unit-leader",)),
             # Its text stands for the file's: a change of roles is a change of the file.
-            module(
-                "leader-presence", dose="sponsor", roles=presence_roles, text=",".join(presence_roles)
-            ),
+            module("leader-presence", dose="sponsor", roles=presence_roles, text=",".join(presence_roles)),
             policy=POLICY,
         ),
     )
@@ -151,7 +150,7 @@ def test_the_policy_page_counts_the_modules_each_role_gets_of_a_level(db, make, 
 
     page = login_as(hr).get(f"/o/{tree.org.slug}/admin/dosing")
 
-    overview = dosing.overview(db, dosing.Actor(hr.user, hr))
+    overview = dosing_page.overview(db, Actor(hr.user, hr))
     by_role = {rp.role: rp.modules for rp in overview.roles}
     assert by_role["executive"] == {"awareness": 1, "sponsor": 1}
     assert by_role["unit-leader"] == {"awareness": 1, "sponsor": 2}

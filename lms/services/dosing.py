@@ -113,7 +113,7 @@ def level_ids(db: Session) -> list[str]:
     return [level.id for level in vocabulary(db).levels]
 
 
-def _overrides(db: Session, org_id: int) -> dict[str, DosePolicyOverride]:
+def overrides(db: Session, org_id: int) -> dict[str, DosePolicyOverride]:
     return {
         o.role: o for o in db.scalars(select(DosePolicyOverride).where(DosePolicyOverride.org_id == org_id))
     }
@@ -122,7 +122,7 @@ def _overrides(db: Session, org_id: int) -> dict[str, DosePolicyOverride]:
 def effective_policy(db: Session, org_id: int) -> Policy:
     """The organisation's policy: the default, with each overridden role replaced by the override."""
     policy = default_policy(db)
-    for role, override in _overrides(db, org_id).items():
+    for role, override in overrides(db, org_id).items():
         policy[role] = dict(override.levels)
     return policy
 
@@ -467,7 +467,7 @@ def set_override(db: Session, actor: Actor, role: str, levels: Mapping[str, Any]
         if level not in known:
             errors[level] = [f"'{level}' is not a dose level: choose from {', '.join(known)}."]
             continue
-        days = _days(value)
+        days = parse_days(value)
         if days is None:
             errors[level] = [f"Enter a whole number of days from {DAYS_MIN} to {DAYS_MAX}."]
         else:
@@ -475,9 +475,9 @@ def set_override(db: Session, actor: Actor, role: str, levels: Mapping[str, Any]
     if errors:
         raise Invalid(errors)
     ordered = {level: clean[level] for level in known if level in clean}
-    overrides = _overrides(db, actor.org_id)
+    existing = overrides(db, actor.org_id)
     before = effective_policy(db, actor.org_id).get(role, {})
-    override = overrides.get(role)
+    override = existing.get(role)
     if override is None:
         override = DosePolicyOverride(org_id=actor.org_id, role=role, levels=ordered)
         db.add(override)
@@ -492,7 +492,7 @@ def clear_override(db: Session, actor: Actor, role: str) -> PolicyChange:
     """Go back to the default policy for one role."""
     actor.require(Permission.HR, Permission.ORG_ADMIN)
     role = _known_role(role)
-    override = _overrides(db, actor.org_id).get(role)
+    override = overrides(db, actor.org_id).get(role)
     default = default_policy(db).get(role, {})
     if override is None:
         return PolicyChange(role, default, False, PlanCounts())
@@ -535,7 +535,8 @@ def _known_role(role: str) -> str:
     return known.value
 
 
-def _days(value: Any) -> int | None:
+def parse_days(value: Any) -> int | None:
+    """Days to complete a level, as typed (text or a number): 1 to 730, or None when it is not that."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -547,63 +548,3 @@ def _days(value: Any) -> int | None:
     if not isinstance(value, int) or not DAYS_MIN <= value <= DAYS_MAX:
         return None
     return value
-
-
-# --- the policy page --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RolePolicy:
-    role: str
-    label: str
-    levels: dict[str, int]  # what applies now
-    default: dict[str, int]
-    overridden: bool
-    modules: dict[str, int] = field(default_factory=dict)  # level -> modules of it written for the role
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyOverview:
-    levels: list[tuple[str, str]]  # (id, title), in order
-    roles: list[RolePolicy]
-
-    @property
-    def published(self) -> bool:
-        return bool(self.levels)
-
-    def level_title(self, level: str) -> str:
-        return next((title for lid, title in self.levels if lid == level), level)
-
-
-def overview(db: Session, actor: Actor) -> PolicyOverview:
-    """The organisation's dosing for every role, default and overrides side by side (HR, org admins)."""
-    actor.require(Permission.HR, Permission.ORG_ADMIN)
-    levels = [(level.id, level.title) for level in vocabulary(db).levels]
-    default = default_policy(db)
-    overrides = _overrides(db, actor.org_id)
-    modules = [
-        rule.Dosed(module_id, dose, tuple(roles or ()))
-        for module_id, dose, roles in db.execute(
-            select(Module.id, Module.dose, Module.roles).where(Module.retired_at.is_(None))
-        )
-    ]
-    everything = {m.level: 1 for m in modules}  # every level, to count what the role would get
-    roles = [
-        RolePolicy(
-            role.value,
-            LABELS[role],
-            dict(overrides[role.value].levels) if role.value in overrides else default.get(role.value, {}),
-            default.get(role.value, {}),
-            role.value in overrides,
-            _count_by_level(rule.required(modules, everything, role.value)),
-        )
-        for role in StakeholderRole
-    ]
-    return PolicyOverview(levels, roles)
-
-
-def _count_by_level(required: Mapping[int, tuple[str, int]]) -> dict[str, int]:
-    counts: dict[str, int] = defaultdict(int)
-    for level, _ in required.values():
-        counts[level] += 1
-    return dict(counts)
