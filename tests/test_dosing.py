@@ -24,7 +24,7 @@ from lms.models import (
     ProgressStatus,
     User,
 )
-from lms.services import Forbidden, Invalid, dosing, people
+from lms.services import Forbidden, Invalid, dosing, my_reflections, people
 from lms.services import content as publishing
 from lms.services.access import Actor
 
@@ -393,6 +393,10 @@ def test_the_demo_people_hold_the_assignments_their_role_requires_and_some_progr
     # Within the practitioner level, what the issue asks for executives, not the unit leaders' modules.
     assert {"wsq-leader-presence", "wsq-quality-planning"} <= set(executive)
     assert not {"is-leading-a-project", "is-driver-diagrams", "wsq-joy-in-work"} & set(executive)
+    her, _ = held("executive@demo.example")
+    written = my_reflections.mine(db, Actor(her.user, her))
+    assert [m.slug for m in written] == ["wsq-leader-presence"], "she has started it, with a reflection"
+    assert "I walk two units a week now." in written[0].written[0].text
 
     learner, _ = held("learner@demo.example")
     progress = {
