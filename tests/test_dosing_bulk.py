@@ -211,6 +211,7 @@ def test_the_reconcile_leaves_everyone_as_planning_them_one_by_one_does(db, tree
         counts = dosing.reconcile(db, tree.org.id, today=TODAY)
         after, versions_after = state(db, made)
         again = dosing.reconcile(db, tree.org.id, today=TODAY)
+        named_after = dosing.stale(db, tree.org.id, today=TODAY)
         ids = [m.id for m in made]
     finally:
         together.rollback()
@@ -226,6 +227,7 @@ def test_the_reconcile_leaves_everyone_as_planning_them_one_by_one_does(db, tree
         "exactly the people whose assignments changed get a new learning_version"
     )
     assert again.changed == 0 and not again.memberships, "a second reconcile finds nothing to change"
+    assert named_after == [], "once everyone is planned, the query names nobody (nothing is read again)"
 
 
 def test_an_open_assignment_due_a_day_off_is_redated_by_the_reconcile_and_shows(db, make, tree, library):

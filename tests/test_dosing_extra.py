@@ -142,6 +142,7 @@ def test_the_nightly_reconcile_honours_an_extra_level_set_without_planning(db, m
     assert set(held) == {"what-matters", "leading-a-project", "leader-presence"}
     assert held["leader-presence"].due_on == TODAY + timedelta(days=20)
     assert counts.created == 2 and counts.memberships == {clinician.id}
+    assert dosing.stale(db, tree.org.id, today=TODAY) == [], "once planned, the query names nobody"
 
     clinician.extra_level_days = 25
     db.commit()
@@ -149,12 +150,14 @@ def test_the_nightly_reconcile_honours_an_extra_level_set_without_planning(db, m
     db.commit()
     assert assignments(db, clinician)["leader-presence"].due_on == TODAY + timedelta(days=25)
     assert counts.redated == 2
+    assert dosing.stale(db, tree.org.id, today=TODAY) == []
 
     clinician.extra_level = None
     db.commit()
     counts = dosing.reconcile(db, tree.org.id, today=TODAY)
     db.commit()
     assert set(assignments(db, clinician)) == {"what-matters"} and counts.cancelled == 2
+    assert dosing.stale(db, tree.org.id, today=TODAY) == []
     assert dosing.reconcile(db, tree.org.id, today=TODAY).changed == 0
 
 

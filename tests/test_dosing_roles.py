@@ -75,6 +75,7 @@ def test_the_reconcile_follows_a_module_whose_roles_change(db, make, tree, libra
 
     assert set(assignments(db, executive)) == {"what-matters"}
     assert counts.cancelled == 1 and counts.memberships == {executive.id}
+    assert dosing.stale(db, tree.org.id, today=TODAY) == [], "the query follows the module's roles"
 
     publish(db)
     dosing.reconcile(db, tree.org.id, today=TODAY)

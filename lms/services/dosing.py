@@ -287,8 +287,14 @@ def reconcile_nightly(db: Session, *, now: datetime | None = None) -> Iterator[t
             yield slug, reconcile(db, org_id)
 
 
-def _plan_stale(db: Session, context: _Context, org_id: int, role: str | None = None) -> PlanCounts:
-    """Plan the people `dosing_bulk.stale_memberships` names (of `role`, when given), BATCH at a time."""
+def stale(db: Session, org_id: int, *, today: date | None = None, role: str | None = None) -> list[int]:
+    """The memberships a reconcile (of `role`'s active people, when given) would plan: those
+    `dosing_bulk.stale_memberships` names. Nobody once everyone is planned."""
+    db.flush()
+    return _stale(db, _context(db, org_id, today), org_id, role)
+
+
+def _stale(db: Session, context: _Context, org_id: int, role: str | None) -> list[int]:
     query = dosing_bulk.stale_memberships(
         org_id,
         context.policy,
@@ -298,7 +304,12 @@ def _plan_stale(db: Session, context: _Context, org_id: int, role: str | None = 
         db.get_bind().dialect.name,
         role,
     )
-    stale = list(db.scalars(query))
+    return list(db.scalars(query))
+
+
+def _plan_stale(db: Session, context: _Context, org_id: int, role: str | None = None) -> PlanCounts:
+    """Plan the people `dosing_bulk.stale_memberships` names (of `role`, when given), BATCH at a time."""
+    stale = _stale(db, context, org_id, role)
     counts = PlanCounts()
     for start in range(0, len(stale), BATCH):
         counts.add(_plan_batch(db, context, org_id, stale[start : start + BATCH]))
