@@ -52,6 +52,15 @@ VOCABULARY = (
 WORDS = tuple(VOCABULARY.split())
 LEVELS = ("awareness", "foundational", "practitioner", "coach", "advisor", "sponsor", "governance")
 ROLES = ("clinician", "unit-leader", "quality-staff", "departmental-leader", "executive", "board")
+
+
+def _receiving() -> dict[str, tuple[str, ...]]:
+    """Per dose level, the roles of ROLES the real policy doses to it: a generated module names two of
+    them (or the one), so that its roles agree with the policy (curricula.dosing)."""
+    policy = load_corpus(REAL).policy.roles
+    return {level: tuple(r for r in ROLES if level in policy.get(r, {})) for level in LEVELS}
+
+
 CURRICULA = ("leadership-framework-for-quality", "whole-system-quality", "improvement-science")
 SOURCES = ("Whole System Quality", "Leadership for Improvement")
 
@@ -71,15 +80,17 @@ def _paragraph(rng: random.Random, sentences: int = 4) -> str:
     return "\n".join([*lines, " ".join(line)] if line else lines)
 
 
-def generated_module(i: int, rng: random.Random) -> str:
+def generated_module(i: int, rng: random.Random, receiving: dict[str, tuple[str, ...]]) -> str:
     """Module number i of the generated corpus; it requires and links to earlier ones."""
     ident = f"gen-{i:04d}"
+    roles = receiving[LEVELS[i % 7]]
     earlier = [f"gen-{j:04d}" for j in rng.sample(range(i), min(i, 2))] if i else []
     requires = earlier[:1]
     link = f"[the module before](module:{earlier[-1]})" if earlier else "*the overview*"
     front = (
         f"---\nid: {ident}\ntitle: {_sentence(rng, 4)[:-1]}\ncurriculum: {CURRICULA[i % 3]}\n"
-        f"dose: {LEVELS[i % 7]}\nroles: [{', '.join(rng.sample(ROLES, 2))}]\nminutes: {5 + i % 26}\n"
+        f"dose: {LEVELS[i % 7]}\nroles: [{', '.join(rng.sample(roles, min(2, len(roles))))}]\n"
+        f"minutes: {5 + i % 26}\n"
         f"requires: [{', '.join(requires)}]\nobjectives:\n  - {_sentence(rng, 9)}\n  - {_sentence(rng, 7)}\n"
         f"sources: [{rng.choice(SOURCES)}]\n---\n"
     )
@@ -117,9 +128,10 @@ def write_generated_corpus(root: Path, count: int = GENERATED, seed: int = 4) ->
     (root / "modules" / "generated").mkdir(parents=True, exist_ok=True)
     for name in ("dosing.yaml", "curricula.yaml"):
         shutil.copy(REAL / name, root / name)
+    receiving = _receiving()
     for i in range(count):
         (root / "modules" / "generated" / f"gen-{i:04d}.md").write_text(
-            generated_module(i, rng), encoding="utf-8"
+            generated_module(i, rng, receiving), encoding="utf-8"
         )
     return root
 

@@ -32,6 +32,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
 from bench import BenchmarkFailed, package_versions, postgres, progress
+from curricula import dosing as rule
 from curricula.corpus import load_corpus
 from curricula.stakeholders import StakeholderRole
 from lms import create_app, migrate
@@ -244,20 +245,22 @@ def planned_rows(db: Any, org_id: int) -> list[dict[str, Any]]:
     """What the policy gives everyone of the organisation, as rows of the assignment table: built from
     the published policy and modules, without the dosing service."""
     policy = dosing.effective_policy(db, org_id)
-    by_level: dict[str, list[int]] = {}
-    for module_id, dose in db.execute(
-        select(Module.id, Module.dose).where(Module.retired_at.is_(None)).order_by(Module.position)
-    ):
-        by_level.setdefault(dose, []).append(module_id)
+    modules = [
+        rule.Dosed(module_id, dose, tuple(roles))
+        for module_id, dose, roles in db.execute(
+            select(Module.id, Module.dose, Module.roles)
+            .where(Module.retired_at.is_(None))
+            .order_by(Module.position)
+        )
+    ]
     now = utcnow()
     today = now.astimezone(ZoneInfo(ZONE)).date()
     plans = {
         role: [
             (module_id, level, date.fromordinal(today.toordinal() + days))
-            for level, days in levels.items()
-            for module_id in by_level.get(level, ())
+            for module_id, (level, days) in wanted.items()
         ]
-        for role, levels in policy.items()
+        for role, wanted in rule.by_role(modules, policy).items()
     }
     return [
         {

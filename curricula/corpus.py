@@ -13,7 +13,7 @@ from __future__ import annotations
 import heapq
 from pathlib import Path
 
-from curricula import readability
+from curricula import dosing, readability
 from curricula.library import load_library, references
 from curricula.model import Corpus, Module, Problem
 from curricula.parse import ParsedModule, parse_module
@@ -59,6 +59,7 @@ def load_corpus(root: Path, *, link_base: str = "/modules/") -> Corpus:
     problems.extend(library.problems)
     problems.extend(references(library, ((p.path, p.references) for p in parsed)))
     problems.extend(_cycles(unique))
+    problems.extend(_dosing(unique, vocabularies.policy.roles))
     curriculum_order = {t.id: i for i, t in enumerate(vocabularies.curricula)}
     level_order = vocabularies.policy.level_order()
     modules = _ordered(
@@ -74,6 +75,19 @@ def load_corpus(root: Path, *, link_base: str = "/modules/") -> Corpus:
         problems=tuple(sorted(set(problems), key=_reading_order)),
         warnings=tuple(sorted(warnings(modules) + readability.warnings(modules), key=_reading_order)),
     )
+
+
+def _dosing(unique: dict[str, ParsedModule], policy: dict[str, dict[str, int]]) -> list[Problem]:
+    """A module naming a role the policy never doses to its level (curricula.dosing), at that role's
+    line of `roles`."""
+    built = {p.module.id: p for p in unique.values() if p.module is not None}
+    return [
+        Problem(built[d.module].path, built[d.module].role_lines.get(d.role, 1), d.message)
+        for d in dosing.disagreements(
+            (dosing.Dosed(p.module.id, p.module.dose, p.module.roles) for p in built.values() if p.module),
+            policy,
+        )
+    ]
 
 
 def check(root: Path) -> list[Problem]:

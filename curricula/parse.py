@@ -48,6 +48,7 @@ class ParsedModule:
     links: list[tuple[str, int]] = field(default_factory=list)  # (module id, line)
     references: list[tuple[str, str, int]] = field(default_factory=list)  # (figure|term|template, name, line)
     requires: list[tuple[str, int]] = field(default_factory=list)  # (module id, line)
+    role_lines: dict[str, int] = field(default_factory=dict)  # role named in `roles` -> its line
     id_line: int = 1
 
 
@@ -134,6 +135,10 @@ def _front_matter(doc: yamldoc.Document, path: str, vocab: Vocabulary, parsed: P
     }
     if isinstance(data.get("id"), str) and KEY.match(data["id"]):
         parsed.id, parsed.id_line = data["id"], lines["id"]
+    roles = data.get("roles")
+    if isinstance(roles, list):
+        item_lines = doc.item_lines(doc.value_node("roles"))
+        parsed.role_lines = {r: ln for r, ln in zip(roles, item_lines, strict=False) if isinstance(r, str)}
     requires = data.get("requires")
     if isinstance(requires, list):
         item_lines = doc.item_lines(doc.value_node("requires"))

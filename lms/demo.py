@@ -301,6 +301,9 @@ CLINICIANS_EVERY = 3  # one clinician in three completed their first awareness m
 CLINICIANS_ALL_AWARENESS_EVERY = 6  # ...and one in six every awareness module
 
 
+LEADER_PRESENCE = "wsq-leader-presence"  # the executive's module of leader presence at the point of care
+
+
 def _learn_something(db: Session, org: Organization) -> None:
     """Progress for a few demo people, made as a learner makes it: answering checks (right at the first
     attempt) and writing a reflection. Nobody else has started anything."""
@@ -314,6 +317,22 @@ def _learn_something(db: Session, org: Organization) -> None:
     modules.save_reflection(
         db, learner.user, third.slug, third.reflections[0]["key"], "We could test a new handover on 4 West."
     )
+    executive = db.scalar(
+        select(Membership).join(User).where(Membership.org_id == org.id, User.email == f"executive@{DOMAIN}")
+    )
+    assert executive is not None
+    # Her role's practitioner level gives her leader presence (the gemba walks she makes in the demo):
+    # she has started it with a reflection, which her record lists under My reflections.
+    presence = next((m for m in _assigned(db, executive) if m.slug == LEADER_PRESENCE), None)
+    if presence is not None:
+        modules.save_reflection(
+            db,
+            executive.user,
+            presence.slug,
+            presence.reflections[0]["key"],
+            "I walk two units a week now. Next I will ask each huddle what got in their way, and come back "
+            "with an answer.",
+        )
     clinicians = db.scalars(
         select(Membership)
         .where(

@@ -129,6 +129,7 @@ BY_ID: dict[str, tuple[str, Callable[[Side], dict[str, Any]]]] = {
     "admin.person_deactivate": ("person", lambda s: {}),
     "admin.person_reactivate": ("gone_person", lambda s: {}),
     "admin.person_coach": ("person", lambda s: {"coach_id": s.coach.id}),
+    "admin.person_extra_level": ("person", lambda s: {"extra_level": "", "extra_level_days": ""}),
     "admin.invitation_cancel": ("invitation", lambda s: {}),
     "scim_page.revoke_token": ("scim_token", lambda s: {}),
     "job_codes.change": ("mapping", lambda s: {f"m{s.mapping.id}-stakeholder_role": "board"}),
@@ -211,6 +212,8 @@ def snapshot(db, org_id: int) -> tuple:
                 m.employee_id,
                 m.permissions,
                 m.active,
+                m.extra_level,
+                m.extra_level_days,
             )
             for m in people
         ],

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from curricula.model import Check, Corpus, DosingPolicy, Option, Problem, Reflection, Segment, Term
 from curricula.model import Module as CorpusModule
+from curricula.stakeholders import StakeholderRole
 from lms.cli import main
 from lms.db import utcnow
 from lms.models import ContentRelease, Module, Progress, ProgressStatus
@@ -27,14 +28,25 @@ POLICY = {"clinician": {"awareness": 30, "foundational": 90}, "executive": {"awa
 CONTENT = Path(__file__).resolve().parent.parent / "content"
 
 
-def module(slug: str, *, dose: str = "awareness", text: str = "v1", title: str | None = None) -> CorpusModule:
-    """A module as the engine builds it; `text` stands for the file's text (its hash changes with it)."""
+EVERY_ROLE = tuple(r.value for r in StakeholderRole)
+
+
+def module(
+    slug: str,
+    *,
+    dose: str = "awareness",
+    text: str = "v1",
+    title: str | None = None,
+    roles: tuple[str, ...] = EVERY_ROLE,
+) -> CorpusModule:
+    """A module as the engine builds it; `text` stands for the file's text (its hash changes with it).
+    It is for every role unless `roles` says otherwise (curricula.dosing)."""
     return CorpusModule(
         id=slug,
         title=title or slug.replace("-", " ").capitalize(),
         curriculum="improvement-science",
         dose=dose,
-        roles=("clinician",),
+        roles=roles,
         minutes=10,
         objectives=("Describe the Model for Improvement.",),
         sources=("Whole System Quality",),

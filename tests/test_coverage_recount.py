@@ -20,7 +20,7 @@ from curricula.stakeholders import StakeholderRole
 from lms.cli import main
 from lms.db import utcnow
 from lms.models import Membership, Module, Progress, UnitKind, User
-from lms.services import Invalid, coverage, dosing, modules, organizations, people
+from lms.services import Invalid, coverage, dosing, dosing_extra, modules, organizations, people
 from lms.services import content as publishing
 from lms.services.access import Actor
 from lms.services.coverage_upkeep import fold, org_today
@@ -122,6 +122,15 @@ def test_coverage_equals_a_recount_after_any_sequence_of_changes(db, make, libra
                 **changes,
             }
             people.update_person(db, self.hr, m.id, people.PersonInput(**data))
+
+        @precondition(lambda self: self.people)
+        @rule(
+            data=st.data(),
+            level=st.sampled_from(["", "foundational", "sponsor"]),
+            days=st.integers(1, 120),
+        )
+        def give_an_extra_level(self, data, level, days):
+            dosing_extra.set_extra_level(db, self.hr, self.membership(data).id, level, days)
 
         @precondition(lambda self: self.people)
         @rule(data=st.data())

@@ -1,7 +1,8 @@
 """The organisation-wide reconcile is set-based (one query finds whose assignments differ from the
 policy, only they are planned, Core writes): it must leave every person exactly as planning them one by
 one does, in any state (role changes, deactivations, overrides, retired modules, completions, manual
-assignments, due dates off by a day around daylight-saving changes), and bump the learning_version of
+assignments, due dates off by a day around daylight-saving changes, modules written for some roles of a
+level only, a person given an extra level), and bump the learning_version of
 exactly the people it changed, so My learning shows the change."""
 
 from __future__ import annotations
@@ -49,10 +50,10 @@ def library(db: Session) -> dict[str, Module]:
         db,
         corpus(
             module("model-for-improvement"),
-            module("what-matters"),
+            module("what-matters", roles=("clinician", "board")),  # not the executives' awareness
             module("pdsa", dose="foundational"),
-            module("run-charts", dose="foundational"),
-            module("sponsoring-a-portfolio", dose="sponsor"),
+            module("run-charts", dose="foundational", roles=("clinician",)),
+            module("sponsoring-a-portfolio", dose="sponsor", roles=("executive",)),
             policy=POLICY,
         ),
     )
@@ -90,6 +91,7 @@ people = st.lists(
         st.sampled_from(ROLES),
         st.sampled_from([True, True, True, False]),  # active
         st.lists(st.tuples(st.sampled_from(HOLDINGS), moments, st.booleans()), min_size=5, max_size=5),
+        st.none() | st.tuples(st.sampled_from(["awareness", "foundational", "sponsor"]), st.integers(1, 120)),
     ),
     min_size=1,
     max_size=4,
@@ -115,13 +117,19 @@ def arrange(db: Session, tree, library: dict[str, Module], world: dict) -> list[
     for slug in world["retired"]:
         library[slug].retired_at = utcnow()
     made = []
-    for role, active, holdings in world["people"]:
+    for role, active, holdings, extra in world["people"]:
         n = next(_numbers)
         user = User(email=f"bulk{n}@alpha.example", name=f"Bulk {n}")
         db.add(user)
         db.flush()
         person = Membership(
-            user_id=user.id, org_id=tree.org.id, unit_id=tree.unit.id, stakeholder_role=role, active=active
+            user_id=user.id,
+            org_id=tree.org.id,
+            unit_id=tree.unit.id,
+            stakeholder_role=role,
+            active=active,
+            extra_level=extra[0] if extra else None,
+            extra_level_days=extra[1] if extra else None,
         )
         db.add(person)
         db.flush()
@@ -203,6 +211,7 @@ def test_the_reconcile_leaves_everyone_as_planning_them_one_by_one_does(db, tree
         counts = dosing.reconcile(db, tree.org.id, today=TODAY)
         after, versions_after = state(db, made)
         again = dosing.reconcile(db, tree.org.id, today=TODAY)
+        named_after = dosing.stale(db, tree.org.id, today=TODAY)
         ids = [m.id for m in made]
     finally:
         together.rollback()
@@ -218,6 +227,7 @@ def test_the_reconcile_leaves_everyone_as_planning_them_one_by_one_does(db, tree
         "exactly the people whose assignments changed get a new learning_version"
     )
     assert again.changed == 0 and not again.memberships, "a second reconcile finds nothing to change"
+    assert named_after == [], "once everyone is planned, the query names nobody (nothing is read again)"
 
 
 def test_an_open_assignment_due_a_day_off_is_redated_by_the_reconcile_and_shows(db, make, tree, library):

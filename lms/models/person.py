@@ -113,6 +113,10 @@ class Membership(Base):
     # Changes whenever what My learning shows for this membership may have changed: its assignments,
     # or the person's progress (lms.models.learning bumps it on every flush that writes either).
     learning_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A dose level given to this person on top of their role's (HR, org admins): every module of it, due
+    # `extra_level_days` after assignment (curricula.dosing states the rule).
+    extra_level: Mapped[str | None] = mapped_column(String(32))
+    extra_level_days: Mapped[int | None]
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organization: Mapped[Organization] = relationship(lazy="joined")

@@ -25,6 +25,7 @@ ACTIONS: dict[str, str] = {
     "person.permissions_changed": "Permissions changed",
     "person.deactivated": "Person deactivated",
     "person.reactivated": "Person reactivated",
+    "person.extra_level_changed": "Extra dose level changed",
     "invitation.accepted": "Invitation accepted",
     "invitation.declined": "Invitation declined",
     "invitation.cancelled": "Invitation withdrawn",

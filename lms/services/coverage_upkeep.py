@@ -4,7 +4,8 @@ What a person needs and has done, the definitions the pages and docs/coverage.md
 - a person *needs* a dose level when their membership is active and holds an active dose assignment at
   that level: source "dose", not cancelled, of a module still published (My learning's open assignment);
   dosing gives those to exactly the levels their stakeholder role requires under the organisation's
-  policy, and keeps a completed one when the role stops requiring it (completed history stays);
+  policy (and an extra level HR gave the person: Membership.extra_level), and keeps a completed one when
+  the role stops requiring it (completed history stays);
 - they *completed* it when they completed (Progress, across organisations) every such module;
 - they are *overdue* at it when one of those modules is not completed and its due date is before today
   in the organisation's time zone.

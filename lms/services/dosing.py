@@ -14,10 +14,13 @@ one query (lms/services/dosing_bulk.py) names the people whose assignments diffe
 they are read (plain rows) and planned, by the same `_decide`, and the changes are written with Core;
 `_assignments_changed` is where such a bulk write reports the memberships it changed.
 
+Which modules a person requires is curricula.dosing's rule: the active modules of their role's levels
+that name their role in `roles`, and every module of the extra level HR may have given them
+(Membership.extra_level), each due its level's days.
+
 Rules of a plan (only DOSE assignments are touched; COHORT and MANUAL ones belong to their owners):
-- a required module (active, its dose among the role's levels) without an assignment gets one, due the
-  policy's days after today in the organisation's time zone; a cancelled one is re-opened, due the
-  policy's days after today;
+- a required module without an assignment gets one, due the policy's days after today in the
+  organisation's time zone; a cancelled one is re-opened, due the policy's days after today;
 - an open assignment's due date follows the policy: the local date it was assigned plus the policy's days
   for its level, so an override that shortens or lengthens a level moves open assignments with it;
 - an open assignment no longer required (role changed, policy changed, module retired, person
@@ -36,6 +39,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from curricula import dosing as rule
 from curricula.stakeholders import LABELS, StakeholderRole, role_named
 from lms.db import utcnow
 from lms.models import (
@@ -109,7 +113,7 @@ def level_ids(db: Session) -> list[str]:
     return [level.id for level in vocabulary(db).levels]
 
 
-def _overrides(db: Session, org_id: int) -> dict[str, DosePolicyOverride]:
+def overrides(db: Session, org_id: int) -> dict[str, DosePolicyOverride]:
     return {
         o.role: o for o in db.scalars(select(DosePolicyOverride).where(DosePolicyOverride.org_id == org_id))
     }
@@ -118,7 +122,7 @@ def _overrides(db: Session, org_id: int) -> dict[str, DosePolicyOverride]:
 def effective_policy(db: Session, org_id: int) -> Policy:
     """The organisation's policy: the default, with each overridden role replaced by the override."""
     policy = default_policy(db)
-    for role, override in _overrides(db, org_id).items():
+    for role, override in overrides(db, org_id).items():
         policy[role] = dict(override.levels)
     return policy
 
@@ -131,14 +135,21 @@ class _Context:
     """What planning many people of one organisation shares: read once."""
 
     policy: Policy
-    modules_by_level: dict[str, list[int]]  # active module ids per dose level
+    modules: list[rule.Dosed[int]]  # the active modules, in curriculum order
+    by_role: dict[str, dict[int, tuple[str, int]]]  # role -> what it requires: {module id: (level, days)}
     today: date  # in the organisation's time zone
     zone: ZoneInfo
     now: datetime  # the moment assignments are made: `today` at this hour
 
+    def required(self, role: str | None, extra: rule.Extra | None) -> dict[int, tuple[str, int]]:
+        """What a person of `role`, given `extra` or not, requires (curricula.dosing)."""
+        if extra is None:
+            return self.by_role.get(role or "", {})
+        return rule.required(self.modules, self.policy.get(role or "", {}), role, extra)
 
-def _context(db: Session, org_id: int, today: date | None, roles: Iterable[str] | None = None) -> _Context:
-    """Read the policy and the active modules of the levels `roles` need (every role's when None).
+
+def _context(db: Session, org_id: int, today: date | None) -> _Context:
+    """Read the organisation's policy and the active modules (a few dozen rows).
 
     `today` plans as of that day (noon, local time), for tests and back-dating; None is now.
     """
@@ -147,22 +158,25 @@ def _context(db: Session, org_id: int, today: date | None, roles: Iterable[str] 
         raise NotFound("No such organisation.")
     zone = ZoneInfo(org.time_zone or "UTC")
     policy = effective_policy(db, org_id)
-    chosen = policy.values() if roles is None else [policy.get(r, {}) for r in roles]
-    wanted = {level for days in chosen for level in days}
-    modules: dict[str, list[int]] = defaultdict(list)
-    if wanted:
-        for module_id, dose in db.execute(
-            select(Module.id, Module.dose)
-            .where(Module.retired_at.is_(None), Module.dose.in_(sorted(wanted)))
+    modules = [
+        rule.Dosed(module_id, dose, tuple(roles or ()))
+        for module_id, dose, roles in db.execute(
+            select(Module.id, Module.dose, Module.roles)
+            .where(Module.retired_at.is_(None))
             .order_by(Module.position)
-        ):
-            modules[dose].append(module_id)
+        )
+    ]
     if today is None:
         now = utcnow()
         today = now.astimezone(zone).date()
     else:
         now = datetime.combine(today, time(12), tzinfo=zone).astimezone(UTC)
-    return _Context(policy, dict(modules), today, zone, now)
+    return _Context(policy, modules, rule.by_role(modules, policy), today, zone, now)
+
+
+def extra_of(level: str | None, days: int | None) -> rule.Extra | None:
+    """The extra level stored on a membership (Membership.extra_level, extra_level_days), or None."""
+    return rule.Extra(level, days) if level and days else None
 
 
 def plan_for(db: Session, membership: Membership, *, today: date | None = None) -> PlanCounts:
@@ -171,7 +185,7 @@ def plan_for(db: Session, membership: Membership, *, today: date | None = None) 
     Three queries: the policy's modules, the person's assignments, the modules they completed. The writes
     are ORM writes (lms.kept's listener bumps the membership's learning_version).
     """
-    context = _context(db, membership.org_id, today, roles=[_role_of(membership) or ""])
+    context = _context(db, membership.org_id, today)
     existing = list(db.scalars(select(Assignment).where(Assignment.membership_id == membership.id)))
     completed = set(
         db.scalars(
@@ -180,7 +194,10 @@ def plan_for(db: Session, membership: Membership, *, today: date | None = None) 
             )
         )
     )
-    plan = _decide(context, _role_of(membership), membership.active, existing, completed)
+    extra = extra_of(membership.extra_level, membership.extra_level_days)
+    plan = _decide(
+        context, context.required(_role_of(membership), extra), membership.active, existing, completed
+    )
     held = {a.id: a for a in existing}
     for module_id, level, due in plan.create:
         db.add(
@@ -227,7 +244,7 @@ def plan_role(db: Session, org_id: int, role: str) -> PlanCounts:
     """Plan every active person of one role in the organisation, in the caller's transaction (set-based,
     as `reconcile`)."""
     db.flush()
-    context = _context(db, org_id, None, roles=[role])
+    context = _context(db, org_id, None)
     counts = _plan_stale(db, context, org_id, role=role)
     counts.people = (
         db.scalar(
@@ -270,18 +287,29 @@ def reconcile_nightly(db: Session, *, now: datetime | None = None) -> Iterator[t
             yield slug, reconcile(db, org_id)
 
 
-def _plan_stale(db: Session, context: _Context, org_id: int, role: str | None = None) -> PlanCounts:
-    """Plan the people `dosing_bulk.stale_memberships` names (of `role`, when given), BATCH at a time."""
+def stale(db: Session, org_id: int, *, today: date | None = None, role: str | None = None) -> list[int]:
+    """The memberships a reconcile (of `role`'s active people, when given) would plan: those
+    `dosing_bulk.stale_memberships` names. Nobody once everyone is planned."""
+    db.flush()
+    return _stale(db, _context(db, org_id, today), org_id, role)
+
+
+def _stale(db: Session, context: _Context, org_id: int, role: str | None) -> list[int]:
     query = dosing_bulk.stale_memberships(
         org_id,
         context.policy,
-        context.modules_by_level,
+        context.modules,
         context.zone.key,
         context.today,
         db.get_bind().dialect.name,
         role,
     )
-    stale = list(db.scalars(query))
+    return list(db.scalars(query))
+
+
+def _plan_stale(db: Session, context: _Context, org_id: int, role: str | None = None) -> PlanCounts:
+    """Plan the people `dosing_bulk.stale_memberships` names (of `role`, when given), BATCH at a time."""
+    stale = _stale(db, context, org_id, role)
     counts = PlanCounts()
     for start in range(0, len(stale), BATCH):
         counts.add(_plan_batch(db, context, org_id, stale[start : start + BATCH]))
@@ -297,6 +325,8 @@ def _plan_batch(db: Session, context: _Context, org_id: int, ids: list[int]) -> 
             Membership.unit_id,
             Membership.stakeholder_role,
             Membership.active,
+            Membership.extra_level,
+            Membership.extra_level_days,
         ).where(Membership.id.in_(ids))
     ).all()
     held: dict[int, list[Any]] = defaultdict(list)
@@ -324,7 +354,8 @@ def _plan_batch(db: Session, context: _Context, org_id: int, ids: list[int]) -> 
     writes = dosing_bulk.Writes(context.now)
     for person in people:
         role = person.stakeholder_role.value if person.stakeholder_role else None
-        plan = _decide(context, role, person.active, held[person.id], completed[person.user_id])
+        required = context.required(role, extra_of(person.extra_level, person.extra_level_days))
+        plan = _decide(context, required, person.active, held[person.id], completed[person.user_id])
         counts.add(plan.counts(person.id))
         writes.add(person, org_id, plan)
     if writes.changed:
@@ -381,27 +412,28 @@ class _Plan:
 
 def _decide(
     context: _Context,
-    role: str | None,
+    required: Mapping[int, tuple[str, int]],
     active: bool,
     existing: Iterable[_Held],
     completed: set[int],
 ) -> _Plan:
-    """The rules of the module docstring, for one person, given what was read for them."""
+    """The rules of the module docstring, for one person, given what was read for them and what they
+    require ({module id: (level, days)}: _Context.required)."""
     plan = _Plan()
-    days = context.policy.get(role or "", {}) if active else {}
-    required = {module_id: level for level in days for module_id in context.modules_by_level.get(level, ())}
+    if not active:
+        required = {}
     held = {a.module_id: a for a in existing}
-    for module_id, level in required.items():
+    for module_id, (level, days) in required.items():
         assignment = held.get(module_id)
         if assignment is None:
-            plan.create.append((module_id, level, context.today + timedelta(days=days[level])))
+            plan.create.append((module_id, level, context.today + timedelta(days=days)))
         elif assignment.source is not AssignmentSource.DOSE:
             continue
         elif assignment.cancelled_at is not None:
-            plan.reopen.append((assignment.id, level, context.today + timedelta(days=days[level])))
+            plan.reopen.append((assignment.id, level, context.today + timedelta(days=days)))
         elif module_id not in completed:
             assigned_on = assignment.assigned_at.astimezone(context.zone).date()
-            due = assigned_on + timedelta(days=days[level])
+            due = assigned_on + timedelta(days=days)
             if (assignment.due_on, assignment.level) != (due, level):
                 plan.redate.append((assignment.id, level, due))
     for assignment in held.values():
@@ -446,7 +478,7 @@ def set_override(db: Session, actor: Actor, role: str, levels: Mapping[str, Any]
         if level not in known:
             errors[level] = [f"'{level}' is not a dose level: choose from {', '.join(known)}."]
             continue
-        days = _days(value)
+        days = parse_days(value)
         if days is None:
             errors[level] = [f"Enter a whole number of days from {DAYS_MIN} to {DAYS_MAX}."]
         else:
@@ -454,9 +486,9 @@ def set_override(db: Session, actor: Actor, role: str, levels: Mapping[str, Any]
     if errors:
         raise Invalid(errors)
     ordered = {level: clean[level] for level in known if level in clean}
-    overrides = _overrides(db, actor.org_id)
+    existing = overrides(db, actor.org_id)
     before = effective_policy(db, actor.org_id).get(role, {})
-    override = overrides.get(role)
+    override = existing.get(role)
     if override is None:
         override = DosePolicyOverride(org_id=actor.org_id, role=role, levels=ordered)
         db.add(override)
@@ -471,7 +503,7 @@ def clear_override(db: Session, actor: Actor, role: str) -> PolicyChange:
     """Go back to the default policy for one role."""
     actor.require(Permission.HR, Permission.ORG_ADMIN)
     role = _known_role(role)
-    override = _overrides(db, actor.org_id).get(role)
+    override = overrides(db, actor.org_id).get(role)
     default = default_policy(db).get(role, {})
     if override is None:
         return PolicyChange(role, default, False, PlanCounts())
@@ -514,7 +546,8 @@ def _known_role(role: str) -> str:
     return known.value
 
 
-def _days(value: Any) -> int | None:
+def parse_days(value: Any) -> int | None:
+    """Days to complete a level, as typed (text or a number): 1 to 730, or None when it is not that."""
     if isinstance(value, bool):
         return None
     if isinstance(value, str):
@@ -526,47 +559,3 @@ def _days(value: Any) -> int | None:
     if not isinstance(value, int) or not DAYS_MIN <= value <= DAYS_MAX:
         return None
     return value
-
-
-# --- the policy page --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RolePolicy:
-    role: str
-    label: str
-    levels: dict[str, int]  # what applies now
-    default: dict[str, int]
-    overridden: bool
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyOverview:
-    levels: list[tuple[str, str]]  # (id, title), in order
-    roles: list[RolePolicy]
-
-    @property
-    def published(self) -> bool:
-        return bool(self.levels)
-
-    def level_title(self, level: str) -> str:
-        return next((title for lid, title in self.levels if lid == level), level)
-
-
-def overview(db: Session, actor: Actor) -> PolicyOverview:
-    """The organisation's dosing for every role, default and overrides side by side (HR, org admins)."""
-    actor.require(Permission.HR, Permission.ORG_ADMIN)
-    levels = [(level.id, level.title) for level in vocabulary(db).levels]
-    default = default_policy(db)
-    overrides = _overrides(db, actor.org_id)
-    roles = [
-        RolePolicy(
-            role.value,
-            LABELS[role],
-            dict(overrides[role.value].levels) if role.value in overrides else default.get(role.value, {}),
-            default.get(role.value, {}),
-            role.value in overrides,
-        )
-        for role in StakeholderRole
-    ]
-    return PolicyOverview(levels, roles)

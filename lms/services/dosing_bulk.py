@@ -5,10 +5,12 @@ change), and the Core writes of what planning them decided (no ORM object per ro
 assignment into Python to find that nothing changed took longer than writing them all, so the question
 "whose assignments differ from the policy?" is asked of the database in one statement, and only the people
 it names are planned in Python (dosing._decide, the one statement of the rules). The query follows the rules
-of lms/services/dosing.py exactly for DOSE assignments:
+of lms/services/dosing.py exactly for DOSE assignments, with what a person requires read from
+curricula.dosing (the modules of their role's levels that are for their role, as `by_role` computes it,
+and every module of their extra level, Membership.extra_level):
 
-- *missing*: an active person lacks an assignment (of any source) of a module their role requires;
-- *re-open*: an active person holds a cancelled DOSE assignment of a module their role requires;
+- *missing*: an active person lacks an assignment (of any source) of a module they require;
+- *re-open*: an active person holds a cancelled DOSE assignment of a module they require;
 - *cancel or re-date*: an open DOSE assignment of a module the person has not completed, when the person
   is inactive, the module is no longer required, or its level or due date is not the policy's (the local
   date it was assigned, in the organisation's time zone, plus the policy's days for its level).
@@ -49,6 +51,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from curricula import dosing as rule
 from curricula.stakeholders import StakeholderRole
 from lms.models import Assignment, AssignmentSource, Membership, Module, Progress, ProgressStatus
 
@@ -60,35 +63,45 @@ OFFSET_YEARS, OFFSET_DAYS_AHEAD = 25, 7
 def stale_memberships(
     org_id: int,
     policy: Mapping[str, Mapping[str, int]],
-    modules_by_level: Mapping[str, Sequence[int]],
+    modules: Sequence[rule.Dosed[int]],
     zone: str,
     today: date,
     dialect: str,
     role: str | None = None,
 ) -> Select[Any]:
     """The ids of the organisation's memberships (of `role` and active, when given) whose DOSE assignments
-    differ from `policy` (role -> {level: days}; the active modules of a level being `modules_by_level`,
-    as read in this transaction), each once, in order (module docstring).
+    differ from `policy` (role -> {level: days}; `modules` the active modules as read in this
+    transaction), each once, in order (module docstring).
 
     One pass over the people and their assignments, grouped by person: a person is named when they hold
-    fewer of their required modules than their role requires (one is missing), or when any DOSE assignment
-    of theirs is to re-open, cancel or re-date. A module is required when it is active and its level is
-    among the role's (the days, a CASE on role and level, are not NULL).
+    fewer of their required modules than they require (one is missing), or when any DOSE assignment of
+    theirs is to re-open, cancel or re-date. A module is required when it is active and has days for the
+    person: a CASE on role and module (curricula.dosing.by_role), else the extra level's days when the
+    module's level is the person's extra level.
     """
     roles = {role: policy.get(role, {})} if role is not None else policy
+    by_role = rule.by_role(modules, roles)
     sqlite = dialect == "sqlite"
-    # The role's days for the module's level (NULL: not required), as SQLite's date modifier there.
-    days = _by_role(
+    # The person's days for the module (NULL: not required), as SQLite's date modifier there.
+    role_days = _by_role(
         {
-            r: case(
-                {level: f"{d:+d} days" if sqlite else d for level, d in levels.items()}, value=Module.dose
-            )
-            for r, levels in roles.items()
-            if levels
+            r: case({m: f"{d:+d} days" if sqlite else d for m, (_, d) in wanted.items()}, value=Module.id)
+            for r, wanted in by_role.items()
+            if wanted
         }
     )
-    counts = {r: sum(len(modules_by_level.get(level, ())) for level in levels) for r, levels in roles.items()}
-    expected = func.coalesce(_by_role({r: literal(n) for r, n in counts.items()}), 0)
+    extra = Membership.extra_level_days
+    extra_days = case(
+        (
+            and_(Membership.extra_level == Module.dose, extra.is_not(None)),
+            func.printf("%+d days", extra) if sqlite else extra,
+        ),
+        else_=null(),
+    )
+    days = func.coalesce(role_days, extra_days)
+    expected = func.coalesce(
+        _by_role({r: literal(len(wanted)) for r, wanted in by_role.items()}), 0
+    ) + _extra_counts(modules, by_role)
     required = and_(Module.retired_at.is_(None), days.is_not(None))
     dose = Assignment.source == AssignmentSource.DOSE
     completed = exists().where(
@@ -129,6 +142,35 @@ def stale_memberships(
             )
         )
         .order_by(Membership.id)
+    )
+
+
+def _extra_counts(
+    modules: Sequence[rule.Dosed[int]], by_role: Mapping[str, Mapping[int, Any]]
+) -> ColumnElement[Any]:
+    """How many modules a person's extra level adds to their role's: those of the level their role does
+    not require already (0 without an extra level)."""
+    levels = sorted({m.level for m in modules})
+    whens = [
+        (
+            and_(Membership.stakeholder_role == StakeholderRole(r), Membership.extra_level == level),
+            literal(n),
+        )
+        for r, wanted in by_role.items()
+        for level in levels
+        if (n := sum(1 for m in modules if m.level == level and m.key not in wanted))
+    ]
+    everyone = {level: sum(1 for m in modules if m.level == level) for level in levels}
+    given = [StakeholderRole(r) for r in by_role]
+    role = Membership.stakeholder_role
+    return case(
+        (or_(Membership.extra_level.is_(None), Membership.extra_level_days.is_(None)), literal(0)),
+        *whens,
+        (
+            or_(role.is_(None), role.not_in(given)),
+            case({lv: literal(n) for lv, n in everyone.items()}, value=Membership.extra_level, else_=0),
+        ),
+        else_=literal(0),
     )
 
 

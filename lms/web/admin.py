@@ -15,12 +15,24 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import Session
 
 from curricula.stakeholders import LABELS
 from lms.db import get_db
 from lms.models import AuditEvent, Invitation, Membership, Permission
-from lms.services import Invalid, audit, coaching, coverage, invitations, organizations, people, second_factor
+from lms.services import (
+    Invalid,
+    audit,
+    coaching,
+    coverage,
+    dosing_extra,
+    invitations,
+    organizations,
+    people,
+    second_factor,
+)
 from lms.services.access import Actor
+from lms.services.catalogue import vocabulary
 from lms.services.units_import import import_units
 from lms.web import acting_actor, params, refused, refused_status, show_errors, submit_change
 from lms.web.admin_forms import (
@@ -29,6 +41,7 @@ from lms.web.admin_forms import (
     AuditFilter,
     CoachForm,
     ConfirmForm,
+    ExtraLevelForm,
     MoveUnitForm,
     NewPersonForm,
     PeopleFilter,
@@ -345,6 +358,22 @@ _change_route(
 )
 _change_route(
     _PERSON,
+    "extra_level",
+    ExtraLevelForm,
+    lambda db, actor, membership_id, form: dosing_extra.set_extra_level(
+        db, actor, membership_id, form.extra_level.data, form.extra_level_days.data
+    ),
+    lambda change: (
+        f"{change.membership.user.name} now also needs the "
+        f"{dict(_level_choices(get_db())).get(change.level, change.level)} level, due in {change.days} days."
+        if change.level
+        else f"{change.membership.user.name} now needs only what their role needs."
+    ),
+    "extra_level",
+    lambda db, actor, membership_id, form: form.offer(_level_choices(db)),
+)
+_change_route(
+    _PERSON,
     "deactivate",
     ConfirmForm,
     lambda db, actor, membership_id, form: people.deactivate_person(db, actor, membership_id),
@@ -373,6 +402,7 @@ def _person_page(
     permissions: PermissionsForm | None = None,
     standing: ConfirmForm | None = None,
     coach: CoachForm | None = None,
+    extra_level: ExtraLevelForm | None = None,
 ):
     """The person page; a form passed in is the one just refused, shown with its errors and typed values."""
     db = get_db()
@@ -388,6 +418,15 @@ def _person_page(
         formdata=None, data={p.value: p in membership.permissions for p in Permission}
     )
     history = people.person_history(db, actor, membership_id, limit=HISTORY_LENGTH)
+    if extra_level is None:
+        extra_level = ExtraLevelForm(
+            formdata=None,
+            data={
+                "extra_level": membership.extra_level or "",
+                "extra_level_days": str(membership.extra_level_days or dosing_extra.DEFAULT_DAYS),
+            },
+        )
+    extra_level.offer(_level_choices(db))
     return render_template(
         "admin/person.html",
         person=membership,
@@ -396,6 +435,8 @@ def _person_page(
         permissions=permissions,
         standing=standing or ConfirmForm(formdata=None),
         coach=coach,
+        extra_level=extra_level,
+        extra_level_title=dict(_level_choices(db)).get(membership.extra_level or "", membership.extra_level),
         relationships=coaching.relationships_of_person(db, actor, membership.id) if coaching_shown else [],
         history=history,
         can_grant=actor.can(Permission.ORG_ADMIN),
@@ -406,6 +447,10 @@ def _person_page(
         permission_labels=PERMISSION_LABELS,
         **trail_context(Trail(actor, audit.names_for(db, actor, history), units)),
     ), refused_status()
+
+
+def _level_choices(db: Session) -> list[tuple[str, str]]:
+    return [(level.id, level.title) for level in vocabulary(db).levels]
 
 
 def _person_data(m: Membership) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from wtforms import BooleanField, DateField, Form, SearchField, SelectField, Str
 from wtforms.fields import EmailField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired, Optional, ValidationError
-from wtforms.widgets import Select, html_params
+from wtforms.widgets import NumberInput, Select, html_params
 
 from curricula.stakeholders import LABELS
 from lms.models import Membership, OrgUnit, Permission, UnitKind
@@ -208,6 +208,18 @@ class CoachForm(FlaskForm):
         self.coach_id.choices = [("", "Choose a coach")] + [
             (str(m.id), m.user.name) for m in coaches if m.id != person_id
         ]
+        return self
+
+
+class ExtraLevelForm(FlaskForm):
+    """HR or an org admin gives one person a dose level on top of their role's
+    (lms.services.dosing_extra.set_extra_level: the service says what is wrong with what was typed)."""
+
+    extra_level = SelectField("Extra dose level", validate_choice=False)
+    extra_level_days = StringField("Days to complete it", widget=NumberInput(min=1, max=730))
+
+    def offer(self, levels: Iterable[tuple[str, str]]) -> ExtraLevelForm:
+        self.extra_level.choices = [("", "None: only what their role needs"), *levels]
         return self
 
 

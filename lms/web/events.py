@@ -37,6 +37,8 @@ FIELD_LABELS = {
     "root_unit": "Root unit",
     "role": "Stakeholder role",
     "levels": "Dose levels (days to complete)",
+    "extra_level": "Extra dose level",
+    "extra_level_days": "Days to complete the extra level",
     "overridden": "Organisation's own policy",
     "sessions_ended": "Sessions ended",
     "tokens_revoked": "Tokens revoked",
@@ -144,6 +146,16 @@ class Trail:
                 (" changed ", None),
                 self._target_person(event, True),
                 (f" permissions: {change}.", None),
+            ]
+        if action == "person.extra_level_changed":
+            pair = c.get("extra_level")
+            words = " an extra dose level." if _is_pair(pair) and pair[1] else " extra dose level away."
+            verb = " gave " if _is_pair(pair) and pair[1] else " took "
+            return [
+                who,
+                (verb, None),
+                self._target_person(event, not (_is_pair(pair) and pair[1])),
+                (words, None),
             ]
         if action in ("person.deactivated", "person.reactivated"):
             verb = "deactivated" if action == "person.deactivated" else "reactivated"

@@ -21,7 +21,7 @@ from curricula.stakeholders import LABELS
 from lms import kept
 from lms.db import get_db
 from lms.models import User
-from lms.services import Invalid, NotFound, learning, modules
+from lms.services import Invalid, NotFound, learning, modules, my_reflections
 from lms.services import catalogue as catalogue_service
 from lms.services.access import Actor
 from lms.web import current_actor, params, refused, show_errors, show_refusal
@@ -102,9 +102,15 @@ def my_learning():
 @bp.get("/learning/record")
 @login_required
 def record():
+    """The printable record; with ?reflections=shown, what the learner wrote in reflections too (their own
+    choice: the list is theirs alone, lms.services.my_reflections)."""
     actor = _actor()
+    shown = request.args.get("reflections") == "shown"
     return render_template(
-        "learning/record.html", record=learning.record(get_db(), actor), today=learning.org_today(actor)
+        "learning/record.html",
+        record=learning.record(get_db(), actor),
+        today=learning.org_today(actor),
+        reflections=my_reflections.mine(get_db(), actor) if shown else None,
     )
 
 

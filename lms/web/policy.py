@@ -16,8 +16,9 @@ from wtforms.widgets import NumberInput
 
 from curricula.stakeholders import StakeholderRole
 from lms.db import get_db
-from lms.services import dosing
-from lms.services.dosing import DAYS_MAX, DAYS_MIN, PolicyChange, PolicyOverview, RolePolicy
+from lms.services import dosing, dosing_page
+from lms.services.dosing import DAYS_MAX, DAYS_MIN, PolicyChange
+from lms.services.dosing_page import PolicyOverview, RolePolicy
 from lms.web import acting_actor, submit_change
 from lms.web.admin_forms import ConfirmForm
 
@@ -76,7 +77,7 @@ def _name(level: str) -> str:
 @bp.get("")
 @login_required
 def page(org: str):
-    return _page(dosing.overview(get_db(), acting_actor()))
+    return _page(dosing_page.overview(get_db(), acting_actor()))
 
 
 @bp.post("", endpoint="change")
@@ -90,7 +91,7 @@ def change(org: str):
 @login_required
 def save(org: str, role: str):
     actor = acting_actor()
-    overview = dosing.overview(get_db(), actor)
+    overview = dosing_page.overview(get_db(), actor)
     form = RolePolicyForm.for_role(overview, _role(overview, role), posted=True)
     done = submit_change(
         form,
