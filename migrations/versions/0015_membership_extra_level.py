@@ -1,7 +1,7 @@
 """membership extra level: a dose level HR gives one person on top of their role's, and its days
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-11-25 18:45:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0015'
-down_revision = '0013'
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
