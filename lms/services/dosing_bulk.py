@@ -168,7 +168,9 @@ def _extra_counts(
         *whens,
         (
             or_(role.is_(None), role.not_in(given)),
-            case({lv: literal(n) for lv, n in everyone.items()}, value=Membership.extra_level, else_=0),
+            case({lv: literal(n) for lv, n in everyone.items()}, value=Membership.extra_level, else_=0)
+            if everyone
+            else literal(0),  # nothing published: an extra level adds nothing
         ),
         else_=literal(0),
     )
