@@ -8,12 +8,15 @@ bulk insert of the same 10,000 delivery rows (one executemany, one commit) on th
 
 Data: a fresh SQLite instance (WAL, as production's default) with 10,000 people in one organisation,
 10 schedules each: 100,000 active schedules. 10,000 of them are due: daily cadences whose time fell in
-the last hour, in five time zones (300 distinct cadences); the other 90,000 mix every kind of cadence,
-next due later. Rounds alternate bare and pass (the pass's work undone between rounds: deliveries and
-emails deleted, the due schedules put back), and a pass with nothing due follows each pass.
+the last hour, in five time zones (300 distinct cadences); one in ten of those is limited to the Kata
+tag, and its owner has two gemba walks, so its text is filled per person from the later one. The other
+90,000 mix every kind of cadence, next due later. Rounds alternate bare and pass (the pass's work undone
+between rounds: deliveries and emails deleted, the due schedules put back), and a pass with nothing due
+follows each pass.
 
-Each pass must deliver exactly 10,000 prompts and queue 10,000 emails, and the empty pass none, or the
-benchmark fails: a fast pass that skipped the work would measure nothing.
+Each pass must deliver exactly 10,000 prompts (1,000 of them Kata prompts, each carrying its own owner's
+walk and no one else's) and queue 10,000 emails, and the empty pass none, or the benchmark fails: a fast
+pass that skipped the work would measure nothing.
 
 Goals (issue 11): a pass at most 3x bare; a pass with nothing due under 5% of bare.
 """
@@ -21,6 +24,7 @@ Goals (issue 11): a pass at most 3x bare; a pass with nothing due under 5% of ba
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import statistics
 import tempfile
@@ -35,17 +39,29 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 
 from bench import BenchmarkFailed, package_versions, progress
 from coaching.cadence import Cadence
+from coaching.prompts import KATA_TAG
 from curricula.stakeholders import StakeholderRole
 from lms import create_app, migrate
 from lms.db import commit_each, get_db
-from lms.models import Membership, Organization, OutboxMessage, PromptDelivery, PromptSchedule, User
+from lms.models import (
+    GembaWalk,
+    Membership,
+    Organization,
+    OrgUnit,
+    OutboxMessage,
+    PromptDelivery,
+    PromptSchedule,
+    UnitKind,
+    User,
+)
 from lms.services.prompt_delivery import BATCH, delivery_batches
-from lms.services.prompts import prompt_library
+from lms.services.prompts import kata_library, prompt_library
 
 PEOPLE = 10_000
 PER_PERSON = 10
 DUE = 10_000
 ROUNDS = 7
+KATA_EVERY = 10  # one due schedule in ten is limited to the Kata tag: its text is filled per person
 ZONES = ("America/New_York", "America/Chicago", "Europe/London", "Australia/Sydney", "Asia/Kolkata")
 GOALS = {"pass_over_bare_at_most": 3.0, "empty_pass_over_bare_under": 0.05}
 # The 90,000 schedules not due: every kind, several times and zones.
@@ -113,6 +129,8 @@ def run() -> dict[str, Any]:
             "due": DUE,
             "people": PEOPLE,
             "prompts_in_library": len(prompt_library()),
+            "due_kata_schedules": DUE // KATA_EVERY,
+            "kata_prompts_in_library": len(kata_library()),
             "batch": BATCH,
             "seconds_to_seed": round(seeded_s, 1),
         },
@@ -137,6 +155,9 @@ def seed(now: datetime) -> list[tuple[int, datetime]]:
         [{"email": f"p{n}@bench.example", "name": f"Person {n}", "time_zone": "UTC"} for n in range(PEOPLE)],
     )
     user_ids = list(db.scalars(select(User.id).order_by(User.id)))
+    unit = OrgUnit(org_id=org.id, kind=UnitKind.UNIT, name="4 West", path="/1/")
+    db.add(unit)
+    db.flush()
     db.execute(
         insert(Membership),
         [
@@ -149,6 +170,8 @@ def seed(now: datetime) -> list[tuple[int, datetime]]:
             for uid in user_ids
         ],
     )
+    kata_people = user_ids[::KATA_EVERY]
+    walks(org.id, unit.id, kata_people, now)
     schedules = []
     for n in range(PEOPLE * PER_PERSON):
         owner = user_ids[n // PER_PERSON]
@@ -174,7 +197,7 @@ def seed(now: datetime) -> list[tuple[int, datetime]]:
                 "nth": fields.get("nth"),
                 "weekday": fields.get("weekday"),
                 "anchor": fields.get("anchor"),
-                "tags": "",
+                "tags": KATA_TAG if n % PER_PERSON == 0 and (n // PER_PERSON) % KATA_EVERY == 0 else "",
                 "set_by_id": owner,
                 "consented_at": now - timedelta(days=30),
                 "active": True,
@@ -192,6 +215,34 @@ def seed(now: datetime) -> list[tuple[int, datetime]]:
     if len(due) != DUE:
         raise BenchmarkFailed(f"seeded {len(due)} due schedules, not {DUE}")
     return [(row.id, row.next_due_at) for row in due]
+
+
+def walks(org_id: int, unit_id: int, people: list[int], now: datetime) -> None:
+    """Two walks of each Kata schedule's owner (the later one fills the prompt), with what they saw and the
+    next step they expected."""
+    db = get_db()
+    leaders = dict(
+        db.execute(select(Membership.user_id, Membership.id).where(Membership.org_id == org_id)).all()
+    )
+    db.execute(
+        insert(GembaWalk),
+        [
+            {
+                "org_id": org_id,
+                "leader_id": leaders[uid],
+                "unit_id": unit_id,
+                "question_set": "bench",
+                "walked_at": now - timedelta(days=days, minutes=uid % 600),
+                "answers": {},
+                "observations": f"Call bells answered slowly at shift change ({uid}, walk {days}).",
+                "expected_next": f"Bells answered within two minutes by the next walk ({uid}).",
+                "client_key": f"bench-{uid}-{days}",
+                "created_at": now - timedelta(days=days),
+            }
+            for uid in people
+            for days in (9, 2)
+        ],
+    )
 
 
 def delivery_rows(due: list[tuple[int, datetime]], now: datetime) -> list[dict[str, Any]]:
@@ -243,7 +294,24 @@ def time_pass(now: datetime, *, expect: int) -> float:
         raise BenchmarkFailed(
             f"a pass delivered {delivered} prompts and queued {emails} emails, not {expect}"
         )
+    if expect:
+        check_kata(db)
     return elapsed
+
+
+def check_kata(db) -> None:
+    """Each Kata delivery carries its own owner's walk (the walks name their leader's user id), no one
+    else's, and one in ten deliveries is one."""
+    kata = db.execute(
+        select(PromptDelivery.user_id, PromptDelivery.prompt_text).where(
+            PromptDelivery.prompt_key.in_(list(kata_library()))
+        )
+    ).all()
+    if len(kata) != DUE // KATA_EVERY:
+        raise BenchmarkFailed(f"a pass delivered {len(kata)} Kata prompts, not {DUE // KATA_EVERY}")
+    for user_id, text in kata:
+        if "4 West" not in text or set(re.findall(r"\((\d+)", text)) != {str(user_id)}:
+            raise BenchmarkFailed(f"a Kata prompt for user {user_id} does not carry their own walk: {text!r}")
 
 
 def undo(due: list[tuple[int, datetime]]) -> None:
