@@ -63,22 +63,47 @@ _COLUMNS = (
     *_CADENCE,
     PromptSchedule.next_due_at,
 )
-_WHEN = slice(len(_COLUMNS) - len(_CADENCE) - 1, len(_COLUMNS))
+_OWN = len(_COLUMNS) - len(_CADENCE) - 1  # the columns before: the schedule, its owner and their standing
+_WHEN = slice(_OWN, None)
 
+# Moved on unless it changed since it was read: another scheduler delivered it and moved it on (its delivery
+# then was not ours to make), or its owner edited it meanwhile.
+
+
+class _Stamp(UTCDateTime):
+    """A UTC datetime bound to a statement, converted once per distinct value: a pass's thousands of rows
+    share a few hundred due times, and converting one (zone, then text on SQLite) costs more than the
+    rest of its row."""
+
+    cache_ok = True
+    MEMO = 4096
+
+    def bind_processor(self, dialect: Any) -> Any:
+        convert = super().bind_processor(dialect)
+        if convert is None:
+            return None
+        memo: dict[datetime, Any] = {}
+
+        def process(value: datetime | None) -> Any:
+            if value is None:
+                return None
+            found = memo.get(value)
+            if found is None:
+                if len(memo) >= self.MEMO:
+                    memo.clear()
+                found = memo[value] = convert(value)
+            return found
+
+        return process
+
+
+_STAMP = _Stamp()
 # Moved on unless it changed since it was read: another scheduler delivered it and moved it on (its delivery
 # then was not ours to make), or its owner edited it meanwhile.
 _MOVE_ON = (
     update(PromptSchedule.__table__)
-    .where(_SCHEDULE.id == bindparam("b_id"), _SCHEDULE.next_due_at == bindparam("b_seen"))
-    .values(next_due_at=bindparam("b_next"), rotation=bindparam("b_rotation"))
-)
-
-# Moved on unless it changed since it was read: another scheduler delivered it and moved it on (its delivery
-# then was not ours to make), or its owner edited it meanwhile.
-_MOVE_ON = (
-    update(PromptSchedule.__table__)
-    .where(_SCHEDULE.id == bindparam("b_id"), _SCHEDULE.next_due_at == bindparam("b_seen"))
-    .values(next_due_at=bindparam("b_next"), rotation=bindparam("b_rotation"))
+    .where(_SCHEDULE.id == bindparam("b_id"), _SCHEDULE.next_due_at == bindparam("b_seen", type_=_STAMP))
+    .values(next_due_at=bindparam("b_next", type_=_STAMP), rotation=bindparam("b_rotation"))
 )
 
 
@@ -141,28 +166,29 @@ class _Pass:
         moves: list[dict[str, Any]] = []
         deliveries: list[dict[str, Any]] = []
         walks = self._latest_walks(rows)
+        times, prompts, now = self._times, self._prompts, self.now
         for row in rows:
-            due, following = self._due_and_next(row)
-            rotation = row.rotation
-            if row.user_active and row.member_active:  # else nobody to prompt, and no catching up later
-                if self._kata_tagged(row.tags):
-                    prompt, rotation, text = self._kata(row, walks.get((row.user_id, row.org_id)), due)
+            schedule_id, user_id, org_id, tags, rotation, user_active, member_active = row[:_OWN]
+            due, following = times.get(row[_WHEN]) or self._due_and_next(row)
+            if user_active and member_active:  # else nobody to prompt, and no catching up later
+                if self._kata_tagged(tags):
+                    prompt, rotation, text = self._kata(row, walks.get((user_id, org_id)), due)
                 else:
-                    prompt, rotation = self._prompt(row.tags, row.rotation)
+                    prompt, rotation = prompts.get((tags, rotation)) or self._prompt(tags, rotation)
                     text = prompt.text if prompt is not None else ""
                 if prompt is not None:
                     deliveries.append(
                         {
-                            "schedule_id": row.id,
-                            "user_id": row.user_id,
+                            "schedule_id": schedule_id,
+                            "user_id": user_id,
                             "due_at": due,
                             "prompt_key": prompt.key,
                             "prompt_text": text,
-                            "delivered_at": self.now,
+                            "delivered_at": now,
                         }
                     )
             moves.append(
-                {"b_id": row.id, "b_seen": row.next_due_at, "b_next": following, "b_rotation": rotation}
+                {"b_id": schedule_id, "b_seen": row[-1], "b_next": following, "b_rotation": rotation}
             )
         made = self._insert(deliveries)
         self.db.execute(_MOVE_ON, moves)
@@ -208,6 +234,8 @@ class _Pass:
     # --- Kata prompts: one text per person, from their own last walk ------------------------------------
 
     def _kata_tagged(self, tags: str) -> bool:
+        if not tags:
+            return False
         if tags not in self._is_kata:
             self._is_kata[tags] = KATA_TAG in tags.split(",")
         return self._is_kata[tags]
@@ -274,6 +302,16 @@ class _Pass:
         dialect = postgresql if self.postgresql else sqlite
         statement = (
             dialect.insert(PromptDelivery.__table__)
+            .values(
+                {
+                    **{
+                        name: bindparam(name)
+                        for name in ("schedule_id", "user_id", "prompt_key", "prompt_text")
+                    },
+                    "due_at": bindparam("due_at", type_=_STAMP),
+                    "delivered_at": bindparam("delivered_at", type_=_STAMP),
+                }
+            )
             .on_conflict_do_nothing(index_elements=["schedule_id", "due_at"])
             .returning(_DELIVERY.id)
         )
