@@ -10,7 +10,7 @@ import sys
 from bench import BENCHMARKS, BenchmarkFailed, UnknownBenchmark, result_path, run
 
 # Benchmarks that take --database and --database-url.
-DATABASE_BENCHMARKS = {"pages", "dataset", "coverage", "dosing"}
+DATABASE_BENCHMARKS = {"pages", "dataset", "coverage", "dosing", "scheduler"}
 # Benchmarks that take --size: dataset one size, coverage the sizes it compares (comma-separated).
 SIZE_BENCHMARKS = {"dataset": "size", "coverage": "sizes"}
 

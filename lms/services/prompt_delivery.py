@@ -19,13 +19,27 @@ per pass, so its cost stays near that of writing the rows (bench/scheduler.py).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Integer, String, Text, bindparam, cast, func, insert, literal, select, tuple_, update
+from sqlalchemy import (
+    Integer,
+    String,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    insert,
+    literal,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -191,9 +205,27 @@ class _Pass:
                 {"b_id": schedule_id, "b_seen": row[-1], "b_next": following, "b_rotation": rotation}
             )
         made = self._insert(deliveries)
-        self.db.execute(_MOVE_ON, moves)
+        self._move_on(moves)
         self._enqueue(made)
         return len(made)
+
+    def _move_on(self, moves: list[dict[str, Any]]) -> None:
+        """Move the batch's schedules on: on SQLite one executemany (a row each, in process, is cheap); on
+        PostgreSQL, where each statement is a round trip, one statement per group of schedules that move
+        alike (a batch's schedules fell due within a minute or so, mostly at round times: few groups), its
+        ids one array."""
+        if not self.postgresql:
+            self.db.execute(_MOVE_ON, moves)
+            return
+        groups: dict[tuple[datetime, datetime, str], list[int]] = defaultdict(list)
+        for move in moves:
+            groups[(move["b_seen"], move["b_next"], move["b_rotation"])].append(move["b_id"])
+        for (seen, following, rotation), ids in groups.items():
+            self.db.execute(
+                update(PromptSchedule.__table__)
+                .where(_SCHEDULE.id == any_(_ids(ids)), _SCHEDULE.next_due_at == seen)
+                .values(next_due_at=following, rotation=rotation)
+            )
 
     def _due_and_next(self, row: Any) -> tuple[datetime, datetime]:
         """The latest occurrence due by now (a schedule that fell behind skips the older ones) and the
@@ -344,7 +376,11 @@ class _Pass:
             )
             .select_from(PromptDelivery.__table__)
             .join(User, User.id == _DELIVERY.user_id)
-            .where(_DELIVERY.id.in_(delivery_ids))
+            .where(
+                _DELIVERY.id == any_(_ids(delivery_ids))
+                if self.postgresql
+                else _DELIVERY.id.in_(delivery_ids)
+            )
         )
         self.db.execute(
             insert(OutboxMessage.__table__).from_select(
@@ -361,6 +397,11 @@ EMAIL = (
     "\n\nAnswer it when you have a quiet moment (your answer is private to you): ",
     "\n\nYou set this rhythm on your prompts page; you can change or pause it there.\n",
 )
+
+
+def _ids(ids: list[int]) -> Any:
+    """Ids as one PostgreSQL array parameter (`= ANY(...)`), not a parameter each."""
+    return bindparam(None, ids, type_=postgresql.ARRAY(Integer()))
 
 
 def _cadence(row: Any) -> Cadence:
