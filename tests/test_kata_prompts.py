@@ -17,7 +17,7 @@ from test_gemba_api import bearer, walk_body
 
 from coaching.prompts import KATA_TAG, kata_values, kata_when
 from lms.models import GembaWalk, OutboxMessage, PromptDelivery
-from lms.services import Invalid, gemba, prompts
+from lms.services import gemba, prompts
 from lms.services.prompt_delivery import deliver_due
 from lms.services.prompts import ScheduleSpec
 from lms.web.api import PREFIX
@@ -218,15 +218,23 @@ def test_a_schedule_without_the_kata_tag_never_gets_a_kata_prompt(db, people, tr
     assert {d.prompt_key for d in delivered_to(db, people.unit)} <= set(prompts.prompt_library())
 
 
-def test_the_kata_tag_is_offered_and_cannot_be_narrowed_to_a_tag_no_kata_prompt_has(db, people, login_as):
+def test_the_kata_tag_is_offered_and_with_another_tag_adds_that_tags_reflection_prompts(
+    db, people, tree, login_as
+):
     page = login_as(people.unit).get("/prompts/schedule").get_data(as_text=True)
     assert f'value="{KATA_TAG}"' in page and "Toyota Kata" in page
     kata_tags = {t for p in prompts.kata_library().values() for t in p.tags}
     other = next(t for t in prompts.library_tags(prompts.prompt_library()) if t not in kata_tags)
+    walked(db, people.unit, tree.unit, observations="Seen", expected="Expected")
+    both = ScheduleSpec(
+        kind="daily", at=time(8, 0), time_zone="Europe/London", tags=frozenset({KATA_TAG, other})
+    )
+    schedule(db, people.unit, both, now=MORNING)
+    tagged = {key for key, p in prompts.prompt_library().items() if other in p.tags}
+    rounds = len(prompts.kata_library()) + len(tagged)
 
-    with pytest.raises(Invalid) as refused:
-        prompts.set_schedule(
-            db, actor(people.unit), ScheduleSpec(**{**KATA.__dict__, "tags": frozenset({KATA_TAG, other})})
-        )
+    for day in range(rounds):
+        assert deliver_due(db, EIGHT_LONDON + timedelta(days=day)) == 1
 
-    assert "No Kata prompt has the tag" in str(refused.value.errors)
+    keys = [d.prompt_key for d in delivered_to(db, people.unit)]
+    assert sorted(keys) == sorted([*prompts.kata_library(), *tagged]), "each once in the round"

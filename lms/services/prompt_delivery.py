@@ -12,9 +12,15 @@ A schedule that fell behind (the scheduler was stopped for a week) delivers its 
 only, not one per missed occurrence: nothing is sent more often than the schedule says, and a flood of
 stale prompts helps nobody.
 
-A pass does its work in bulk (one query per batch for the due schedules, one insert for the deliveries,
-one for the emails, one update for the schedules) and works out each distinct cadence and rotation once
-per pass, so its cost stays near that of writing the rows (bench/scheduler.py).
+A schedule limited to the Kata tag delivers Kata prompts, each filled from its owner's own latest gemba
+walk (its unit, when, what they noted, the next step they expected): the walks are read per batch by
+(owner, organisation), so one person's walk never fills another's prompt. While its owner has no walk,
+it delivers nothing and moves on.
+
+A pass does its work in bulk (one query per batch for the due schedules, one more for the walks of any
+Kata schedules among them, one insert for the deliveries, one for the emails, one update for the
+schedules) and works out each distinct cadence and rotation once per pass, so its cost stays near that
+of writing the rows (bench/scheduler.py).
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from sqlalchemy import (
     any_,
     bindparam,
     cast,
+    column,
     func,
     insert,
     literal,
@@ -251,11 +258,9 @@ class _Pass:
         return self._prompts[memo]
 
     @staticmethod
-    def _rotate(
-        library: Mapping[str, Prompt], tags: str, rotation: str, skip: str = ""
-    ) -> tuple[Prompt | None, str]:
+    def _rotate(library: Mapping[str, Prompt], tags: str, rotation: str) -> tuple[Prompt | None, str]:
         used = [key for key in rotation.split(",") if key]
-        wanted = frozenset(t for t in tags.split(",") if t and t != skip)
+        wanted = frozenset(t for t in tags.split(",") if t)
         try:
             prompt = next_prompt(library, used, wanted)
         except ValueError:  # no prompt carries these tags any more: nothing to deliver
@@ -321,8 +326,14 @@ class _Pass:
         memo = (row.tags, row.rotation, frozenset(values))
         if memo not in self._kata_prompts:
             # Only prompts the walk can fill: one asking about the expected step needs one noted.
-            fillable = {key: p for key, p in self.kata.items() if p.fields <= memo[2]}
-            self._kata_prompts[memo] = self._rotate(fillable, row.tags, row.rotation, skip=KATA_TAG)
+            # The Kata prompts the walk can fill (one asking about the expected step needs one noted), then
+            # the reflection prompts of the schedule's other tags, if it has any: a prompt matches when
+            # it has any of the schedule's tags, and every Kata prompt has the Kata tag.
+            others = frozenset(t for t in row.tags.split(",") if t and t != KATA_TAG)
+            choice = {key: p for key, p in self.kata.items() if p.fields <= memo[2]}
+            if others:
+                choice |= {key: p for key, p in self.library.items() if p.tags & others}
+            self._kata_prompts[memo] = self._rotate(choice, "", row.rotation)
         prompt, rotation = self._kata_prompts[memo]
         return prompt, rotation, prompt.fill(values) if prompt is not None else ""
 
@@ -331,9 +342,10 @@ class _Pass:
         inserted here."""
         if not deliveries:
             return []
-        dialect = postgresql if self.postgresql else sqlite
+        if self.postgresql:
+            return self._insert_arrays(deliveries)
         statement = (
-            dialect.insert(PromptDelivery.__table__)
+            sqlite.insert(PromptDelivery.__table__)
             .values(
                 {
                     **{
@@ -348,6 +360,27 @@ class _Pass:
             .returning(_DELIVERY.id)
         )
         return list(self.db.scalars(statement, deliveries))
+
+    def _insert_arrays(self, deliveries: list[dict[str, Any]]) -> list[int]:
+        """PostgreSQL: the same insert as one statement reading one array per column (`unnest`): a
+        multi-row insert that answers its ids costs several times the rows' own insert there, sent as
+        thousands of parameters."""
+        arrays = [
+            bindparam(None, [d[name] for d in deliveries], type_=postgresql.ARRAY(kind))
+            for name, kind in _ARRAY_COLUMNS.items()
+        ]
+        rows = (
+            func.unnest(*arrays)
+            .table_valued(*(column(name, kind) for name, kind in _ARRAY_COLUMNS.items()))
+            .render_derived()
+        )
+        statement = (
+            postgresql.insert(PromptDelivery.__table__)
+            .from_select([*_ARRAY_COLUMNS, "delivered_at"], select(*rows.c, literal(self.now, UTCDateTime())))
+            .on_conflict_do_nothing(index_elements=["schedule_id", "due_at"])
+            .returning(_DELIVERY.id)
+        )
+        return list(self.db.scalars(statement))
 
     def _enqueue(self, delivery_ids: list[int]) -> None:
         """One email per delivery made, into the outbox (written by the database from the rows: no text
@@ -397,6 +430,15 @@ EMAIL = (
     "\n\nAnswer it when you have a quiet moment (your answer is private to you): ",
     "\n\nYou set this rhythm on your prompts page; you can change or pause it there.\n",
 )
+
+
+_ARRAY_COLUMNS = {
+    "schedule_id": Integer(),
+    "user_id": Integer(),
+    "due_at": UTCDateTime(),
+    "prompt_key": String(),
+    "prompt_text": Text(),
+}
 
 
 def _ids(ids: list[int]) -> Any:

@@ -162,14 +162,6 @@ def _checked_tags(tags: frozenset[str]) -> str:
         raise Invalid(
             f"No prompt has the tag {', '.join(unknown)}: choose from {', '.join(sorted(known))}.", "tags"
         )
-    narrowing = tags - {KATA_TAG}
-    if KATA_TAG in tags and narrowing and not any(p.tags & narrowing for p in kata_library().values()):
-        kata_tags = sorted({t for p in kata_library().values() for t in p.tags})
-        raise Invalid(
-            f"No Kata prompt has the tag {', '.join(sorted(narrowing))}: with the Kata tag choose only "
-            f"from {', '.join(kata_tags)}, or none.",
-            "tags",
-        )
     return ",".join(sorted(tags))
 
 
