@@ -8,12 +8,15 @@ bulk insert of the same 10,000 delivery rows (one executemany, one commit) on th
 
 Data: a fresh SQLite instance (WAL, as production's default) with 10,000 people in one organisation,
 10 schedules each: 100,000 active schedules. 10,000 of them are due: daily cadences whose time fell in
-the last hour, in five time zones (300 distinct cadences); the other 90,000 mix every kind of cadence,
-next due later. Rounds alternate bare and pass (the pass's work undone between rounds: deliveries and
-emails deleted, the due schedules put back), and a pass with nothing due follows each pass.
+the last hour, in five time zones (300 distinct cadences); one in ten of those is limited to the Kata
+tag, and its owner has two gemba walks, so its text is filled per person from the later one. The other
+90,000 mix every kind of cadence, next due later. Rounds alternate bare and pass (the pass's work undone
+between rounds: deliveries and emails deleted, the due schedules put back), and a pass with nothing due
+follows each pass.
 
-Each pass must deliver exactly 10,000 prompts and queue 10,000 emails, and the empty pass none, or the
-benchmark fails: a fast pass that skipped the work would measure nothing.
+Each pass must deliver exactly 10,000 prompts (1,000 of them Kata prompts, each carrying its own owner's
+walk and no one else's) and queue 10,000 emails, and the empty pass none, or the benchmark fails: a fast
+pass that skipped the work would measure nothing.
 
 Goals (issue 11): a pass at most 3x bare; a pass with nothing due under 5% of bare.
 """
@@ -21,10 +24,12 @@ Goals (issue 11): a pass at most 3x bare; a pass with nothing due under 5% of ba
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import statistics
 import tempfile
 import time
+from contextlib import ExitStack
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 from pathlib import Path
@@ -33,19 +38,31 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, delete, func, insert, select, update
 
-from bench import BenchmarkFailed, package_versions, progress
+from bench import BenchmarkFailed, package_versions, postgres, progress
 from coaching.cadence import Cadence
+from coaching.prompts import KATA_TAG
 from curricula.stakeholders import StakeholderRole
 from lms import create_app, migrate
 from lms.db import commit_each, get_db
-from lms.models import Membership, Organization, OutboxMessage, PromptDelivery, PromptSchedule, User
+from lms.models import (
+    GembaWalk,
+    Membership,
+    Organization,
+    OrgUnit,
+    OutboxMessage,
+    PromptDelivery,
+    PromptSchedule,
+    UnitKind,
+    User,
+)
 from lms.services.prompt_delivery import BATCH, delivery_batches
-from lms.services.prompts import prompt_library
+from lms.services.prompts import kata_library, prompt_library
 
 PEOPLE = 10_000
 PER_PERSON = 10
 DUE = 10_000
 ROUNDS = 7
+KATA_EVERY = 10  # one due schedule in ten is limited to the Kata tag: its text is filled per person
 ZONES = ("America/New_York", "America/Chicago", "Europe/London", "Australia/Sydney", "Asia/Kolkata")
 GOALS = {"pass_over_bare_at_most": 3.0, "empty_pass_over_bare_under": 0.05}
 # The 90,000 schedules not due: every kind, several times and zones.
@@ -59,32 +76,61 @@ LATER = (
 )
 
 
-def run() -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="lms-bench-scheduler-") as tmp:
-        instance = Path(tmp) / "instance"
-        app = create_app(
-            {"INSTANCE_PATH": str(instance), "SECRET_KEY": secrets.token_urlsafe(32), "LOG_LEVEL": "WARNING"}
-        )
-        progress(f"migrating a fresh SQLite database in {instance}")
-        migrate.upgrade(app)
-        now = datetime.now(UTC).replace(microsecond=0)
-        with app.app_context():
-            started = time.perf_counter()
-            due = seed(now)
-            seeded_s = time.perf_counter() - started
-            progress(f"seeded {PEOPLE * PER_PERSON:,} schedules ({DUE:,} due) in {seeded_s:.1f} s")
-            rows = delivery_rows(due, now)
-            bare, passes, empty = [], [], []
-            for n in range(ROUNDS):
-                bare.append(time_bare_insert(rows))
-                undo(due)
-                passes.append(time_pass(now, expect=DUE))
-                empty.append(time_pass(now, expect=0))
-                undo(due)
-                progress(
-                    f"round {n + 1}/{ROUNDS}: bare {bare[-1] * 1000:.1f} ms, "
-                    f"pass {passes[-1] * 1000:.1f} ms, nothing due {empty[-1] * 1000:.2f} ms"
-                )
+DATABASES = ("sqlite", "postgresql")
+
+
+def result_name(database: str = "sqlite", database_url: str | None = None) -> str:
+    return "scheduler" if database == "sqlite" and not database_url else "scheduler-postgresql"
+
+
+def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:
+    if database not in DATABASES:
+        raise BenchmarkFailed(f"unknown database {database!r}; choose one of {', '.join(DATABASES)}")
+    with ExitStack() as stack:
+        instance = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lms-bench-scheduler-")))
+        config = {
+            "INSTANCE_PATH": str(instance),
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "LOG_LEVEL": "WARNING",
+        }
+        where = "SQLite (WAL) in a fresh instance folder"
+        if database == "postgresql":
+            if database_url:
+                server_url = postgres.normalise_url(database_url)
+                where = "PostgreSQL, a scratch database on the server given (--database-url)"
+            else:
+                server_url = stack.enter_context(postgres.throwaway_server()).url
+                where = "PostgreSQL, a throwaway server started for this run on 127.0.0.1 (then deleted)"
+            config["DATABASE_URL"] = stack.enter_context(postgres.scratch_database(server_url))
+        app = create_app(config)
+        try:
+            return measure(app, where)
+        finally:
+            app.extensions["lms.engine"].dispose()
+
+
+def measure(app: Any, where: str) -> dict[str, Any]:
+    progress(f"migrating a fresh database: {where}")
+    migrate.upgrade(app)
+    now = datetime.now(UTC).replace(microsecond=0)
+    with app.app_context():
+        started = time.perf_counter()
+        due = seed(now)
+        seeded_s = time.perf_counter() - started
+        vacuum()
+        progress(f"seeded {PEOPLE * PER_PERSON:,} schedules ({DUE:,} due) in {seeded_s:.1f} s")
+        rows = delivery_rows(due, now)
+        bare, passes, empty = [], [], []
+        for n in range(ROUNDS):
+            bare.append(time_bare_insert(rows))
+            undo(due)
+            passes.append(time_pass(now, expect=DUE))
+            empty.append(time_pass(now, expect=0))
+            undo(due)
+            progress(
+                f"round {n + 1}/{ROUNDS}: bare {bare[-1] * 1000:.1f} ms, "
+                f"pass {passes[-1] * 1000:.1f} ms, nothing due {empty[-1] * 1000:.2f} ms"
+            )
     bare_ms, pass_ms, empty_ms = (statistics.median(x) * 1000 for x in (bare, passes, empty))
     return {
         "figures": {
@@ -113,11 +159,13 @@ def run() -> dict[str, Any]:
             "due": DUE,
             "people": PEOPLE,
             "prompts_in_library": len(prompt_library()),
+            "due_kata_schedules": DUE // KATA_EVERY,
+            "kata_prompts_in_library": len(kata_library()),
             "batch": BATCH,
             "seconds_to_seed": round(seeded_s, 1),
         },
         "setup": {
-            "database": "SQLite (WAL) in a fresh instance folder",
+            "database": where,
             "rounds": ROUNDS,
             "statistic": "median of the rounds",
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
@@ -137,6 +185,9 @@ def seed(now: datetime) -> list[tuple[int, datetime]]:
         [{"email": f"p{n}@bench.example", "name": f"Person {n}", "time_zone": "UTC"} for n in range(PEOPLE)],
     )
     user_ids = list(db.scalars(select(User.id).order_by(User.id)))
+    unit = OrgUnit(org_id=org.id, kind=UnitKind.UNIT, name="4 West", path="/1/")
+    db.add(unit)
+    db.flush()
     db.execute(
         insert(Membership),
         [
@@ -149,6 +200,8 @@ def seed(now: datetime) -> list[tuple[int, datetime]]:
             for uid in user_ids
         ],
     )
+    kata_people = user_ids[::KATA_EVERY]
+    walks(org.id, unit.id, kata_people, now)
     schedules = []
     for n in range(PEOPLE * PER_PERSON):
         owner = user_ids[n // PER_PERSON]
@@ -174,7 +227,7 @@ def seed(now: datetime) -> list[tuple[int, datetime]]:
                 "nth": fields.get("nth"),
                 "weekday": fields.get("weekday"),
                 "anchor": fields.get("anchor"),
-                "tags": "",
+                "tags": KATA_TAG if n % PER_PERSON == 0 and (n // PER_PERSON) % KATA_EVERY == 0 else "",
                 "set_by_id": owner,
                 "consented_at": now - timedelta(days=30),
                 "active": True,
@@ -192,6 +245,34 @@ def seed(now: datetime) -> list[tuple[int, datetime]]:
     if len(due) != DUE:
         raise BenchmarkFailed(f"seeded {len(due)} due schedules, not {DUE}")
     return [(row.id, row.next_due_at) for row in due]
+
+
+def walks(org_id: int, unit_id: int, people: list[int], now: datetime) -> None:
+    """Two walks of each Kata schedule's owner (the later one fills the prompt), with what they saw and the
+    next step they expected."""
+    db = get_db()
+    leaders = dict(
+        db.execute(select(Membership.user_id, Membership.id).where(Membership.org_id == org_id)).all()
+    )
+    db.execute(
+        insert(GembaWalk),
+        [
+            {
+                "org_id": org_id,
+                "leader_id": leaders[uid],
+                "unit_id": unit_id,
+                "question_set": "bench",
+                "walked_at": now - timedelta(days=days, minutes=uid % 600),
+                "answers": {},
+                "observations": f"Call bells answered slowly at shift change ({uid}, walk {days}).",
+                "expected_next": f"Bells answered within two minutes by the next walk ({uid}).",
+                "client_key": f"bench-{uid}-{days}",
+                "created_at": now - timedelta(days=days),
+            }
+            for uid in people
+            for days in (9, 2)
+        ],
+    )
 
 
 def delivery_rows(due: list[tuple[int, datetime]], now: datetime) -> list[dict[str, Any]]:
@@ -216,6 +297,8 @@ def checkpoint() -> None:
     """Move the write-ahead log into the database file: each timed part pays for the pages it wrote, the
     same whether SQLite checkpointed during it (the pass's 20 commits do) or would do so later."""
     db = get_db()
+    if db.get_bind().dialect.name == "postgresql":
+        return  # PostgreSQL writes its WAL as it goes; its dead rows are vacuumed by undo(), untimed
     db.connection().exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     db.commit()
 
@@ -243,7 +326,24 @@ def time_pass(now: datetime, *, expect: int) -> float:
         raise BenchmarkFailed(
             f"a pass delivered {delivered} prompts and queued {emails} emails, not {expect}"
         )
+    if expect:
+        check_kata(db)
     return elapsed
+
+
+def check_kata(db) -> None:
+    """Each Kata delivery carries its own owner's walk (the walks name their leader's user id), no one
+    else's, and one in ten deliveries is one."""
+    kata = db.execute(
+        select(PromptDelivery.user_id, PromptDelivery.prompt_text).where(
+            PromptDelivery.prompt_key.in_(list(kata_library()))
+        )
+    ).all()
+    if len(kata) != DUE // KATA_EVERY:
+        raise BenchmarkFailed(f"a pass delivered {len(kata)} Kata prompts, not {DUE // KATA_EVERY}")
+    for user_id, text in kata:
+        if "4 West" not in text or set(re.findall(r"\((\d+)", text)) != {str(user_id)}:
+            raise BenchmarkFailed(f"a Kata prompt for user {user_id} does not carry their own walk: {text!r}")
 
 
 def undo(due: list[tuple[int, datetime]]) -> None:
@@ -258,3 +358,19 @@ def undo(due: list[tuple[int, datetime]]) -> None:
         [{"b_id": schedule_id, "b_due": next_due} for schedule_id, next_due in due],
     )
     db.commit()
+    vacuum()
+
+
+def vacuum() -> None:
+    """PostgreSQL: VACUUM ANALYZE, as autovacuum would between passes (the deleted rows and the schedules'
+    old versions gone), outside a transaction, on the driver's connection. Nothing on SQLite."""
+    db = get_db()
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    db.commit()
+    raw = db.get_bind().raw_connection()
+    try:
+        raw.driver_connection.autocommit = True
+        raw.driver_connection.execute("VACUUM ANALYZE")
+    finally:
+        raw.close()

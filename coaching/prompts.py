@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from string import Formatter
 
@@ -33,11 +34,24 @@ from coaching import document
 from coaching.document import Problem
 from curricula.parse import Vocabulary
 
-__all__ = ["KATA_FIELDS", "PROMPTS", "Problem", "Prompt", "load_prompts", "next_prompt"]
+__all__ = [
+    "KATA_FIELDS",
+    "KATA_TAG",
+    "PROMPTS",
+    "Problem",
+    "Prompt",
+    "kata_values",
+    "kata_when",
+    "load_prompts",
+    "next_prompt",
+]
 
 PROMPTS = Path("coaching") / "prompts"  # within the content folder
 REQUIRED = ("title", "sources")
 KINDS = {"prompt": "reflection", "kata": "kata"}
+# A schedule limited to this tag delivers Kata prompts, each filled from its owner's own last walk.
+KATA_TAG = "kata"
+OBSERVATION_SHOWN = 300  # characters of the walk's observation a Kata prompt quotes
 KATA_FIELDS = {
     "unit": "the unit the leader last walked, e.g. 4 West",
     "when": "when that walk was, e.g. Last week",
@@ -197,3 +211,34 @@ def next_prompt(
     if not this_round and len(waiting) > 1:
         waiting = [p for p in waiting if p.key != last]
     return waiting[0]
+
+
+def kata_when(walked: date, today: date) -> str:
+    """When a walk was, as a Kata prompt's sentence opens: "Today", "Yesterday", "On Monday" (this past
+    week), "Last week" (7 to 13 days ago), else "On 3 November" (with the year when it is not this one)."""
+    days = (today - walked).days
+    if days <= 0:
+        return "Today"
+    if days == 1:
+        return "Yesterday"
+    if days < 7:
+        return f"On {walked:%A}"
+    if days < 14:
+        return "Last week"
+    year = f" {walked.year}" if walked.year != today.year else ""
+    return f"On {walked.day} {walked:%B}{year}"
+
+
+def kata_values(unit: str, walked: date, today: date, observation: str, expected: str) -> dict[str, str]:
+    """The placeholders one leader's last walk fills (KATA_FIELDS); a blank observation or expected step
+    is left out, so only prompts that need what was noted are chosen. A long observation is shortened."""
+    values = {"unit": unit, "when": kata_when(walked, today)}
+    observation = " ".join(observation.split())
+    if len(observation) > OBSERVATION_SHOWN:
+        observation = observation[: OBSERVATION_SHOWN - 1].rstrip() + "\u2026"
+    if observation:
+        values["observation"] = observation if observation[-1] in ".!?\u2026" else observation + "."
+    expected = " ".join(expected.split()).rstrip(".")
+    if expected:
+        values["expected"] = expected
+    return values

@@ -36,6 +36,15 @@ OBSERVATIONS = (
     "New starters unsure where the sepsis bundle checklist is kept.",
     "The team tested a quieter handover at the bedside: patients joined in.",
 )
+# The next step a leader expects after seeing each of OBSERVATIONS (what a Kata prompt asks about later).
+EXPECTED = {
+    OBSERVATIONS[0]: "The board kept current by nights too, without a reminder",
+    OBSERVATIONS[1]: "Staggered breaks bring call-bell answers under two minutes",
+    OBSERVATIONS[2]: "A daily facilities round keeps every door stocked",
+    OBSERVATIONS[3]: "Pharmacy's early round lifts discharges before noon past half",
+    OBSERVATIONS[4]: "Every new starter shown the checklist on their first shift",
+    OBSERVATIONS[5]: "Bedside handover tried on a second ward",
+}
 PROMISES = (
     ("Refill hand gel at every door daily", "Ask facilities for a daily round."),
     ("Stagger breaks at shift change", "Try it for two weeks and count call-bell times."),
@@ -139,7 +148,8 @@ def _walk(
             question_set=key,
             client_key=f"demo-{leader.id}-{int(when.timestamp())}",
             answers=answers,
-            observations=rng.choice(OBSERVATIONS),
+            observations=(seen := rng.choice(OBSERVATIONS)),
+            expected_next=EXPECTED[seen],
             follow_ups=[promise] if promise else [],
             walked_at=when,
         ),

@@ -61,6 +61,8 @@ class GembaWalk(Base):
     # {question key: answer}; questions left blank are left out.
     answers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     observations: Mapped[str] = mapped_column(Text, default="")
+    # The next step the leader expects to see (their prediction): a Kata prompt asks later what happened.
+    expected_next: Mapped[str] = mapped_column(Text, default="", server_default="")
     client_key: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

@@ -32,6 +32,7 @@ from lms.services.access import Actor
 QUESTION_SETS_ROOT = Path(__file__).resolve().parents[2] / "content" / "coaching" / "questions"
 ANSWER_MAX = 5_000
 OBSERVATIONS_MAX = 10_000
+EXPECTED_MAX = 1_000
 CLIENT_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 CLIENT_KEY_HELP = "client_key must be 8 to 64 letters, digits, hyphens or underscores, made once per walk."
 ESCALATION_DAYS_MAX = 365
@@ -67,6 +68,7 @@ class NewWalk:
     client_key: str
     answers: Mapping[str, str] = field(default_factory=dict)
     observations: str = ""
+    expected_next: str = ""  # the next step the leader expects to see (a Kata prompt asks about it)
     follow_ups: Sequence[follow_ups.NewFollowUp] = ()
     walked_at: datetime | None = None
 
@@ -120,6 +122,12 @@ def record_walk(db: Session, actor: Actor, new: NewWalk, *, prefix: str = "follo
             f"Keep your observations to {OBSERVATIONS_MAX:,} characters or fewer "
             f"(they have {len(observations):,})."
         ]
+    expected_next = (new.expected_next or "").strip()
+    if len(expected_next) > EXPECTED_MAX:
+        errors["expected_next"] = [
+            f"Keep the next step you expect to {EXPECTED_MAX:,} characters or fewer "
+            f"(it has {len(expected_next):,})."
+        ]
     if new.walked_at is not None and new.walked_at > utcnow() + timedelta(minutes=5):
         errors["walked_at"] = ["A walk cannot be recorded in the future."]
     cleaned = []
@@ -140,6 +148,7 @@ def record_walk(db: Session, actor: Actor, new: NewWalk, *, prefix: str = "follo
                 walked_at=new.walked_at or utcnow(),
                 answers=answers,
                 observations=observations,
+                expected_next=expected_next,
                 client_key=key,
             )
             db.add(walk)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from coaching.cadence import USES, Cadence, CadenceError
-from coaching.prompts import PROMPTS, Prompt, load_prompts
+from coaching.prompts import KATA_TAG, PROMPTS, Prompt, load_prompts
 from lms.db import utcnow
 from lms.models import Membership, Permission, PromptDelivery, PromptSchedule, User
 from lms.models.journal import JournalSource
@@ -29,9 +29,6 @@ from lms.services.access import Actor, membership_in_org
 # content/ beside the lms package, as `lms content sync` reads it by default.
 PROMPTS_FOLDER = Path(__file__).resolve().parents[2] / "content" / PROMPTS
 PREVIEW_COUNT = 5
-# Kata prompts carry the leader's own last gemba observation ({unit}, {expected} ...); until a delivery
-# fills them from the leader's walks, schedules deliver reflection prompts.
-DELIVERED_KINDS = frozenset({"reflection"})
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +37,49 @@ log = logging.getLogger(__name__)
 
 
 def prompt_library(folder: Path = PROMPTS_FOLDER) -> Mapping[str, Prompt]:
-    """The prompts schedules deliver (content/coaching/prompts/*.md), by key in library order; read again
-    only when a file there changes. A file with problems (`lms content check` names them) adds none."""
+    """The reflection prompts schedules deliver (content/coaching/prompts/*.md), by key in library order;
+    read again only when a file there changes. A file with problems (`lms content check` names them) adds
+    none."""
+    return _libraries(folder)["reflection"]
+
+
+def kata_library(folder: Path = PROMPTS_FOLDER) -> Mapping[str, Prompt]:
+    """The Kata prompts: delivered only by a schedule limited to the Kata tag, each filled from its owner's
+    own last gemba walk (lms.services.prompt_delivery)."""
+    return _libraries(folder)["kata"]
+
+
+def any_prompt(key: str) -> Prompt | None:
+    """The prompt of the library with this key, of either kind."""
+    return prompt_library().get(key) or kata_library().get(key)
+
+
+def _libraries(folder: Path) -> Mapping[str, Mapping[str, Prompt]]:
     stamp = tuple((f.name, f.stat().st_mtime_ns) for f in sorted(folder.glob("*.md")))
     return _library(folder, stamp)
 
 
 @functools.lru_cache(maxsize=4)
-def _library(folder: Path, _stamp: tuple) -> Mapping[str, Prompt]:
+def _library(folder: Path, _stamp: tuple) -> Mapping[str, Mapping[str, Prompt]]:
     library, problems = load_prompts(folder)
     if problems:
         log.warning("The prompt library has %s problem(s); `lms content check` lists them", len(problems))
-    return MappingProxyType({key: p for key, p in library.items() if p.kind in DELIVERED_KINDS})
+    return MappingProxyType(
+        {
+            kind: MappingProxyType({key: p for key, p in library.items() if p.kind == kind})
+            for kind in ("reflection", "kata")
+        }
+    )
 
 
 def library_tags(library: Mapping[str, Prompt]) -> list[str]:
     return sorted({tag for prompt in library.values() for tag in prompt.tags})
+
+
+def schedule_tags() -> list[str]:
+    """The tags a schedule may be limited to: those of the reflection prompts, and the Kata tag (Kata
+    prompts from one's own last walk) while the library has Kata prompts."""
+    return library_tags(prompt_library()) + ([KATA_TAG] if kata_library() else [])
 
 
 # --- what a schedule is made of -------------------------------------------------------------------
@@ -132,7 +156,7 @@ def preview(spec: ScheduleSpec | PromptSchedule, *, now: datetime | None = None,
 
 
 def _checked_tags(tags: frozenset[str]) -> str:
-    known = set(library_tags(prompt_library()))
+    known = set(schedule_tags())
     unknown = sorted(tags - known)
     if unknown:
         raise Invalid(
@@ -352,7 +376,7 @@ def answer(db: Session, actor: Actor, delivery_id: int, body: str, *, now: datet
     found = delivery(db, actor.user, delivery_id)
     if found.answered_at is not None:
         raise Invalid("You answered this prompt already: your answer is in your journal.", "body")
-    prompt = prompt_library().get(found.prompt_key)
+    prompt = any_prompt(found.prompt_key)
     known = {tag for tag, _ in journal.tag_choices(db)}
     entry = journal.write_entry(
         db,

@@ -65,6 +65,14 @@ class WalkIn(Shape):
         Field(description="Answers by question key; questions left out are unanswered."),
     ] = {}
     observations: Annotated[str, Field(pattern="^[^\\u0000]*$", max_length=gemba.OBSERVATIONS_MAX)] = ""
+    expected_next: Annotated[
+        str,
+        Field(
+            pattern="^[^\\u0000]*$",
+            max_length=gemba.EXPECTED_MAX,
+            description="The next step the leader expects to see; a Kata prompt later asks what happened.",
+        ),
+    ] = ""
     follow_ups: Annotated[list[FollowUpIn], Field(max_length=20)] = []
 
 
@@ -167,6 +175,7 @@ class WalkOut(Shape):
     walked_at: Timestamp
     answers: dict[str, str]
     observations: str
+    expected_next: str
     client_key: str
     follow_up_ids: list[int]
     created: Annotated[bool, Field(description="False: this walk was sent before and is answered again.")]
@@ -180,6 +189,7 @@ class WalkOut(Shape):
             walked_at=w.walked_at,
             answers=w.answers,
             observations=w.observations,
+            expected_next=w.expected_next,
             client_key=w.client_key,
             follow_up_ids=[f.id for f in w.follow_ups],
             created=created,
@@ -232,6 +242,7 @@ def create_walk(org: str):
             client_key=body.client_key,
             answers=body.answers,
             observations=body.observations,
+            expected_next=body.expected_next,
             follow_ups=[
                 follow_ups.NewFollowUp(f.title, f.owner_id, f.due_on, f.description) for f in body.follow_ups
             ],

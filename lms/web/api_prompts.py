@@ -45,7 +45,7 @@ Weekday = Annotated[
 
 # Every value the document allows is one the services take: a schema-valid request is never refused.
 TimeZone = Literal[tuple(sorted(available_timezones()))]  # type: ignore[valid-type]
-TagName = Literal[tuple(prompts.library_tags(prompts.prompt_library())) or ("",)]  # type: ignore[valid-type]
+TagName = Literal[tuple(prompts.schedule_tags()) or ("",)]  # type: ignore[valid-type]
 Clock = Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$", description="Local time, HH:MM.")]
 Days = Annotated[list[Weekday], Field(min_length=1, max_length=7)]
 

@@ -77,6 +77,10 @@ class WalkFormBase(FlaskForm):
     observations = TextAreaField(
         "What did you see?", render_kw={"maxlength": gemba.OBSERVATIONS_MAX, "rows": 4}
     )
+    expected_next = TextAreaField(
+        "The next step you expect (optional)",
+        render_kw={"maxlength": gemba.EXPECTED_MAX, "rows": 2},
+    )
     follow_up_title = StringField("What will be done", render_kw={"maxlength": follow_ups.TITLE_MAX})
     follow_up_owner_id = SelectField("Owner", coerce=select_id, validate_choice=False, choices=[])
     follow_up_due_on = DateField("Due", validators=[Optional()], format="%Y-%m-%d")
@@ -183,6 +187,7 @@ def record():
                 client_key=form.client_key.data or "",
                 answers={q.key: field.data or "" for q, field in form.answer_fields(questions)},
                 observations=form.observations.data or "",
+                expected_next=form.expected_next.data or "",
                 follow_ups=form.raised(),
             ),
             prefix=FOLLOW_UP_PREFIX,

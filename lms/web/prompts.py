@@ -19,6 +19,7 @@ from wtforms.validators import NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from coaching.cadence import ORDINALS, WEEKDAY_NAMES, Kind
+from coaching.prompts import KATA_TAG
 from lms.db import get_db
 from lms.models import Permission, PromptSchedule, User
 from lms.services import Invalid, NotFound, calendar, prompts
@@ -75,9 +76,7 @@ class ScheduleForm(FlaskForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.time_zone.choices = time_zone_choices()
-        self.tags.choices = [
-            SelectChoice(tag, tag.replace("-", " ")) for tag in prompts.library_tags(prompts.prompt_library())
-        ]
+        self.tags.choices = [SelectChoice(tag, tag_label(tag)) for tag in prompts.schedule_tags()]
 
     def spec(self) -> ScheduleSpec:
         return ScheduleSpec(
@@ -103,6 +102,12 @@ class ScheduleForm(FlaskForm):
         self.weekday.data = schedule.weekday or 0
         self.tags.data = sorted(schedule.tag_set)
         return self
+
+
+def tag_label(tag: str) -> str:
+    if tag == KATA_TAG:
+        return "Toyota Kata: what happened since your last gemba walk"
+    return tag.replace("-", " ")
 
 
 class PromptAnswerForm(FlaskForm):

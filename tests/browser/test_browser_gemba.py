@@ -41,6 +41,7 @@ def test_a_walk_logged_offline_is_sent_once_when_the_connection_returns_and_its_
     first_answer = page.get_by_role("group", name="1. What is the team aiming to achieve today?")
     first_answer.get_by_label("Your answer").fill("Zero falls on nights")
     page.get_by_label("What did you see?").fill("Bed alarm in bay 3 silent")
+    page.get_by_label("The next step you expect (optional)").fill("Alarms tested at every handover")
     page.get_by_label("What will be done").fill("Fix the bed alarm in bay 3")
     page.get_by_label("Owner").select_option(label="Nia Nurse")
     due = follow_ups.local_today(tree.org) + timedelta(days=2)
@@ -52,12 +53,18 @@ def test_a_walk_logged_offline_is_sent_once_when_the_connection_returns_and_its_
     status.wait_for()
     assert "will be sent when the connection returns" in status.inner_text()
     assert count(db, GembaWalk) == 0
+    kept = (
+        "() => JSON.parse(localStorage.getItem("
+        "Object.keys(localStorage).find(k => k.startsWith('lms.gemba'))))"
+    )
+    assert page.evaluate(kept)["expected_next"] == "Alarms tested at every handover"
     check_a11y(page)
 
     with page.expect_navigation(url="**/gemba/walks/*"):
         page.context.set_offline(False)
     check_a11y(page)
     assert page.get_by_text("Fix the bed alarm in bay 3").is_visible()
+    assert page.get_by_text("Alarms tested at every handover").is_visible()
     assert count(db, GembaWalk) == 1 and count(db, FollowUp) == 1
     assert page.evaluate("() => Object.keys(localStorage).filter(k => k.startsWith('lms.gemba')).length") == 0
 

@@ -2,8 +2,10 @@
 //
 // The form works without this script (a plain POST). With it, every change is saved in localStorage
 // under the form's data-draft key, and a draft left from an earlier visit is put back, with the walk's
-// key (client_key), so a walk sent again is still saved once. Sending goes through fetch: when it fails
-// for want of a connection, the draft stays and is sent again as soon as the browser is back online.
+// key (client_key), so a walk sent again is still saved once. Every named field is kept (the answers,
+// what was seen, the next step expected, the follow-up), so a field added to the form is kept too.
+// Sending goes through fetch: when it fails for want of a connection, the draft stays and is sent again
+// as soon as the browser is back online.
 (function () {
   "use strict";
   var form = document.getElementById("walk-form");
