@@ -1,7 +1,7 @@
 """gemba walk: the next step the leader expects (what a Kata prompt later asks about)
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 Create Date: 2026-11-25 19:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision = '0016'
-down_revision = '0013'
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
