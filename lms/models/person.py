@@ -113,6 +113,9 @@ class Membership(Base):
     # Changes whenever what My learning shows for this membership may have changed: its assignments,
     # or the person's progress (lms.models.learning bumps it on every flush that writes either).
     learning_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Changes whenever the journal list may have changed for this person (lms.kept bumps it on every
+    # flush that writes one of their journal entries or a comment on their entries or reflections).
+    journal_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organization: Mapped[Organization] = relationship(lazy="joined")
