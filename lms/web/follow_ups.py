@@ -68,7 +68,7 @@ def board():
     rendered between visits (lms.kept.FOLLOW_UP_BOARD)."""
     actor = acting_actor()
     name = request.args.get("section") or None
-    if name is not None and name not in follow_ups.Scope:
+    if name is not None and name not in {s.value for s in follow_ups.Scope}:
         raise NotFound("No such section of the board.")
     scope = follow_ups.Scope(name) if name else None
     page = params.arg_number("page", default=1) if scope is not None else 1
