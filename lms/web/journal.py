@@ -13,6 +13,7 @@ from flask import Blueprint, Response, flash, redirect, render_template, request
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from wtforms import Form, SearchField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -73,37 +74,48 @@ def index():
     unless it shows a search (lms.kept.JOURNAL_LIST)."""
     actor = acting_actor()
     db = get_db()
-    choices = journal.tag_choices(db)
-    filters = JournalFilter(request.args)
-    filters.tags.choices = choices
-    searched = bool(filters.q.data or filters.tags.data)
-    page = 1
+    if request.args.keys() <= {"page"}:  # no search: the page is kept, its form built only to render it
+        try:
+            page = params.arg_number("page", default=1)
+        except Invalid:
+            pass  # refused below, next to the search form
+        else:
+            body = journal_list(db, actor, page, lambda: _list(db, actor, _filters(db), page))
+            return render_template("journal/index.html", body=body)
+    filters, page = _filters(db), 1
     try:
         page = params.arg_number("page", default=1)
     except Invalid as exc:
         show_errors(filters, exc.errors)
-
-    def context() -> dict[str, Any]:
-        shown = journal.JournalPage([], {}, 0, page, journal.PER_PAGE)
-        if not _failed(filters):
-            try:
-                shown = journal.journal_page(
-                    db, actor, q=filters.q.data or "", tags=filters.tags.data or [], page=page
-                )
-            except Invalid as exc:
-                show_errors(filters, exc.errors)
-        if _failed(filters):
-            refused(filters)
-        return {
-            "filters": filters,
-            "shown": shown,
-            "searched": searched,
-            "tag_titles": dict(choices),
-            "local_time": _local(actor),
-        }
-
-    body = journal_list(db, actor, page, context, keep=not (searched or _failed(filters)))
+    body = journal_list(db, actor, page, lambda: _list(db, actor, filters, page), keep=False)
     return render_template("journal/index.html", body=body), 400 if _failed(filters) else 200
+
+
+def _filters(db: Session) -> JournalFilter:
+    filters = JournalFilter(request.args)
+    filters.tags.choices = journal.tag_choices(db)
+    return filters
+
+
+def _list(db: Session, actor: Actor, filters: JournalFilter, page: int) -> dict[str, Any]:
+    """What a page of the journal list shows (its search, if any, refused next to the field)."""
+    shown = journal.JournalPage([], {}, 0, page, journal.PER_PAGE)
+    if not _failed(filters):
+        try:
+            shown = journal.journal_page(
+                db, actor, q=filters.q.data or "", tags=filters.tags.data or [], page=page
+            )
+        except Invalid as exc:
+            show_errors(filters, exc.errors)
+    if _failed(filters):
+        refused(filters)
+    return {
+        "filters": filters,
+        "shown": shown,
+        "searched": bool(filters.q.data or filters.tags.data),
+        "tag_titles": dict(filters.tags.choices),
+        "local_time": _local(actor),
+    }
 
 
 def _failed(filters: JournalFilter) -> bool:
