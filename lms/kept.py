@@ -1,13 +1,18 @@
 """Pages kept rendered: which parts are kept, what each one's version is made of, and how they are served.
 
-A person comes back to a few pages often (My learning, the home page's learning card, a module page).
-Each worker keeps such a part rendered in memory under a *version* made of everything the part shows,
-and serves it until the version changes; the least recently used parts make room for new ones
-(LMS_PAGE_CACHE_ENTRIES per worker). Correctness never depends on another worker, only on the
-version, and the database holds what the version is made of: `Membership.learning_version` is bumped
-in the same transaction as any change to an assignment, a progress's status, an answer or a
-reflection (the listener below, registered by the application factory), so no worker serves a part
-older than the data and no shared cache server is needed (DESIGN.md section 8).
+A person comes back to a few pages often (My learning, the home page's learning card, a module page,
+their journal and their follow-up board). Each worker keeps such a part rendered in memory under a
+*version* made of everything the part shows, and serves it until the version changes; the least
+recently used parts make room for new ones (LMS_PAGE_CACHE_ENTRIES per worker). Correctness never
+depends on another worker, only on the version, and the database holds what the version is made of,
+in counters read with the signed-in person (so a part read again costs no query of its own), each
+bumped in the same transaction as any change to what it covers (the listeners below, registered by the
+application factory): `Membership.learning_version` for assignments, a progress's status, an answer or
+a reflection; `Membership.journal_version` for one's journal entries and the comments on them;
+`Organization.follow_up_version` for the organisation's follow-ups, their history, its units and its
+people's names. So no worker serves a part older than the data and no shared cache server is needed
+(DESIGN.md section 8). Every part's key holds the membership (or the person) whose part it is, so a
+part is never served to anyone else.
 
 `KEPT` states, per kept template, what its version is made of; the functions below build exactly those
 versions. Every key also holds the template's name and the application's root URL (parts hold links).
