@@ -10,13 +10,14 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from lms import config
+from lms.urls import App
 
 
 def create_app(overrides: Mapping[str, Any] | None = None, *, create_instance: bool = True) -> Flask:
     """Application factory: config from LMS_* environment variables, then test overrides. Without
     `create_instance` the instance folder must exist already (lms.config.MissingInstance)."""
     cfg = config.load(overrides=overrides, create_instance=create_instance)
-    app = Flask(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
+    app = App(__name__, instance_path=cfg["INSTANCE_PATH"], instance_relative_config=False)
     app.config.update(cfg)
     logging.basicConfig(
         level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -49,6 +49,11 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("LMS_LOGIN_MAX_FAILURES", "5", "Failed sign-ins per email (x4 per address) before a pause."),
     Setting("LMS_LOGIN_WINDOW_MINUTES", "15", "Window, and pause, for sign-in rate limiting."),
+    Setting(
+        "LMS_SCIM_REQUESTS_PER_MINUTE",
+        "1200",
+        "Requests a minute one SCIM token may make (per worker); beyond it 429 with Retry-After.",
+    ),
     Setting("LMS_RESET_TOKEN_MINUTES", "60", "How long a password-reset link stays valid."),
     Setting("LMS_PASSWORD_PROFILE", "RFC_9106_LOW_MEMORY", "argon2id cost profile (argon2.profiles)."),
     Setting(
@@ -135,6 +140,7 @@ def load(
         "LOGIN_MAX_FAILURES": int(env.get("LMS_LOGIN_MAX_FAILURES", "5")),
         "LOGIN_WINDOW_MINUTES": int(env.get("LMS_LOGIN_WINDOW_MINUTES", "15")),
         "RESET_TOKEN_MINUTES": int(env.get("LMS_RESET_TOKEN_MINUTES", "60")),
+        "SCIM_REQUESTS_PER_MINUTE": int(env.get("LMS_SCIM_REQUESTS_PER_MINUTE", "1200")),
         "PASSWORD_PROFILE": env.get("LMS_PASSWORD_PROFILE", "RFC_9106_LOW_MEMORY"),
         "PAGE_CACHE_ENTRIES": int(env.get("LMS_PAGE_CACHE_ENTRIES", "1000")),
         "SCHEDULER": env.get("LMS_SCHEDULER", ""),

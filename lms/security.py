@@ -50,22 +50,30 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+# Every answer carries these unless its view set one of them itself (a view may tighten, never loosen).
+SECURITY_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Content-Security-Policy", CSP),
+    ("X-Content-Type-Options", "nosniff"),
+    ("X-Frame-Options", "DENY"),
+    ("Referrer-Policy", "same-origin"),
+    ("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()"),
+    ("Cross-Origin-Opener-Policy", "same-origin"),
+)
+HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+
+
 def init_app(app: Flask) -> None:
+    wanted = SECURITY_HEADERS + ((HSTS,) if app.config["SESSION_COOKIE_SECURE"] else ())
+
     @app.after_request
     def _security_headers(response: Response) -> Response:
         h = response.headers
-        h.setdefault("Content-Security-Policy", CSP)
-        h.setdefault("X-Content-Type-Options", "nosniff")
-        h.setdefault("X-Frame-Options", "DENY")
-        h.setdefault("Referrer-Policy", "same-origin")
-        h.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=(), interest-cohort=()")
-        h.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-        if app.config["SESSION_COOKIE_SECURE"]:
-            h.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        present = {name.lower() for name, _value in h.items()}  # one pass, not one scan per name
+        h.extend([(name, value) for name, value in wanted if name.lower() not in present])
         # Ward PCs are shared: no page or API answer may be kept for the next person to find in the cache
         # or behind the Back button. Only static files may be cached; a view may add to no-store, not
         # weaken it.
         is_static_file = request.endpoint == "static" and response.status_code < 400
-        if not is_static_file and not response.cache_control.no_store:
+        if not is_static_file and ("cache-control" not in present or not response.cache_control.no_store):
             h["Cache-Control"] = "no-store"
         return response

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from curricula.stakeholders import StakeholderRole
 from lms.cli import main
 from lms.models import AuditEvent, ScimToken
+from lms.rate import Budget
 
 PAGE = "/o/alpha/admin/scim"
 
@@ -121,3 +122,25 @@ def test_the_audit_trail_tells_of_scim_tokens(hr, login_as):
     trail = browser.get("/o/alpha/admin/audit").get_data(as_text=True)
 
     assert "SCIM token created" in trail and "Entra ID" in trail
+
+
+def test_a_token_over_its_budget_is_told_when_to_come_back_and_others_are_not(
+    db, app, client, hr, monkeypatch
+):
+    from scim_factory import token_for
+
+    monkeypatch.setitem(app.extensions, "lms.scim_budget", Budget(per_window=3))
+    busy, quiet = Scim(client, token_for(db, hr, "Entra ID")), Scim(client, token_for(db, hr, "Okta"))
+    assert [busy.send("GET", "/Users").status_code for _ in range(3)] == [200, 200, 200]
+    refused = busy.send("GET", "/Users")
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    assert "try again in" in refused.get_json()["detail"]
+    assert quiet.send("GET", "/Users").status_code == 200
+
+
+def test_a_budget_opens_again_in_the_next_minute():
+    budget = Budget(per_window=2, window_s=60)
+    assert budget.spend("t", now=0.0) is None and budget.spend("t", now=1.0) is None
+    assert budget.spend("t", now=15.5) == 45
+    assert budget.spend("t", now=60.0) is None

@@ -11,10 +11,10 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, joinedload, undefer
+from sqlalchemy.orm import Session, defer, joinedload, undefer
 
 from lms.db import utcnow
-from lms.models import Membership, User, UserSession
+from lms.models import Membership, Organization, OrgUnit, User, UserSession
 from lms.security import digest, new_secret
 from lms.services.catalogue import LATEST_RELEASE_COLUMNS, release_read
 
@@ -22,6 +22,18 @@ from lms.services.catalogue import LATEST_RELEASE_COLUMNS, release_read
 # them on every page), whether an invitation waits and how many prompts wait for an answer (the menu's
 # count), found through a live session, and the latest content release (kept pages are versioned by it):
 # one query, its statement built once.
+_NOT_ON_EVERY_PAGE = (
+    User.password_hash,
+    User.created_at,
+    User.last_login_at,
+    User.totp_secret,
+    User.totp_last_step,
+)
+_MEMBERSHIP_NOT_ON_EVERY_PAGE = (
+    Membership.created_at,
+    Membership.deactivated_at,
+    Membership.employee_id,
+)
 _USER_BY_SESSION = (
     select(User, *LATEST_RELEASE_COLUMNS)
     .join(UserSession, UserSession.user_id == User.id)
@@ -32,7 +44,14 @@ _USER_BY_SESSION = (
         UserSession.created_at > bindparam("since"),
     )
     .options(
-        joinedload(User.memberships).joinedload(Membership.unit),
+        # Columns no page's navigation or actor reads are left out (each column costs the driver and the
+        # ORM work on every request); a page that needs one loads it when it reads it.
+        *(defer(c) for c in _NOT_ON_EVERY_PAGE),
+        joinedload(User.memberships).options(
+            *(defer(c) for c in _MEMBERSHIP_NOT_ON_EVERY_PAGE),
+            joinedload(Membership.organization).defer(Organization.created_at),
+            joinedload(Membership.unit).defer(OrgUnit.created_at),
+        ),
         undefer(User.invited),
         undefer(User.prompts_waiting),
     )

@@ -121,6 +121,7 @@ def init_app(app: Flask) -> None:
         coaching,
         coverage,
         follow_ups,
+        form_tokens,
         gemba,
         health,
         home,
@@ -138,6 +139,7 @@ def init_app(app: Flask) -> None:
 
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
     csrf.init_app(app)
+    form_tokens.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)

@@ -18,13 +18,15 @@ bp = Blueprint("home", __name__)
 def _home():
     actor = current_actor()  # 404 on /o/<org>/ unless a member
     card = None if actor is None else kept.home_card(get_db(), actor)
+    waiting = invitations.waiting_for(get_db(), current_user) if current_user.invited else []
     return render_template(
         "home/index.html",
         role_labels=LABELS,
         memberships=[m for m in current_user.memberships if m.usable],
         learning_card=card,
-        invitations=invitations.waiting_for(get_db(), current_user) if current_user.invited else [],
-        confirm=ConfirmForm(formdata=None),
+        invitations=waiting,
+        # The accept and decline buttons' form: built only when there is an invitation to answer.
+        confirm=ConfirmForm(formdata=None) if waiting else None,
     )
 
 

@@ -9,7 +9,6 @@ field and what was typed still in it. Forms post to the block's anchor, so the b
 from __future__ import annotations
 
 from datetime import date, datetime
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -200,13 +199,6 @@ def _refused(view: modules.ModuleView, kind: str, key: str, form: FlaskForm):
 
 
 # --- what other pages show of a person's learning --------------------------------------------------
-
-
-@bp.app_template_global()
-def module_url(slug: str) -> str:
-    """/modules/<slug>, a fixed URL, built without url_for's routing work: the catalogue, rendered on
-    every request, links every published module (about 140 in the benchmark's)."""
-    return f"{request.script_root}/modules/{quote(slug)}"
 
 
 @bp.app_template_filter("learning_date")

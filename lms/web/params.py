@@ -171,13 +171,15 @@ def _nul_in_request() -> tuple[str, str] | None:
         named = [name for name, value in (request.view_args or {}).items() if "\x00" in str(value)]
         field = named[0] if named else "the address"
         return field, nul_message(field)
-    for source in (request.args, request.form):
+    # A form or a JSON body is read only when the request carries a body (most requests are GETs).
+    has_body = bool(request.content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+    for source in (request.args, request.form) if has_body else (request.args,):
         for key, value in source.items(multi=True):
             if "\x00" in key:
                 return "", nul_message("a field name")
             if "\x00" in value:
                 return key, nul_message(key)
-    if request.is_json:
+    if has_body and request.is_json:
         body = request.get_json(silent=True)
         if body is not None:
             return next(_json_problems(body), None)

@@ -30,6 +30,8 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from lms.db import get_db
+from lms.rate import Budget
+from lms.security import digest
 from lms.services import Forbidden, Invalid, ServiceError
 from lms.services import NotFound as NoSuchThing
 from lms.services.access import Actor
@@ -70,8 +72,22 @@ def _authenticate() -> Response | None:
     actor = tokens.actor_for_token(get_db(), secret.strip()) if scheme.lower() == "bearer" else None
     if actor is None:
         return error(401, "Send a live SCIM token: Authorization: Bearer scim_...")
+    wait = _budget().spend(digest(secret.strip()))
+    if wait is not None:
+        response = error(429, f"Too many requests with this token: try again in {wait} seconds.")
+        response.headers["Retry-After"] = str(wait)
+        return response
     g.scim_actor = actor
     return None
+
+
+def _budget() -> Budget:
+    """Each token's requests a minute in this worker (LMS_SCIM_REQUESTS_PER_MINUTE)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    budget = app.extensions.get("lms.scim_budget")
+    if budget is None:
+        budget = app.extensions["lms.scim_budget"] = Budget(app.config["SCIM_REQUESTS_PER_MINUTE"])
+    return budget
 
 
 # --- discovery ----------------------------------------------------------------------------------------
