@@ -83,9 +83,27 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         expect=("{module_title}", 'action="/modules/{module}/checks/', "{module_reflection}"),
         signed_in=True,
     ),
-    # A journal of 200 entries (its first page) and a board of 500 follow-ups (bench/coaching_data.py).
+    # A journal of 200 entries and a board of 500 follow-ups (bench/coaching_data.py), their first pages.
+    # Both kept rendered a page at a time (50 entries; 50 follow-ups to a section), and rendered afresh.
     Endpoint("journal", "/journal", expect=("Journal", "Week 200: the late shift"), signed_in=True),
-    Endpoint("follow_ups", "/follow-ups", expect=("Follow-ups", "fix what the team raised"), signed_in=True),
+    Endpoint(
+        "journal_rendered",
+        "/_bench/journal-rendered",
+        expect=("Journal", "Week 200: the late shift"),
+        signed_in=True,
+    ),
+    Endpoint(
+        "follow_ups",
+        "/follow-ups",
+        expect=("Follow-ups", "fix what the team raised", "Mine (400 open)"),
+        signed_in=True,
+    ),
+    Endpoint(
+        "follow_ups_rendered",
+        "/_bench/follow-ups-rendered",
+        expect=("Follow-ups", "fix what the team raised", "Mine (400 open)"),
+        signed_in=True,
+    ),
     Endpoint("healthz", "/healthz", expect=('"status":"ok"',)),
     Endpoint("bare", "/_bench/bare", expect=("ok",)),
 )

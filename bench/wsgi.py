@@ -1,9 +1,10 @@
-"""The production app plus four routes, served by the same gunicorn stack as the pages measured.
+"""The production app plus six routes, served by the same gunicorn stack as the pages measured.
 
 `/_bench/bare` does no database or template work: its req/s is the ceiling that this server, these
-workers and this machine allow, against which the real pages are compared. `/_bench/my-learning-rendered`
-and `/_bench/module-rendered/SLUG` are My learning and the module page with nothing kept from earlier
-requests (lms.kept's store emptied first). `/_bench/reset-inline` is the password-reset request as
+workers and this machine allow, against which the real pages are compared. `/_bench/my-learning-rendered`,
+`/_bench/module-rendered/SLUG`, `/_bench/journal-rendered` and `/_bench/follow-ups-rendered` are My
+learning, the module page, the journal and the follow-up board with nothing kept from earlier requests
+(lms.kept's store emptied first). `/_bench/reset-inline` is the password-reset request as
 it was served before its work moved after the response (the `reset` benchmark's comparison). The
 production entry point (lms.wsgi) has none of them.
 """
@@ -15,7 +16,7 @@ from flask import Response, render_template
 from lms import create_app, kept
 from lms.db import get_db
 from lms.services import accounts
-from lms.web import auth, learning
+from lms.web import auth, follow_ups, journal, learning
 
 app = create_app()
 
@@ -38,6 +39,20 @@ def module_rendered(slug: str):
     """A module page as it is served after every answer: nothing kept, read and rendered each time."""
     kept.store(app).clear()
     return learning.module(slug)
+
+
+@app.get("/_bench/journal-rendered")
+def journal_rendered():
+    """The journal's first page as it is served after every change to the journal: nothing kept."""
+    kept.store(app).clear()
+    return journal.index()
+
+
+@app.get("/_bench/follow-ups-rendered")
+def follow_ups_rendered():
+    """The follow-up board as it is served after every change to a follow-up: nothing kept."""
+    kept.store(app).clear()
+    return follow_ups.board()
 
 
 @app.post("/_bench/reset-inline")

@@ -59,7 +59,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "LMS_PAGE_CACHE_ENTRIES",
         "1000",
-        "Page parts (My learning, the home card, module pages) kept rendered per worker (0: none).",
+        "Page parts (My learning, the home card, module pages, journal pages, follow-up boards) kept "
+        "rendered per worker (0: none).",
     ),
     Setting("LMS_SCHEDULER", "on for `lms run`", "Run the scheduler (outbox delivery) inside `lms run`."),
     Setting("LMS_LOG_LEVEL", "INFO", "Python logging level."),

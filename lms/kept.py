@@ -1,13 +1,18 @@
 """Pages kept rendered: which parts are kept, what each one's version is made of, and how they are served.
 
-A person comes back to a few pages often (My learning, the home page's learning card, a module page).
-Each worker keeps such a part rendered in memory under a *version* made of everything the part shows,
-and serves it until the version changes; the least recently used parts make room for new ones
-(LMS_PAGE_CACHE_ENTRIES per worker). Correctness never depends on another worker, only on the
-version, and the database holds what the version is made of: `Membership.learning_version` is bumped
-in the same transaction as any change to an assignment, a progress's status, an answer or a
-reflection (the listener below, registered by the application factory), so no worker serves a part
-older than the data and no shared cache server is needed (DESIGN.md section 8).
+A person comes back to a few pages often (My learning, the home page's learning card, a module page,
+their journal and their follow-up board). Each worker keeps such a part rendered in memory under a
+*version* made of everything the part shows, and serves it until the version changes; the least
+recently used parts make room for new ones (LMS_PAGE_CACHE_ENTRIES per worker). Correctness never
+depends on another worker, only on the version, and the database holds what the version is made of,
+in counters read with the signed-in person (so a part read again costs no query of its own), each
+bumped in the same transaction as any change to what it covers (the listeners below, registered by the
+application factory): `Membership.learning_version` for assignments, a progress's status, an answer or
+a reflection; `Membership.journal_version` for one's journal entries and the comments on them;
+`Organization.follow_up_version` for the organisation's follow-ups, their history, its units and its
+people's names. So no worker serves a part older than the data and no shared cache server is needed
+(DESIGN.md section 8). Every part's key holds the membership (or the person) whose part it is, so a
+part is never served to anyone else.
 
 `KEPT` states, per kept template, what its version is made of; the functions below build exactly those
 versions. Every key also holds the template's name and the application's root URL (parts hold links).
@@ -39,11 +44,24 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from jinja2 import Environment, StrictUndefined
 from markupsafe import Markup, escape
-from sqlalchemy import event, inspect, or_, update
+from sqlalchemy import event, inspect, or_, select, update
 from sqlalchemy.orm import Session
 
-from lms.models import Assignment, CheckAttempt, Membership, Progress, Reflection
-from lms.services import learning, modules
+from lms.models import (
+    Assignment,
+    CheckAttempt,
+    FollowUp,
+    FollowUpEvent,
+    JournalComment,
+    JournalEntry,
+    Membership,
+    Organization,
+    OrgUnit,
+    Progress,
+    Reflection,
+    User,
+)
+from lms.services import follow_ups, learning, modules
 from lms.services.access import Actor
 from lms.services.catalogue import release_key
 
@@ -83,7 +101,35 @@ MODULE_PAGE = KeptTemplate(
     ),
     slots=("csrf_token",),
 )
-KEPT = (MY_LEARNING, HOME_CARD, MODULE_PAGE)
+JOURNAL_LIST = KeptTemplate(
+    "journal/_list.html",
+    (
+        "the membership (its id): the person and the organisation whose journal it is",
+        "Membership.journal_version: every write of the person's journal entries (written, answered from "
+        "a prompt, edited, shared, unshared, deleted) and every comment on their entries or reflections "
+        "bumps it",
+        "Membership.learning_version: every write of one of the person's module reflections (written, "
+        "changed, shared, unshared) bumps it",
+        "the page shown (a search is never kept)",
+        "the latest content release (its id and time): tag titles and the modules' titles",
+        "the organisation's time zone: the times shown",
+    ),
+)
+FOLLOW_UP_BOARD = KeptTemplate(
+    "gemba/_board.html",
+    (
+        "the membership (its id): whose board it is",
+        "the membership's unit, that unit's path and the membership's stakeholder role: which units are "
+        '"my units\'"',
+        "Organization.follow_up_version: every write of a follow-up of the organisation or of its history "
+        "(raised, updated, reassigned, closed, escalated), of a unit of its tree (renamed, moved), and of "
+        "the name of one of its people bumps it",
+        "the section and the page shown",
+        "today's date in the organisation's time zone: overdue",
+        "the organisation's time zone",
+    ),
+)
+KEPT = (MY_LEARNING, HOME_CARD, MODULE_PAGE, JOURNAL_LIST, FOLLOW_UP_BOARD)
 
 
 def learning_version(db: Session, actor: Actor, *, now: datetime | None = None) -> tuple[object, ...]:
@@ -108,6 +154,38 @@ def module_version(db: Session, actor: Actor, module: modules.Identity) -> tuple
         module.retired_at,
         actor.membership.learning_version,
         release_key(db),
+        actor.org.time_zone,
+    )
+
+
+def journal_version(db: Session, actor: Actor, page: int) -> tuple[object, ...]:
+    """The version of a page of the journal list (`JOURNAL_LIST.made_of`): held by the signed-in
+    person's membership and the release read with them, so a page read again costs no query of its own."""
+    membership = actor.membership
+    return (
+        membership.id,
+        membership.journal_version,
+        membership.learning_version,
+        page,
+        release_key(db),
+        actor.org.time_zone,
+    )
+
+
+def board_version(
+    actor: Actor, section: str | None, page: int, *, now: datetime | None = None
+) -> tuple[object, ...]:
+    """The version of the follow-up board, or of a page of one of its sections (`FOLLOW_UP_BOARD`)."""
+    membership = actor.membership
+    return (
+        membership.id,
+        membership.unit_id,
+        membership.unit.path if membership.unit is not None else None,
+        membership.stakeholder_role,
+        actor.org.follow_up_version,
+        section,
+        page,
+        follow_ups.local_today(actor.org, now),
         actor.org.time_zone,
     )
 
@@ -169,6 +247,23 @@ def module_page(
 ) -> Markup:
     """A module page's body: kept, `view` read only when it is rendered."""
     return _kept(MODULE_PAGE, module_version(db, actor, module), lambda: _module_context(actor, view()))
+
+
+def journal_list(
+    db: Session, actor: Actor, page: int, context: Callable[[], Mapping[str, Any]], *, keep: bool = True
+) -> Markup:
+    """A page of the journal list (everything on the page but the layout); a search (`keep` False) is
+    rendered for its response alone."""
+    if not keep:
+        return _render(JOURNAL_LIST, context()).fill({})
+    return _kept(JOURNAL_LIST, journal_version(db, actor, page), context)
+
+
+def follow_up_board(
+    actor: Actor, section: str | None, page: int, context: Callable[[], Mapping[str, Any]]
+) -> Markup:
+    """The follow-up board, or a page of one of its sections (everything on the page but the layout)."""
+    return _kept(FOLLOW_UP_BOARD, board_version(actor, section, page), context)
 
 
 def refused_module_page(
@@ -338,7 +433,88 @@ def _changed(obj: object, *names: str) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-_LISTENERS = (("after_flush", _bump_learning_versions), ("after_flush_postexec", _expire_learning_versions))
+# --- what the journal list and the follow-up boards show has changed ----------------------------------
+
+
+def _bump_coaching_versions(session: Session, _context: Any) -> None:
+    """Bump `Membership.journal_version` of every membership of a person whose journal entry, or a
+    comment on whose entry or reflection, this flush writes; and `Organization.follow_up_version` of
+    every organisation one of whose follow-ups (or their history) or units it writes, or one of whose
+    people it renames. Any ORM write counts, as for `_bump_learning_versions`, in SQL and in the same
+    transaction as the change; a bulk UPDATE of these tables would have to bump them itself."""
+    authors: set[int] = set()
+    commented: dict[str, set[int]] = {"entry": set(), "reflection": set()}
+    orgs: set[int] = set()
+    follow_up_ids: set[int] = set()
+    renamed: set[int] = set()
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        changed = obj not in session.dirty or session.is_modified(obj)
+        if not changed:
+            continue
+        if isinstance(obj, JournalEntry):
+            authors.add(obj.user_id)
+        elif isinstance(obj, JournalComment):
+            commented["entry" if obj.entry_id is not None else "reflection"].add(
+                obj.entry_id or obj.reflection_id or 0
+            )
+        elif isinstance(obj, FollowUp | OrgUnit):
+            orgs.add(obj.org_id)
+        elif isinstance(obj, FollowUpEvent):
+            follow_up_ids.add(obj.follow_up_id)
+        elif isinstance(obj, User) and obj in session.dirty and _changed(obj, "name"):
+            renamed.add(obj.id)
+    journals, boards = bool(authors or any(commented.values())), bool(orgs or follow_up_ids or renamed)
+    run = session.connection().execute
+    if journals:
+        m = Membership.__table__
+        run(
+            update(m)
+            .where(
+                or_(
+                    m.c.user_id.in_(authors),
+                    m.c.user_id.in_(
+                        select(JournalEntry.user_id).where(JournalEntry.id.in_(commented["entry"]))
+                    ),
+                    m.c.user_id.in_(
+                        select(Reflection.user_id).where(Reflection.id.in_(commented["reflection"]))
+                    ),
+                )
+            )
+            .values(journal_version=m.c.journal_version + 1)
+        )
+    if boards:
+        o = Organization.__table__
+        run(
+            update(o)
+            .where(
+                or_(
+                    o.c.id.in_(orgs),
+                    o.c.id.in_(select(FollowUp.org_id).where(FollowUp.id.in_(follow_up_ids))),
+                    o.c.id.in_(select(Membership.org_id).where(Membership.user_id.in_(renamed))),
+                )
+            )
+            .values(follow_up_version=o.c.follow_up_version + 1)
+        )
+    if journals or boards:
+        session.info["lms.coaching_stale"] = (journals, boards)
+
+
+def _expire_coaching_versions(session: Session, _context: Any) -> None:
+    """Memberships and organisations already loaded re-read the versions they now hold."""
+    journals, boards = session.info.pop("lms.coaching_stale", (False, False))
+    for obj in list(session.identity_map.values()) if journals or boards else ():
+        if journals and isinstance(obj, Membership):
+            session.expire(obj, ["journal_version"])
+        elif boards and isinstance(obj, Organization):
+            session.expire(obj, ["follow_up_version"])
+
+
+_LISTENERS = (
+    ("after_flush", _bump_learning_versions),
+    ("after_flush_postexec", _expire_learning_versions),
+    ("after_flush", _bump_coaching_versions),
+    ("after_flush_postexec", _expire_coaching_versions),
+)
 
 
 def init_app(app: Flask) -> None:

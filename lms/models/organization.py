@@ -40,6 +40,9 @@ class Organization(Base):
     # An archived organisation is closed: nobody signs in to it and it leaves every organisation picker;
     # its records stay, and a platform operator may restore it.
     archived_at: Mapped[datetime | None]
+    # Changes whenever a follow-up board in the organisation may have changed (lms.kept bumps it on every
+    # flush that writes a follow-up, its history, a unit, or the name of one of the organisation's people).
+    follow_up_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def archived(self) -> bool:

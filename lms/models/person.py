@@ -117,6 +117,9 @@ class Membership(Base):
     # `extra_level_days` after assignment (curricula.dosing states the rule).
     extra_level: Mapped[str | None] = mapped_column(String(32))
     extra_level_days: Mapped[int | None]
+    # Changes whenever the journal list may have changed for this person (lms.kept bumps it on every
+    # flush that writes one of their journal entries or a comment on their entries or reflections).
+    journal_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     user: Mapped[User] = relationship(back_populates="memberships")
     organization: Mapped[Organization] = relationship(lazy="joined")

@@ -20,7 +20,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
-from sqlalchemy import case, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 from sqlalchemy.sql import ColumnElement
 
@@ -43,7 +43,8 @@ from lms.services.access import Actor
 
 TITLE_MAX = 200
 TEXT_MAX = 10_000
-BOARD_LIMIT = 500
+BOARD_LIMIT = 500  # the API's listing answers at most this many
+BOARD_PAGE = 50  # follow-ups a section of the board shows on a page
 
 # Who leads a node of the unit tree, by the kind of node (the same rule escalation uses).
 LEADER_ROLE_BY_KIND: dict[str, StakeholderRole] = {
@@ -253,7 +254,13 @@ def _in_scope(actor: Actor, scope: Scope) -> ColumnElement[bool]:
 
 
 def listing(
-    db: Session, actor: Actor, scope: Scope, *, status: FollowUpStatus | None = None, limit: int = BOARD_LIMIT
+    db: Session,
+    actor: Actor,
+    scope: Scope,
+    *,
+    status: FollowUpStatus | None = None,
+    limit: int = BOARD_LIMIT,
+    offset: int = 0,
 ) -> list[FollowUp]:
     """Follow-ups in one of the board's sections: open ones first by due date, then closed, latest first."""
     query = (
@@ -271,6 +278,7 @@ def listing(
             FollowUp.id,
         )
         .limit(limit)
+        .offset(offset)
     )
     if status is not None:
         query = query.where(FollowUp.status == status)
@@ -278,13 +286,54 @@ def listing(
 
 
 @dataclass
+class Section:
+    """One section of the board: a page of its follow-ups and its exact counts."""
+
+    scope: Scope
+    items: list[FollowUp]
+    open: int  # open follow-ups in the whole section
+    total: int  # follow-ups in the whole section, open and closed
+    page: int = 1
+    per_page: int = BOARD_PAGE
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+@dataclass
 class Board:
-    sections: dict[Scope, list[FollowUp]] = field(default_factory=dict)
+    sections: dict[Scope, Section] = field(default_factory=dict)
     today: date | None = None
+    counts: dict[Scope, tuple[int, int]] = field(default_factory=dict)  # (open, total) of every section
 
 
-def board(db: Session, actor: Actor) -> Board:
-    return Board({scope: listing(db, actor, scope) for scope in Scope}, local_today(actor.org))
+def section_counts(db: Session, actor: Actor) -> dict[Scope, tuple[int, int]]:
+    """Open and all follow-ups in each section of the actor's board, in one query."""
+    is_open = FollowUp.status == FollowUpStatus.OPEN
+    columns = []
+    for scope in Scope:
+        inside = _in_scope(actor, scope)
+        columns += [func.count(case((and_(inside, is_open), 1))), func.count(case((inside, 1)))]
+    row = db.execute(
+        select(*columns).where(FollowUp.org_id == actor.org_id, or_(*(_in_scope(actor, s) for s in Scope)))
+    ).one()
+    return {scope: (row[2 * n] or 0, row[2 * n + 1] or 0) for n, scope in enumerate(Scope)}
+
+
+def board(
+    db: Session, actor: Actor, *, scope: Scope | None = None, page: int = 1, per_page: int = BOARD_PAGE
+) -> Board:
+    """The actor's board: the first page of every section, or page `page` of one section (`scope`),
+    with the exact counts of every section."""
+    counts = section_counts(db, actor)
+    shown = [scope] if scope is not None else list(Scope)
+    sections = {}
+    for s in shown:
+        at = page if s is scope else 1
+        items = listing(db, actor, s, limit=per_page, offset=(at - 1) * per_page)
+        sections[s] = Section(s, items, *counts[s], page=at, per_page=per_page)
+    return Board(sections, local_today(actor.org), counts)
 
 
 def history(db: Session, actor: Actor, follow_up_id: int) -> tuple[FollowUp, list[FollowUpEvent]]:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from curricula.render import parse, render
@@ -29,6 +29,7 @@ from lms.services.search import contains, json_list_has
 COMMENT_MAX = 5_000
 COMMENT_EMPTY = "Write your comment before sending it."
 LIST_MAX = 500  # items a list answers at most (the export has them all)
+PER_PAGE = 50  # items on a page of the journal list
 BODY_MAX = 20_000
 SEARCH_MAX = 200
 TITLE_MAX = 200
@@ -209,13 +210,9 @@ def search_words(q: str) -> list[str]:
     return list(dict.fromkeys(q.lower().split()))
 
 
-def list_journal(
-    db: Session, actor: Actor, *, q: str = "", tags: Iterable[str] = (), limit: int | None = None
-) -> list[JournalItem]:
-    """The actor's own entries in this organisation and their module reflections, newest first.
-
-    `q` finds items holding every word (any case); `tags` keeps items carrying every tag. Nobody but
-    the author ever reaches this list."""
+def _journal_queries(db: Session, actor: Actor, q: str, tags: Iterable[str]) -> tuple[Select, Select]:
+    """The actor's own entries in this organisation and their module reflections, each newest first,
+    narrowed to those holding every word of `q` (any case) and carrying every tag of `tags`."""
     words = search_words(q or "")
     wanted = [t for t in dict.fromkeys(tags) if t]
     known = dict(tag_choices(db))
@@ -241,12 +238,64 @@ def list_journal(
         .where(*(or_(Module.component == t, json_list_has(Module.principles, t)) for t in wanted))
         .order_by(Reflection.created_at.desc(), Reflection.id.desc())
     )
+    return entries, reflections
+
+
+def _newest(db: Session, entries: Select, reflections: Select, limit: int | None) -> list[JournalItem]:
+    """The newest `limit` items of both lists (all of them for None), newest first."""
     if limit is not None:
         entries, reflections = entries.limit(limit), reflections.limit(limit)
     items = [entry_item(e) for e in db.scalars(entries)]
     items += [reflection_item(r, m) for r, m in db.execute(reflections)]
     items.sort(key=lambda i: i.created_at, reverse=True)
     return items[:limit] if limit is not None else items
+
+
+def list_journal(
+    db: Session, actor: Actor, *, q: str = "", tags: Iterable[str] = (), limit: int | None = None
+) -> list[JournalItem]:
+    """The actor's own entries in this organisation and their module reflections, newest first.
+
+    `q` finds items holding every word (any case); `tags` keeps items carrying every tag. Nobody but
+    the author ever reaches this list."""
+    entries, reflections = _journal_queries(db, actor, q, tags)
+    return _newest(db, entries, reflections, limit)
+
+
+@dataclass
+class JournalPage:
+    """One page of the journal list: its items, the comments on each, and where it stands."""
+
+    items: list[JournalItem]
+    comments: dict[tuple[str, int], int]  # how many comments each item has, by (kind, id)
+    total: int  # items in the whole (searched) journal
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def journal_page(
+    db: Session,
+    actor: Actor,
+    *,
+    q: str = "",
+    tags: Iterable[str] = (),
+    page: int = 1,
+    per_page: int = PER_PAGE,
+) -> JournalPage:
+    """Page `page` (from 1) of the actor's own journal list, `per_page` items, newest first; a page
+    past the end is empty. Only the author ever reaches it."""
+    entries, reflections = _journal_queries(db, actor, q, tags)
+    total = sum(
+        db.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
+        for query in (entries, reflections)
+    )
+    start = (page - 1) * per_page
+    items = _newest(db, entries, reflections, start + per_page)[start:] if start < total else []
+    return JournalPage(items, comment_counts(db, items), total, page, per_page)
 
 
 def entry_page(db: Session, actor: Actor, entry_id: int) -> JournalItem:
@@ -281,6 +330,23 @@ def comments_on_reflection(db: Session, reflection_id: int) -> list[JournalComme
             .order_by(JournalComment.id)
         )
     )
+
+
+def comment_counts(db: Session, items: list[JournalItem]) -> dict[tuple[str, int], int]:
+    """How many comments each of these items (the author's own) has, by (kind, id), in one query."""
+    entry_ids = [i.id for i in items if i.kind == "entry"]
+    reflection_ids = [i.id for i in items if i.kind == "reflection"]
+    if not (entry_ids or reflection_ids):
+        return {}
+    rows = db.execute(
+        select(JournalComment.entry_id, JournalComment.reflection_id, func.count())
+        .where(or_(JournalComment.entry_id.in_(entry_ids), JournalComment.reflection_id.in_(reflection_ids)))
+        .group_by(JournalComment.entry_id, JournalComment.reflection_id)
+    )
+    return {
+        ("entry", entry_id) if entry_id is not None else ("reflection", reflection_id or 0): count
+        for entry_id, reflection_id, count in rows
+    }
 
 
 def comments_of(db: Session, items: list[JournalItem]) -> dict[tuple[str, int], list[JournalComment]]:

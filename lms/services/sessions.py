@@ -33,6 +33,8 @@ _MEMBERSHIP_NOT_ON_EVERY_PAGE = (
     Membership.created_at,
     Membership.deactivated_at,
     Membership.employee_id,
+    Membership.extra_level,
+    Membership.extra_level_days,
 )
 _USER_BY_SESSION = (
     select(User, *LATEST_RELEASE_COLUMNS)

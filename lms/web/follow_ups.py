@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, render_template, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField, TextAreaField
@@ -13,10 +13,11 @@ from wtforms.validators import Optional
 
 from coaching.escalation import Tier
 from lms.db import get_db
+from lms.kept import follow_up_board
 from lms.models import FollowUp
-from lms.services import follow_ups
+from lms.services import NotFound, follow_ups
 from lms.services.escalation import TIER_NAMES
-from lms.web import acting_actor, submit_change
+from lms.web import acting_actor, params, submit_change
 from lms.web.admin_forms import Needed
 from lms.web.gemba import owner_choices
 from lms.web.params import select_id
@@ -63,12 +64,26 @@ def tier_name(tier: int) -> str:
 @bp.get("/follow-ups")
 @login_required
 def board():
+    """The board: the first follow-ups of every section, or with ?section= a page of one section; kept
+    rendered between visits (lms.kept.FOLLOW_UP_BOARD)."""
     actor = acting_actor()
-    return render_template(
-        "gemba/board.html",
-        board=follow_ups.board(get_db(), actor),
-        titles=follow_ups.SCOPE_TITLES,
+    name = request.args.get("section") or None
+    if name is not None and name not in {s.value for s in follow_ups.Scope}:
+        raise NotFound("No such section of the board.")
+    scope = follow_ups.Scope(name) if name else None
+    page = params.arg_number("page", default=1) if scope is not None else 1
+    body = follow_up_board(
+        actor,
+        name,
+        page,
+        lambda: {
+            "board": follow_ups.board(get_db(), actor, scope=scope, page=page),
+            "section": scope,
+            "titles": follow_ups.SCOPE_TITLES,
+        },
     )
+    title = "Follow-ups" if scope is None else f"Follow-ups: {follow_ups.SCOPE_TITLES[scope]}"
+    return render_template("gemba/board.html", body=body, title=title)
 
 
 def _page(follow_up_id: int, status: int = 200, **forms):

@@ -7,23 +7,25 @@ services find each entry through the author (lms.services.journal), so another p
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from flask_wtf import FlaskForm
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 from wtforms import Form, SearchField, SelectMultipleField, StringField, TextAreaField
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from lms.db import get_db
+from lms.kept import journal_list
 from lms.services import Invalid, coaching, journal
 from lms.services.access import Actor
-from lms.web import acting_actor, refused, refused_status, show_errors, submit_change
+from lms.web import acting_actor, params, refused, refused_status, show_errors, submit_change
 from lms.web.admin_forms import ConfirmForm, Needed
 from lms.web.events import time_formatter
 
 bp = Blueprint("journal", __name__, url_prefix="/journal")
-
-PER_PAGE = 50
 
 
 class Tags(SelectMultipleField):
@@ -68,28 +70,56 @@ def journal_markdown(text: str) -> Markup:
 @bp.get("")
 @login_required
 def index():
+    """A page of the journal (journal.PER_PAGE items, newest first), kept rendered between visits
+    unless it shows a search (lms.kept.JOURNAL_LIST)."""
     actor = acting_actor()
     db = get_db()
-    choices = journal.tag_choices(db)
-    filters = JournalFilter(request.args)
-    filters.tags.choices = choices
-    items: list[journal.JournalItem] = []
+    if request.args.keys() <= {"page"}:  # no search: the page is kept, its form built only to render it
+        try:
+            page = params.arg_number("page", default=1)
+        except Invalid:
+            pass  # refused below, next to the search form
+        else:
+            body = journal_list(db, actor, page, lambda: _list(db, actor, _filters(db), page))
+            return render_template("journal/index.html", body=body)
+    filters, page = _filters(db), 1
     try:
-        items = journal.list_journal(
-            db, actor, q=filters.q.data or "", tags=filters.tags.data or [], limit=PER_PAGE + 1
-        )
+        page = params.arg_number("page", default=1)
     except Invalid as exc:
         show_errors(filters, exc.errors)
+    body = journal_list(db, actor, page, lambda: _list(db, actor, filters, page), keep=False)
+    return render_template("journal/index.html", body=body), 400 if _failed(filters) else 200
+
+
+def _filters(db: Session) -> JournalFilter:
+    filters = JournalFilter(request.args)
+    filters.tags.choices = journal.tag_choices(db)
+    return filters
+
+
+def _list(db: Session, actor: Actor, filters: JournalFilter, page: int) -> dict[str, Any]:
+    """What a page of the journal list shows (its search, if any, refused next to the field)."""
+    shown = journal.JournalPage([], {}, 0, page, journal.PER_PAGE)
+    if not _failed(filters):
+        try:
+            shown = journal.journal_page(
+                db, actor, q=filters.q.data or "", tags=filters.tags.data or [], page=page
+            )
+        except Invalid as exc:
+            show_errors(filters, exc.errors)
+    if _failed(filters):
         refused(filters)
-    return render_template(
-        "journal/index.html",
-        filters=filters,
-        items=items[:PER_PAGE],
-        more=len(items) > PER_PAGE,
-        searched=bool(filters.q.data or filters.tags.data),
-        tag_titles=dict(choices),
-        local_time=_local(actor),
-    ), (400 if filters.errors or filters.form_errors else 200)
+    return {
+        "filters": filters,
+        "shown": shown,
+        "searched": bool(filters.q.data or filters.tags.data),
+        "tag_titles": dict(filters.tags.choices),
+        "local_time": _local(actor),
+    }
+
+
+def _failed(filters: JournalFilter) -> bool:
+    return bool(filters.errors or filters.form_errors)
 
 
 # --- writing ---------------------------------------------------------------------------------------
