@@ -186,8 +186,8 @@ def learner_sixty(db: Session, learner_id: int) -> tuple[dict[str, Any], dict[st
       the first FOUNDATIONAL_DONE foundational ones completed, a few started;
     - COHORT: COHORT_SIZE practitioner modules of an improvement cohort, assigned 20 days ago, one
       started;
-    - MANUAL: the rest from the coach level, picked by their manager 40 days ago, MANUAL_OVERDUE of them
-      already overdue.
+    - MANUAL: the rest from the coach level (then the advisor level), picked by their manager 40 days
+      ago, MANUAL_OVERDUE of them already overdue.
 
     Progress is made as a learner makes it (modules.answer_check, modules.save_reflection), then
     back-dated. The module page measured is the last foundational module of the real content: in
@@ -224,7 +224,10 @@ def learner_sixty(db: Session, learner_id: int) -> tuple[dict[str, Any], dict[st
 
     extra = LEARNER_ASSIGNMENTS - len(dose)
     cohort = _unassigned(db, membership.id, "practitioner", min(COHORT_SIZE, extra))
+    # Dosing by role leaves a clinician fewer dose modules than the coach level has: the manager's
+    # picks go on into the advisor level when the coach level runs out.
     manual = _unassigned(db, membership.id, "coach", extra - len(cohort))
+    manual += _unassigned(db, membership.id, "advisor", extra - len(cohort) - len(manual))
     if extra < 0 or len(cohort) + len(manual) != extra:
         raise BenchmarkFailed(f"cannot make {LEARNER_ASSIGNMENTS} assignments from {len(dose)} dose ones")
     for module in cohort:

@@ -99,6 +99,14 @@ def refresh(db: Session, org_id: int, unit_ids: Iterable[int] | None = None) -> 
     restate(conn, ids)
 
 
+def refresh_people(db: Session, membership_ids: Iterable[int]) -> None:
+    """Bring these people's needs, and every cell they count in (where they were and where they are), in
+    line with their raw records, in the caller's transaction: a bulk plan's changed people. Costs what
+    they changed, not what their units hold."""
+    db.flush()
+    restate(db.connection(), membership_ids)
+
+
 def fold_all(db: Session) -> Iterator[tuple[str, int]]:
     """Fold each organisation's overdue counts up to its today (the hourly job): yields (slug, rows)."""
     for org_id, slug in list(

@@ -232,14 +232,15 @@ def _write_counts(conn: Connection, cells: dict[tuple, list[int]], opens: dict[t
 
 
 def restate(conn: Connection, membership_ids: Iterable[int]) -> None:
-    """Bring these memberships' needs, and the cells they count in, in line with their raw records."""
+    """Bring these memberships' needs, and the cells they count in, in line with their raw records. The
+    needs are read and written a chunk of people at a time; the cells once, summed over every chunk."""
+    delta = _Delta()
     for ids in _chunks(membership_ids):
         old = {
             (r.membership_id, r.dose_level): r
             for r in conn.execute(select(NEED).where(NEED.c.membership_id.in_(ids)))
         }
         new = {(r.membership_id, r.dose_level): r for r in conn.execute(standing(Membership.id.in_(ids)))}
-        delta = _Delta()
         gone: list[dict] = []
         added: list[dict] = []
         for key in old.keys() | new.keys():
@@ -261,7 +262,7 @@ def restate(conn: Connection, membership_ids: Iterable[int]) -> None:
             )
         if added:
             conn.execute(NEED.insert(), added)
-        delta.write(conn)
+    delta.write(conn)
 
 
 def _same(before: Any, after: Any) -> bool:

@@ -360,20 +360,19 @@ def _plan_batch(db: Session, context: _Context, org_id: int, ids: list[int]) -> 
         writes.add(person, org_id, plan)
     if writes.changed:
         writes.execute(db)
-        _assignments_changed(db, org_id, writes.changed)
+        _assignments_changed(db, writes.changed)
     return counts
 
 
-def _assignments_changed(db: Session, org_id: int, changed: dict[int, int | None]) -> None:
+def _assignments_changed(db: Session, changed: dict[int, int | None]) -> None:
     """The one place a bulk plan (reconcile, plan_role) reports what it wrote: `changed` maps each
     membership whose assignments were written (created, re-opened, re-dated, cancelled) to its unit, after
     the writes, in the same transaction. Whatever is kept per membership or unit and follows assignments is
     brought up to date from here: My learning's version (ORM writes get theirs from lms.kept's listener;
-    these are Core writes), and the coverage aggregates of these units."""
+    these are Core writes), and the coverage these people count in (theirs alone: restating everyone in
+    their units, once per batch, made a reconcile of a whole organisation grow with its square)."""
     dosing_bulk.bump_learning_versions(db, list(changed))
-    units = {unit for unit in changed.values() if unit is not None}
-    if units:
-        coverage.refresh(db, org_id, units)
+    coverage.refresh_people(db, list(changed))
 
 
 def _role_of(membership: Membership) -> str | None:
