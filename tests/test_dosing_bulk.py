@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from test_content_sync import corpus, module
 
@@ -273,3 +273,21 @@ def test_a_policy_change_replans_the_whole_role_in_bulk(db, make, tree, library)
     ).all()
     assert held == [], "no clinician holds an open foundational assignment"
     assert executive.id not in change.counts.memberships
+
+
+@pytest.mark.postgres
+def test_a_large_reconcile_analyses_what_it_grew_inside_its_transaction(db, make, tree, library, monkeypatch):
+    """Past the threshold, PostgreSQL's statistics learn of the rows the transaction created (so later
+    batches plan by them), and the plan is the same as without the analysis."""
+    from lms.services import dosing_bulk
+
+    monkeypatch.setattr(dosing_bulk, "_ANALYZE_FROM", 1)
+    people = [make.person(tree) for _ in range(3)]
+    db.execute(text("ANALYZE assignment"))
+    db.commit()
+    counts = dosing.reconcile(db, tree.org.id, today=TODAY)
+    estimated = db.scalar(text("SELECT reltuples FROM pg_class WHERE relname = 'assignment'"))
+    planned = db.scalar(select(func.count()).select_from(Assignment).where(Assignment.cancelled_at.is_(None)))
+    db.commit()
+    assert counts.created > 0 and counts.memberships >= {p.id for p in people}
+    assert estimated == planned

@@ -47,6 +47,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -284,6 +285,7 @@ class Writes:
         by_id = table.c.id == bindparam("b_id")
         if self.create:
             db.execute(insert(table), self.create)
+            _analyze_as_it_grows(db, len(self.create))
         if self.reopen:
             db.execute(
                 update(table)
@@ -305,6 +307,29 @@ class Writes:
             db.execute(
                 update(table).where(by_id).values(cancelled_at=self.now), [{"b_id": i} for i in self.cancel]
             )
+
+
+# PostgreSQL plans by the statistics ANALYZE took; autovacuum takes them only after a commit. A reconcile
+# that creates hundreds of thousands of assignments in one transaction would otherwise plan each batch's
+# coverage read as if the table were as small as it was (a scan per batch: minutes instead of seconds).
+# So the transaction analyses the tables it grew, each time its rows created have doubled.
+_ANALYZE_FROM = 20_000
+_CREATED = "lms.assignments_created"
+
+
+def _analyze_as_it_grows(db: Session, created: int) -> None:
+    if db.get_bind().dialect.name != "postgresql":
+        return
+    transaction, before = db.info.get(_CREATED, (None, 0))
+    if transaction is not db.get_transaction():
+        before = 0
+    after = before + created
+    db.info[_CREATED] = (db.get_transaction(), after)
+    threshold = _ANALYZE_FROM
+    while threshold <= before:
+        threshold *= 2
+    if after >= threshold:
+        db.execute(text("ANALYZE assignment, coverage_need"))
 
 
 def bump_learning_versions(db: Session, membership_ids: list[int]) -> None:
