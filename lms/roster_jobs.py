@@ -2,14 +2,14 @@
 
 The simplest honest design for one server (the platform's deployment: DEVELOPERS.md): the upload is kept
 in a file of the instance folder (`roster-imports/<job>.upload`), its state and progress in another
-(`<job>.json`, replaced atomically, read by the page's poll). The work runs in the server's worker thread
-once the answer has gone (lms.web.after_response), with a session of its own: the preview rolls back
-(coverage.what_if's savepoint), the apply commits once at its end, all or nothing. Applying reads the file
-again and checks it again against the organisation as it is then.
+(`<job>.json`, replaced atomically, read by the page's poll). The work runs in a thread of its own once
+the request has ended (lms.web.after_response), with a session of its own: the preview changes nothing
+(coverage.what_if's savepoint), the apply is committed once at its end by the runner, all or nothing.
+Applying reads the file again and checks it again against the organisation as it is then.
 
 A job is its organisation's: only HR and org admins of that organisation see it (anyone else: 404). A
-restart of the server while a job runs leaves it "working"; uploading the file again starts afresh. Jobs
-older than a day are removed when a new one starts.
+restart of the server while a job runs (or a failed commit) leaves it "working"; uploading the file again
+starts afresh. Jobs older than a day are removed when a new one starts.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import current_app
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from lms.models import Membership
@@ -106,6 +107,8 @@ def apply_job(db: Session, *, job: str) -> None:
 
 
 def _run(db: Session, job: str, *, apply: bool) -> None:
+    """The job's work; after_response's unit of work commits it. A refused or failed import is undone to
+    its savepoint, so the commit after it has nothing of it to keep."""
     state = json.loads(_path(job, "json").read_text())
     last = [0.0]
 
@@ -115,34 +118,37 @@ def _run(db: Session, job: str, *, apply: bool) -> None:
             state.update(done=done, total=total)
             _save(job, state)
 
-    membership = db.get(Membership, state.get("by", state["membership_id"]))
     try:
-        if membership is None or not membership.active:
-            raise NotFound("The person who uploaded the file has left.")
-        actor = Actor(membership.user, membership)
-        data = _path(job, "upload").read_bytes()
-        if apply:
-            result = roster.apply(db, actor, data, progress=progress)
-        else:
-            result = roster.preview(db, actor, data, progress=progress)
-            db.rollback()
+        with db.begin_nested():
+            membership = db.get(Membership, state.get("by", state["membership_id"]))
+            if membership is None or not membership.active:
+                raise NotFound("The person who uploaded the file has left.")
+            actor = Actor(membership.user, membership)
+            data = _path(job, "upload").read_bytes()
+            if apply:
+                result = roster.apply(db, actor, data, progress=progress)
+            else:  # changes nothing: coverage.what_if undoes its trial write to a savepoint of its own
+                result = roster.preview(db, actor, data, progress=progress)
     except ImportProblems as exc:
-        db.rollback()
         state.update(state="refused", file_problems=exc.problems)
     except (Invalid, NotFound) as exc:
-        db.rollback()
         state.update(state="refused", file_problems=[str(exc)])
     except Exception:
-        db.rollback()
         state.update(state="failed")
         _save(job, state)
         raise
     else:
-        state.update(_result(result), state="applied" if apply else "previewed")
-        if apply:
-            db.commit()  # the work's one commit (after_response's unit of work then has nothing left)
-            _path(job, "upload").unlink(missing_ok=True)
+        state.update(_result(result), state="previewed")
+        if apply:  # "applied" once the runner's commit has kept it (a failed commit leaves it "applying")
+            event.listen(db, "after_commit", lambda _db: _applied(job, state), once=True)
+            return
     _save(job, state)
+
+
+def _applied(job: str, state: dict[str, Any]) -> None:
+    state.update(state="applied")
+    _save(job, state)
+    _path(job, "upload").unlink(missing_ok=True)
 
 
 def _result(result: roster.Preview) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from lms.login import SESSION_KEY
 from lms.models import Membership, Organization, OrgUnit, UnitKind, User
 from lms.security import hash_password
 from lms.services import sessions
+from lms.web import after_response
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 PASSWORD = "correct horse battery"
@@ -92,7 +93,10 @@ class IsolatedClient(FlaskClient):
     def open(self, *args, **kwargs):
         commit_the_tests_work()
         with self.application.app_context():
-            return super().open(*args, **kwargs)
+            response = super().open(*args, **kwargs)
+        # Work a request started (lms.web.after_response) has finished before the test's next step.
+        assert after_response.wait(60), "work started by the request still runs after 60 s"
+        return response
 
 
 @pytest.fixture(scope="session")

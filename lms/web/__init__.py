@@ -116,6 +116,7 @@ def _error(status: int, message: str):
 def init_app(app: Flask) -> None:
     from lms.web import (
         admin,
+        after_response,
         api,
         auth,
         coaching,
@@ -142,6 +143,7 @@ def init_app(app: Flask) -> None:
     params.init_app(app)  # the id converter, JSON bodies, NUL: before the blueprints add their routes
     csrf.init_app(app)
     form_tokens.init_app(app)
+    after_response.init_app(app)
     app.register_blueprint(health.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
