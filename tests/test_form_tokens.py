@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 
 import pytest
+from conftest import csrf_token
 from itsdangerous import TimestampSigner
 
 from lms.web import form_tokens
-from tests.conftest import csrf_token
 
 
 @pytest.fixture

@@ -99,12 +99,27 @@ def refresh(db: Session, org_id: int, unit_ids: Iterable[int] | None = None) -> 
     restate(conn, ids)
 
 
-def refresh_people(db: Session, membership_ids: Iterable[int]) -> None:
+# A bulk plan that changed at least this share of an organisation's people has its coverage rebuilt (a
+# few set-based statements over the whole organisation) rather than restated person by person: a first
+# reconcile of 50,000 new staff took 35 s to restate on PostgreSQL, against about 3 s to rebuild.
+REBUILD_SHARE = 0.25
+
+
+def refresh_people(db: Session, org_id: int, membership_ids: Iterable[int]) -> None:
     """Bring these people's needs, and every cell they count in (where they were and where they are), in
     line with their raw records, in the caller's transaction: a bulk plan's changed people. Costs what
-    they changed, not what their units hold."""
+    they changed, not what their units hold, or, when they are a large share of the organisation
+    (REBUILD_SHARE), one rebuild of it."""
+    ids = list(membership_ids)
+    if not ids:
+        return
     db.flush()
-    restate(db.connection(), membership_ids)
+    conn = db.connection()
+    people = conn.execute(select(func.count()).where(Membership.org_id == org_id)).scalar() or 0
+    if len(ids) >= REBUILD_SHARE * people:
+        rebuild(conn, org_id, org_today(conn, org_id))
+    else:
+        restate(conn, ids)
 
 
 def fold_all(db: Session) -> Iterator[tuple[str, int]]:

@@ -308,16 +308,22 @@ def _stale(db: Session, context: _Context, org_id: int, role: str | None) -> lis
 
 
 def _plan_stale(db: Session, context: _Context, org_id: int, role: str | None = None) -> PlanCounts:
-    """Plan the people `dosing_bulk.stale_memberships` names (of `role`, when given), BATCH at a time."""
+    """Plan the people `dosing_bulk.stale_memberships` names (of `role`, when given), BATCH at a time;
+    what follows their assignments is brought up to date once, after the last batch."""
     stale = _stale(db, context, org_id, role)
     counts = PlanCounts()
+    changed: dict[int, int | None] = {}
     for start in range(0, len(stale), BATCH):
-        counts.add(_plan_batch(db, context, org_id, stale[start : start + BATCH]))
+        counts.add(_plan_batch(db, context, org_id, stale[start : start + BATCH], changed))
+    _assignments_changed(db, org_id, changed)
     return counts
 
 
-def _plan_batch(db: Session, context: _Context, org_id: int, ids: list[int]) -> PlanCounts:
-    """Plan these memberships from plain rows (no ORM object per row) and write the changes with Core."""
+def _plan_batch(
+    db: Session, context: _Context, org_id: int, ids: list[int], changed: dict[int, int | None]
+) -> PlanCounts:
+    """Plan these memberships from plain rows (no ORM object per row) and write the changes with Core;
+    the memberships written are added to `changed` (membership -> unit)."""
     people = db.execute(
         select(
             Membership.id,
@@ -360,19 +366,21 @@ def _plan_batch(db: Session, context: _Context, org_id: int, ids: list[int]) -> 
         writes.add(person, org_id, plan)
     if writes.changed:
         writes.execute(db)
-        _assignments_changed(db, writes.changed)
+        changed.update(writes.changed)
     return counts
 
 
-def _assignments_changed(db: Session, changed: dict[int, int | None]) -> None:
+def _assignments_changed(db: Session, org_id: int, changed: dict[int, int | None]) -> None:
     """The one place a bulk plan (reconcile, plan_role) reports what it wrote: `changed` maps each
     membership whose assignments were written (created, re-opened, re-dated, cancelled) to its unit, after
     the writes, in the same transaction. Whatever is kept per membership or unit and follows assignments is
     brought up to date from here: My learning's version (ORM writes get theirs from lms.kept's listener;
-    these are Core writes), and the coverage these people count in (theirs alone: restating everyone in
-    their units, once per batch, made a reconcile of a whole organisation grow with its square)."""
+    these are Core writes), and the coverage these people count in (theirs alone, or the organisation's
+    rebuilt when they are many: coverage.refresh_people)."""
+    if not changed:
+        return
     dosing_bulk.bump_learning_versions(db, list(changed))
-    coverage.refresh_people(db, list(changed))
+    coverage.refresh_people(db, org_id, changed)
 
 
 def _role_of(membership: Membership) -> str | None:

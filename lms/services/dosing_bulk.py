@@ -338,11 +338,12 @@ def bump_learning_versions(db: Session, membership_ids: list[int]) -> None:
     if not membership_ids:
         return
     table = Membership.__table__
-    db.execute(
-        update(table)
-        .where(table.c.id.in_(membership_ids))
-        .values(learning_version=table.c.learning_version + 1)
-    )
+    for start in range(0, len(membership_ids), 5000):  # SQLite binds at most 32,766 parameters
+        db.execute(
+            update(table)
+            .where(table.c.id.in_(membership_ids[start : start + 5000]))
+            .values(learning_version=table.c.learning_version + 1)
+        )
     changed = set(membership_ids)
     for obj in list(db.identity_map.values()):
         if isinstance(obj, Membership) and obj.id in changed:
