@@ -290,3 +290,38 @@ def test_what_if_shows_how_a_change_would_move_the_numbers_and_changes_nothing(d
     assert moved[(0, "executive", "")] == ((0, 0, 0), (1, 1, 0))  # one more on the staff
     assert coverage.stored(db, tree.org.id) == before
     assert db.scalar(select(User.id).where(User.email == "w@coverage.example")) is None
+
+
+def test_a_bulk_plan_restates_a_few_people_or_rebuilds_for_many_and_both_equal_a_recount(
+    db, make, tree, library, monkeypatch
+):
+    """dosing's bulk plans bring coverage up to date once at their end: person by person when they changed
+    few of the organisation's people, the whole organisation rebuilt when they changed many
+    (coverage.REBUILD_SHARE). Either way the numbers are a recount's."""
+    ran = []
+    for name in ("restate", "rebuild"):
+        real = getattr(coverage, name)
+        monkeypatch.setattr(coverage, name, lambda *a, _real=real, _name=name: ran.append(_name) or _real(*a))
+    staff = [make.person(tree) for _ in range(8)]  # made directly: nobody planned yet
+    db.commit()
+    ran.clear()
+
+    first = dosing.reconcile(db, tree.org.id)
+    db.commit()
+    assert first.memberships == {m.id for m in staff} and ran == ["rebuild"]
+    assert coverage.stored(db, tree.org.id) == coverage.recount(db, tree.org.id)
+
+    # One person's role changed behind the ORM's back (no listener): the next reconcile changes one of 8.
+    db.execute(
+        Membership.__table__.update()
+        .where(Membership.id == staff[0].id)
+        .values(stakeholder_role=StakeholderRole.EXECUTIVE)
+    )
+    db.commit()
+    ran.clear()
+    second = dosing.reconcile(db, tree.org.id)
+    db.commit()
+    assert second.memberships == {staff[0].id} and ran == ["restate"]
+    db.expire_all()
+    assert coverage.stored(db, tree.org.id)[(0, "executive", "sponsor")][0] == 1
+    assert coverage.stored(db, tree.org.id) == coverage.recount(db, tree.org.id)
