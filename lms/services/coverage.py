@@ -35,7 +35,7 @@ from lms.services import Invalid, NotFound
 from lms.services.access import READS_COVERAGE, Actor
 from lms.services.catalogue import vocabulary
 from lms.services.coverage_record import PersonRecord, RecordItem, person_record
-from lms.services.coverage_upkeep import STAFF, deferred, fold, org_today, rebuild, restate
+from lms.services.coverage_upkeep import STAFF, deferred, fold, is_deferred, org_today, rebuild, restate
 
 __all__ = [
     "PersonRecord",
@@ -109,9 +109,10 @@ def refresh_people(db: Session, org_id: int, membership_ids: Iterable[int]) -> N
     """Bring these people's needs, and every cell they count in (where they were and where they are), in
     line with their raw records, in the caller's transaction: a bulk plan's changed people. Costs what
     they changed, not what their units hold, or, when they are a large share of the organisation
-    (REBUILD_SHARE), one rebuild of it."""
+    (REBUILD_SHARE), one rebuild of it. Nothing inside a bulk writer's `deferred` block, which rebuilds
+    the organisation at its end."""
     ids = list(membership_ids)
-    if not ids:
+    if not ids or is_deferred(db):
         return
     db.flush()
     conn = db.connection()

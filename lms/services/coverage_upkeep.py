@@ -430,7 +430,7 @@ def _noted(session: Session) -> tuple[set[int], set[int], set[int], list[tuple[i
 
 
 def _after_flush(session: Session, _context: Any) -> None:
-    if session.info.get(_DEFERRED):
+    if is_deferred(session):
         return
     memberships, users, modules, moves = _noted(session)
     if not (memberships or users or modules or moves):
@@ -450,6 +450,11 @@ def _after_flush(session: Session, _context: Any) -> None:
         orgs = conn.execute(select(Assignment.org_id).where(Assignment.module_id.in_(modules)).distinct())
         for org_id in orgs.scalars().all():
             rebuild(conn, org_id, org_today(conn, org_id))
+
+
+def is_deferred(db: Session) -> bool:
+    """Whether a bulk writer's `deferred` block is running in this session (it rebuilds at its end)."""
+    return bool(db.info.get(_DEFERRED))
 
 
 @contextmanager
