@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,9 +26,19 @@ from curricula.stakeholders import StakeholderRole
 from lms.demo_coaching import seed_coaching
 from lms.demo_gemba import seed_gemba
 from lms.demo_prompts import seed_prompts
-from lms.models import Assignment, Membership, Module, Organization, OrgUnit, Permission, User
+from lms.models import (
+    Assignment,
+    Membership,
+    Module,
+    Organization,
+    OrgUnit,
+    Permission,
+    Progress,
+    ProgressStatus,
+    User,
+)
 from lms.security import hash_password
-from lms.services import audit, dosing, modules, sessions
+from lms.services import audit, dosing, job_codes, modules, sessions
 from lms.services.access import Actor
 from lms.services.content import SyncReport, sync
 from lms.services.organizations import add_unit, create_organization
@@ -204,6 +216,7 @@ def seed_demo(
     assert isinstance(admin, Membership)  # a new database: every demo email is new
     actor = Actor(admin.user, admin)
     places = _add_units(db, actor, system)
+    _map_job_codes(db, actor)
     employee_ids = iter(range(2, 10_000))
     for spec in other_accounts:
         add_person(
@@ -219,6 +232,7 @@ def seed_demo(
         add_person(db, actor, _input(email, name, role, unit_id, job_code, next(employee_ids)), welcome=False)
     _set_passwords(db, org, password)
     _learn_something(db, org)
+    _fall_behind(db, org)
     seed_coaching(db, org, domain=DOMAIN)
     seed_gemba(db, org)
     seed_prompts(db, org)
@@ -294,6 +308,22 @@ def _input(email: str, name: str, role: StakeholderRole, unit_id: int, job_code:
     )
 
 
+# The HR system's job codes the demo uses, mapped as HR would map them (the Job codes page): a roster file
+# or a SCIM client sending them gives each person their role.
+JOB_CODES = {
+    **{code: StakeholderRole.CLINICIAN for code, _ in CLINICIAN_JOBS},
+    "UM": StakeholderRole.UNIT_LEADER,
+    "DIR": StakeholderRole.DEPARTMENTAL_LEADER,
+    **{job_code: role for role, job_code, _, _ in FIXED_GROUPS},
+    **{account.job_code: account.role for account in ACCOUNTS},
+}
+
+
+def _map_job_codes(db: Session, actor: Actor) -> None:
+    for code, role in JOB_CODES.items():
+        job_codes.add(db, actor, code, role.value)
+
+
 # --- some learning done -------------------------------------------------------------------------------
 
 LEARNER_COMPLETES = 2  # the demo learner completed their first two modules and started the third
@@ -348,6 +378,41 @@ def _learn_something(db: Session, org: Organization) -> None:
         awareness = [m for m in _assigned(db, clinician) if m.dose == "awareness"]
         for module in awareness if n % CLINICIANS_ALL_AWARENESS_EVERY == 0 else awareness[:1]:
             _complete(db, clinician.user, module)
+
+
+BEHIND_EVERY = 4  # one clinician in four of those who have not started was assigned weeks ago...
+BEHIND_DAYS = 40  # ...so their awareness modules (due in 30 days) are overdue: HR's overdue list
+
+
+def _fall_behind(db: Session, org: Organization) -> None:
+    """Some clinicians who have completed nothing were assigned their awareness modules BEHIND_DAYS ago,
+    each due as the policy says from that day, so the overdue list and the numbers have people in them.
+    (The demo accounts are not among them.)"""
+    zone = ZoneInfo(org.time_zone)
+    done = select(Progress.user_id).where(Progress.status == ProgressStatus.COMPLETED)
+    idle = db.scalars(
+        select(Membership)
+        .join(User)
+        .where(
+            Membership.org_id == org.id,
+            Membership.stakeholder_role == StakeholderRole.CLINICIAN,
+            Membership.user_id.not_in(done),
+            User.email.not_in([a.email for a in ACCOUNTS]),
+        )
+        .order_by(Membership.id)
+    ).all()
+    behind = [m.id for n, m in enumerate(idle) if n % BEHIND_EVERY == 0]
+    for assignment in db.scalars(
+        select(Assignment).where(
+            Assignment.membership_id.in_(behind),
+            Assignment.level == "awareness",
+            Assignment.cancelled_at.is_(None),
+        )
+    ):
+        days = assignment.due_on - assignment.assigned_at.astimezone(zone).date()
+        assignment.assigned_at -= timedelta(days=BEHIND_DAYS)
+        assignment.due_on = assignment.assigned_at.astimezone(zone).date() + days
+    db.flush()
 
 
 def _assigned(db: Session, membership: Membership) -> list[Module]:

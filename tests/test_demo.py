@@ -161,3 +161,26 @@ def test_an_interrupted_demo_leaves_nothing_half_built(app: Flask, db: Session, 
     monkeypatch.undo()
     lms(app, "demo")
     assert len(demo_memberships(db)) == 200
+
+
+def test_the_demo_hr_system_job_codes_are_mapped_and_some_clinicians_are_behind(app: Flask, db: Session):
+    """HR finds the demo's job codes mapped (a roster file or SCIM client sending them needs nothing more),
+    and an overdue list with people in it: clinicians assigned weeks ago who have not started. Their due
+    dates are the policy's, so the nightly reconcile leaves them as they are."""
+    from lms.services import coverage, dosing
+    from lms.services.coverage_upkeep import org_today
+    from lms.services.job_codes import key_of, roles_by_key
+
+    lms(app, "demo")
+    org = db.scalar(select(Organization).where(Organization.slug == "demo"))
+    mapped = roles_by_key(db, org.id)
+    people = demo_memberships(db)
+    assert {key_of(m.job_code) for m in people} <= set(mapped)
+    assert all(mapped[key_of(m.job_code)] is m.stakeholder_role for m in people)
+
+    overdue = coverage.stored(db, org.id)[(0, "clinician", "awareness")][2]
+    assert overdue >= 10, "the whole organisation's clinicians: some behind on awareness"
+    assert coverage.stored(db, org.id) == coverage.recount(db, org.id, org_today(db, org.id))
+    assert not dosing.reconcile(db, org.id).changed, "the demo's due dates are the policy's"
+    by_email = {m.user.email: m for m in people}
+    assert coverage.stored(db, org.id)[(by_email["learner@demo.example"].unit_id, "clinician", "awareness")]
