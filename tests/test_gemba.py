@@ -176,7 +176,7 @@ def test_the_standard_work_page_reads_without_colour(db, people, tree, login_as)
     walk(db, people.system, tree.unit.id)
     html = login_as(people.system).get("/gemba/standard-work").get_data(as_text=True)
     assert "Walks so far, against the target up to today</caption>" in html
-    assert "America/New_York" in html and re.search(r"<td>1 of 1 expected</td>", html)
+    assert "America/New_York" in html and re.search(r"<td data-label=\"Walks\">1 of 1 expected</td>", html)
     assert "on target" in html or "below target" in html
 
 
