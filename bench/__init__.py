@@ -30,6 +30,7 @@ BENCHMARKS: dict[str, str] = {
     "coverage": "bench.coverage",
     "dosing": "bench.dosing",
     "roster": "bench.roster",
+    "lookup": "bench.lookup",
 }
 
 

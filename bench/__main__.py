@@ -10,7 +10,7 @@ import sys
 from bench import BENCHMARKS, BenchmarkFailed, UnknownBenchmark, result_path, run
 
 # Benchmarks that take --database and --database-url.
-DATABASE_BENCHMARKS = {"pages", "dataset", "coverage", "dosing", "scheduler"}
+DATABASE_BENCHMARKS = {"pages", "lookup", "dataset", "coverage", "dosing", "scheduler"}
 # Benchmarks that take --size: dataset one size, coverage the sizes it compares (comma-separated).
 SIZE_BENCHMARKS = {"dataset": "size", "coverage": "sizes"}
 
@@ -25,15 +25,15 @@ def main(argv: list[str] | None = None) -> int:
         "--database",
         choices=("sqlite", "postgresql"),
         default=None,
-        help="pages, dosing and scheduler: sqlite (default; bench/results/pages.json) or postgresql (a "
-        "throwaway server started and deleted by the benchmark unless --database-url is given; "
-        "pages-postgresql.json)",
+        help="pages, lookup, dosing and scheduler: sqlite (default; bench/results/pages.json) or "
+        "postgresql (a throwaway server started and deleted by the benchmark unless --database-url is "
+        "given; pages-postgresql.json)",
     )
     parser.add_argument(
         "--database-url",
         metavar="URL",
         default=None,
-        help="pages, dosing and scheduler: use this PostgreSQL server "
+        help="pages, lookup, dosing and scheduler: use this PostgreSQL server "
         "(postgresql+psycopg://user:pass@host:port/db; the role needs CREATEDB: a scratch database is made "
         "and dropped) instead of starting one",
     )

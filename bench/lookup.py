@@ -1,0 +1,178 @@
+"""Where a signed-in page's CPU goes, step by step, on SQLite or PostgreSQL (`python -m bench lookup`).
+
+`bench pages` measures pages as a browser meets them (gunicorn, wrk, many processes on the same cores).
+This benchmark stays in one process and splits one signed-in request into steps that each contain the
+one before: the driver's round trip (`SELECT 1` on the raw connection), the same through the pool and
+SQLAlchemy's Core, the signed-in person's lookup (`sessions.user_for` in a fresh ORM session: the page's
+one statement), and the whole home page (Flask's test client, cookie to HTML). For each step it reports
+the CPU this process spent per call and, on a PostgreSQL server started here, the server's CPU per call.
+The differences between steps say what each layer costs; the same steps on both databases say what a
+round trip to PostgreSQL adds to every page.
+"""
+
+from __future__ import annotations
+
+import secrets
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
+
+from bench import BenchmarkFailed, package_versions, postgres, progress, server
+from bench.dataset import publish_learning, seed
+from bench.pages import USER_AGENT, session_cookie
+from lms import create_app, login, migrate
+from lms.services import sessions
+
+DATABASES = ("sqlite", "postgresql")
+CALLS = 2000  # per step and round
+WARM_UP = 200  # calls before each measured round: prepared statements, caches, the pool
+ROUNDS = 3
+
+
+def result_name(database: str = "sqlite", database_url: str | None = None) -> str:
+    return "lookup" if database == "sqlite" and not database_url else "lookup-postgresql"
+
+
+def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:
+    if database not in DATABASES:
+        raise BenchmarkFailed(f"unknown database {database!r}; choose one of {', '.join(DATABASES)}")
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lms-bench-lookup-")))
+        config = {
+            "INSTANCE_PATH": str(tmp / "instance"),
+            "SECRET_KEY": secrets.token_urlsafe(32),
+            "LOG_LEVEL": "WARNING",
+        }
+        where: dict[str, Any] = {"server": "SQLite (WAL) in a fresh instance folder"}
+        server_cpu: Callable[[], float | None] | None = None
+        if database == "postgresql":
+            if database_url:
+                server_url = postgres.normalise_url(database_url)
+                where = {"server": "given (--database-url): its CPU is not measured"}
+            else:
+                pg = stack.enter_context(postgres.throwaway_server())
+                server_url, server_cpu = pg.url, pg.cpu_seconds
+                where = {"server": "throwaway, started for this run (initdb, then deleted)"}
+            config["DATABASE_URL"] = stack.enter_context(postgres.scratch_database(server_url))
+            where |= postgres.server_facts(config["DATABASE_URL"])
+            where["url"] = make_url(config["DATABASE_URL"]).render_as_string(hide_password=True)
+        app = create_app(config)
+        try:
+            return measure(app, tmp, where, server_cpu)
+        finally:
+            app.extensions["lms.engine"].dispose()
+
+
+def measure(
+    app: Any, tmp: Path, where: dict[str, Any], server_cpu: Callable[[], float | None] | None
+) -> dict[str, Any]:
+    engine = app.extensions["lms.engine"]
+    progress(f"migrating and seeding a fresh {engine.dialect.name} database")
+    migrate.upgrade(app)
+    dataset = seed(app)
+    learned, _facts = publish_learning(app, dataset["learner_id"], tmp)
+    user_id = dataset["learner_id"]
+    cookie = session_cookie(app, user_id)
+    name, value = cookie.split("=", 1)
+    key = app.session_interface.get_signing_serializer(app).loads(value)[login.SESSION_KEY]
+
+    raw = engine.raw_connection()  # the pool's own connection, set up as every request's is
+
+    def driver_round_trip() -> None:
+        cursor = raw.cursor()
+        cursor.execute("SELECT 1")
+        cursor.fetchall()
+        cursor.close()
+
+    def pool_and_core() -> None:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1")).all()
+
+    def signed_in_lookup() -> None:
+        with Session(engine) as db:
+            if sessions.user_for(db, user_id, key) is None:
+                raise BenchmarkFailed("the benchmark learner's session was not found")
+
+    client = app.test_client()
+    client.set_cookie(name, value, domain="localhost")
+    environ = {"REMOTE_ADDR": server.HOST}
+    sent = {"User-Agent": USER_AGENT}
+
+    def home_page() -> None:
+        response = client.get("/", headers=sent, environ_base=environ)
+        if response.status_code != 200:
+            raise BenchmarkFailed(f"the home page answered {response.status_code}, not 200")
+
+    steps: dict[str, Callable[[], None]] = {
+        "driver_round_trip": driver_round_trip,
+        "pool_and_core": pool_and_core,
+        "signed_in_lookup": signed_in_lookup,
+        "home_page": home_page,
+    }
+    figures: dict[str, Any] = {}
+    try:
+        with app.app_context():
+            for step, call in steps.items():
+                rounds = [_round(call, server_cpu) for _ in range(ROUNDS)]
+                figures[step] = {
+                    "client_cpu_ms": _median(rounds, "client_cpu_ms"),
+                    "wall_ms": _median(rounds, "wall_ms"),
+                    "database_cpu_ms": _median(rounds, "database_cpu_ms"),
+                    "rounds": rounds,
+                }
+                progress(
+                    f"{step}: {figures[step]['client_cpu_ms']} ms of this process's CPU, "
+                    f"database {figures[step]['database_cpu_ms']} ms, wall {figures[step]['wall_ms']} ms"
+                )
+    finally:
+        raw.close()
+    lookup, page = figures["signed_in_lookup"], figures["home_page"]
+    return {
+        "figures": {
+            "steps": figures,
+            # What the lookup's statement costs this process beyond the pool's bare round trip, and what
+            # share of the whole page the lookup is.
+            "lookup_over_round_trip_ms": round(
+                lookup["client_cpu_ms"] - figures["pool_and_core"]["client_cpu_ms"], 3
+            ),
+            "lookup_share_of_page": round(lookup["client_cpu_ms"] / page["client_cpu_ms"], 3),
+        },
+        "dataset": {**dataset, **learned},
+        "setup": {
+            "database": engine.dialect.name,
+            "where": where,
+            "calls_per_round": CALLS,
+            "warm_up_calls": WARM_UP,
+            "rounds": ROUNDS,
+            "packages": package_versions("flask", "sqlalchemy", "psycopg", "werkzeug", "jinja2"),
+        },
+    }
+
+
+def _round(call: Callable[[], None], server_cpu: Callable[[], float | None] | None) -> dict[str, Any]:
+    for _ in range(WARM_UP):
+        call()
+    db0 = server_cpu() if server_cpu else None
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for _ in range(CALLS):
+        call()
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    db1 = server_cpu() if server_cpu else None
+    return {
+        "client_cpu_ms": round(cpu / CALLS * 1000, 3),
+        "wall_ms": round(wall / CALLS * 1000, 3),
+        "database_cpu_ms": None if db0 is None or db1 is None else round((db1 - db0) / CALLS * 1000, 3),
+    }
+
+
+def _median(rounds: list[dict[str, Any]], key: str) -> float | None:
+    values = [r[key] for r in rounds if r[key] is not None]
+    return round(statistics.median(values), 3) if values else None
