@@ -7,9 +7,11 @@ the request has ended (lms.web.after_response), with a session of its own: the p
 (coverage.what_if's savepoint), the apply is committed once at its end by the runner, all or nothing.
 Applying reads the file again and checks it again against the organisation as it is then.
 
-A job is its organisation's: only HR and org admins of that organisation see it (anyone else: 404). A
-restart of the server while a job runs (or a failed commit) leaves it "working"; uploading the file again
-starts afresh. Jobs older than a day are removed when a new one starts.
+A job is its organisation's: only HR and org admins of that organisation see it (anyone else: 404). While
+its work runs, the job's file is touched every few seconds; one left "working" for longer than
+`STALLED_SECONDS` without a touch was stopped by a restart of the server, and reads as "interrupted". An
+apply whose commit fails reads as "failed". Either way uploading the file again starts afresh (an import
+changes only what still differs). Jobs older than a day are removed when a new one starts.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -33,6 +37,10 @@ from lms.services.tables import ImportProblems
 
 WORKING = ("previewing", "applying")
 KEEP_SECONDS = 24 * 3600
+# A running job's file is touched this often (progress replaces it more often, but not while the apply
+# commits or coverage is rebuilt); one untouched for `STALLED_SECONDS` has no work running any more.
+HEARTBEAT_SECONDS = 5.0
+STALLED_SECONDS = 120.0
 
 
 def _folder() -> Path:
@@ -63,7 +71,33 @@ def read(actor: Actor, job: str) -> dict[str, Any]:
         raise NotFound("No such import: upload the file again.") from None
     if state.get("org_id") != actor.org_id:
         raise NotFound("No such import: upload the file again.")
+    if state["state"] in WORKING and _stalled(job):
+        state.update(state="interrupted")
+        _save(job, state)
     return state
+
+
+def _stalled(job: str) -> bool:
+    try:
+        return time.time() - _path(job, "json").stat().st_mtime > STALLED_SECONDS
+    except OSError:
+        return False
+
+
+def _heartbeat(job: str) -> Callable[[], None]:
+    """Touch the job's file every `HEARTBEAT_SECONDS` until the returned function is called."""
+    stop = threading.Event()
+    path = _path(job, "json")
+
+    def beat() -> None:
+        while not stop.wait(HEARTBEAT_SECONDS):
+            try:
+                os.utime(path)
+            except OSError:
+                return
+
+    threading.Thread(target=beat, name="lms-roster-heartbeat", daemon=True).start()
+    return stop.set
 
 
 def start(actor: Actor, filename: str, data: bytes) -> str:
@@ -110,6 +144,7 @@ def _run(db: Session, job: str, *, apply: bool) -> None:
     """The job's work; after_response's unit of work commits it. A refused or failed import is undone to
     its savepoint, so the commit after it has nothing of it to keep."""
     state = json.loads(_path(job, "json").read_text())
+    stop_beating = _heartbeat(job)
     last = [0.0]
 
     def progress(done: int, total: int) -> None:
@@ -134,21 +169,32 @@ def _run(db: Session, job: str, *, apply: bool) -> None:
     except (Invalid, NotFound) as exc:
         state.update(state="refused", file_problems=[str(exc)])
     except Exception:
+        stop_beating()
         state.update(state="failed")
         _save(job, state)
         raise
     else:
         state.update(_result(result), state="previewed")
-        if apply:  # "applied" once the runner's commit has kept it (a failed commit leaves it "applying")
-            event.listen(db, "after_commit", lambda _db: _applied(job, state), once=True)
+        if apply:  # "applied" once the runner's commit has kept it; "failed" if the commit fails
+            event.listen(
+                db, "after_commit", lambda _db: _ended(job, state, "applied", stop_beating), once=True
+            )
+            event.listen(
+                db, "after_rollback", lambda _db: _ended(job, state, "failed", stop_beating), once=True
+            )
             return
+    stop_beating()
     _save(job, state)
 
 
-def _applied(job: str, state: dict[str, Any]) -> None:
-    state.update(state="applied")
+def _ended(job: str, state: dict[str, Any], outcome: str, stop_beating: Callable[[], None]) -> None:
+    stop_beating()
+    if state["state"] in ("applied", "failed"):  # the other of the two hooks has spoken already
+        return
+    state.update(state=outcome)
     _save(job, state)
-    _path(job, "upload").unlink(missing_ok=True)
+    if outcome == "applied":
+        _path(job, "upload").unlink(missing_ok=True)
 
 
 def _result(result: roster.Preview) -> dict[str, Any]:

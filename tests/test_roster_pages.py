@@ -4,15 +4,22 @@ progress the page polls; a job is its organisation's alone."""
 from __future__ import annotations
 
 import io
+import os
 import re
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from conftest import csrf_token
 from roster_factory import csv_bytes, publish
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
 
 from curricula.stakeholders import StakeholderRole
+from lms import roster_jobs
 from lms.models import Membership, User
+from lms.services import roster
 
 GOOD = [
     ("E1", "Ana Souza", "ana@alpha.example", "clinician", "4B", "2025-01-06", "active"),
@@ -98,3 +105,78 @@ def test_an_import_is_its_organisations_alone(db, tree, hr, make, other_tree, lo
     other_url = url.replace("/o/alpha/", "/o/beta/")
     assert login_as(stranger).get(other_url).status_code == 404
     assert login_as(stranger).get(other_url + "/progress").status_code == 404
+
+
+def _age(app, url: str, seconds: float) -> None:
+    """Make the job's file look untouched for `seconds`, as after a restart killed its work."""
+    path = Path(app.instance_path) / "roster-imports" / f"{url.rstrip('/').rsplit('/', 1)[1]}.json"
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_a_job_a_restart_stopped_says_so_rather_than_working_for_ever(
+    app, db, tree, hr, login_as, monkeypatch
+):
+    publish(db)
+    c = login_as(hr)
+    monkeypatch.setattr(roster_jobs, "preview_job", lambda db, *, job: None)  # the server died first
+    checking = job_url(upload(c, "alpha", csv_bytes(GOOD)))
+    assert "Checking the file" in c.get(checking).get_data(as_text=True), "a job just started is working"
+    _age(app, checking, roster_jobs.STALLED_SECONDS + 1)
+    page = c.get(checking).get_data(as_text=True)
+    assert "The import stopped before it finished" in page and "Nothing was changed" in page
+    assert c.get(checking + "/progress").get_json()["state"] == "interrupted"
+
+    monkeypatch.undo()
+    monkeypatch.setattr(roster_jobs, "apply_job", lambda db, *, job: None)
+    applying = job_url(upload(c, "alpha", csv_bytes(GOOD)))
+    c.post(applying + "/apply", data={"csrf_token": csrf_token(c, applying)}).close()
+    assert "Applying the file" in c.get(applying).get_data(as_text=True)
+    _age(app, applying, roster_jobs.STALLED_SECONDS + 1)
+    page = c.get(applying).get_data(as_text=True)
+    assert "The import stopped before it finished" in page and "all at once or not at all" in page
+    assert 'href="/o/alpha/admin/roster"' in page, "a link to upload it again"
+    assert c.post(applying + "/apply", data={"csrf_token": csrf_token(c, applying)}).status_code == 400
+
+
+def test_a_long_job_is_not_taken_for_a_stopped_one_while_it_runs(db, tree, hr, login_as, monkeypatch):
+    publish(db)
+    monkeypatch.setattr(roster_jobs, "HEARTBEAT_SECONDS", 0.05)
+    monkeypatch.setattr(roster_jobs, "STALLED_SECONDS", 0.5)
+    started, seen = [], []
+    real_start, real_preview = roster_jobs.start, roster.preview
+
+    def start(*args, **kwargs):
+        started.append(real_start(*args, **kwargs))
+        return started[-1]
+
+    def slow_preview(db, actor, data, **kwargs):
+        time.sleep(1.0)  # twice as long as a stalled job is allowed to be silent, without progress
+        seen.append(roster_jobs.read(actor, started[-1])["state"])
+        return real_preview(db, actor, data, **kwargs)
+
+    monkeypatch.setattr(roster_jobs, "start", start)
+    monkeypatch.setattr(roster, "preview", slow_preview)
+    c = login_as(hr)
+    url = job_url(upload(c, "alpha", csv_bytes(GOOD)))
+    assert seen == ["previewing"]
+    assert c.get(url + "/progress").get_json()["state"] == "previewed"
+
+
+def test_an_apply_whose_commit_fails_reads_as_failed_and_changes_nothing(db, tree, hr, login_as):
+    publish(db)
+    c = login_as(hr)
+    url = job_url(upload(c, "alpha", csv_bytes(GOOD)))
+
+    def the_database_goes_away(session):  # at the job's own commit, after its work has succeeded
+        if threading.current_thread().name == "lms-after-response" and not session.in_nested_transaction():
+            raise RuntimeError("the connection to the database was lost")
+
+    event.listen(Session, "before_commit", the_database_goes_away)
+    try:
+        c.post(url + "/apply", data={"csrf_token": csrf_token(c, url)}).close()
+    finally:
+        event.remove(Session, "before_commit", the_database_goes_away)
+    page = c.get(url).get_data(as_text=True)
+    assert "The import failed" in page and "Nothing was changed" in page
+    assert people(db) == set()
