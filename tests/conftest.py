@@ -18,8 +18,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from email import message_from_bytes
 from email.message import Message
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask, g, has_app_context
@@ -38,7 +40,15 @@ from lms.services import sessions
 from lms.web import after_response
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The test organisations' time zone. Due dates and "overdue" count in the organisation's date, which
+# differs from the machine's (UTC) for part of every day: tests take today from `org_today`.
+ORG_TIME_ZONE = "America/New_York"
 PASSWORD = "correct horse battery"
+
+
+def org_today() -> date:
+    """Today where the test organisations are (`date.today()` is the machine's day, UTC here)."""
+    return datetime.now(ZoneInfo(ORG_TIME_ZONE)).date()
 
 
 def missing(reason: str) -> None:
@@ -251,7 +261,7 @@ class Factory:
     def org(self, slug: str | None = None, name: str | None = None) -> OrgTree:
         n = next(_seq)
         slug = slug or f"org-{n}"
-        org = Organization(slug=slug, name=name or f"Health System {n}", time_zone="America/New_York")
+        org = Organization(slug=slug, name=name or f"Health System {n}", time_zone=ORG_TIME_ZONE)
         self.db.add(org)
         self.db.commit()
         system = self.unit(org, f"{org.name}", UnitKind.SYSTEM, None)

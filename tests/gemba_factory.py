@@ -6,6 +6,7 @@ import itertools
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from conftest import org_today
 from sqlalchemy.orm import Session
 
 from curricula.stakeholders import StakeholderRole
@@ -70,7 +71,7 @@ def walk(
             follow_ups.NewFollowUp(
                 title="Fix the broken bed alarm",
                 owner_id=owner.id,
-                due_on=due_on or date.today() + timedelta(days=2),
+                due_on=due_on or org_today() + timedelta(days=2),
             ),
         )
     questions = gemba.question_sets()[first_set()].questions

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, timedelta
 
+from conftest import org_today
 from sqlalchemy.orm import Session
 
 from lms.db import utcnow
@@ -132,7 +133,7 @@ class Library:
             module_id=module.id,
             source=AssignmentSource.DOSE,
             level=module.dose,
-            due_on=due_on or date.today() + timedelta(days=30),
+            due_on=due_on or org_today() + timedelta(days=30),
             cancelled_at=utcnow() if cancelled else None,
         )
         self.db.add(assignment)

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from conftest import org_today
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from test_content_sync import corpus, module
@@ -267,7 +268,7 @@ def test_the_reconcile_plans_everyone_of_the_organisation_once_and_is_idempotent
 def test_an_override_replaces_the_role_policy_replans_and_is_audited(db, make, tree, library):
     hr = admin_of(make, tree)
     clinician = make.person(tree)
-    plan(db, clinician, today=date.today())
+    plan(db, clinician, today=org_today())
 
     change = dosing.set_override(db, hr, "clinician", {"awareness": "14"})
 
@@ -275,9 +276,7 @@ def test_an_override_replaces_the_role_policy_replans_and_is_audited(db, make, t
     assert dosing.effective_policy(db, tree.org.id)["executive"] == POLICY["executive"]
     held = assignments(db, clinician)
     assert set(held) == {"model-for-improvement", "what-matters"}
-    assert held["what-matters"].due_on == date.today() + timedelta(days=14), (
-        "open assignments follow the days"
-    )
+    assert held["what-matters"].due_on == org_today() + timedelta(days=14), "open assignments follow the days"
     assert change.counts.cancelled == 2
     event = db.scalar(select(AuditEvent).where(AuditEvent.action == "dosing.policy_changed"))
     assert event.actor_id == hr.user.id and event.org_id == tree.org.id

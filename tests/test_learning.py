@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from conftest import org_today
 from sqlalchemy import event, func, select
 
 from lms.db import utcnow
@@ -306,7 +307,7 @@ def test_an_explanation_shows_once_its_check_is_right_and_every_one_once_the_mod
 
 
 def test_my_learning_groups_active_assignments_by_dose_level_in_level_order(db, lib, learner):
-    today = date.today()
+    today = org_today()
     found = lib.module("foundational-one", dose="foundational")
     aware = lib.module("awareness-one", dose="awareness")
     gone = lib.module("retired-one", retired=True)
@@ -359,7 +360,7 @@ def next_up(db, learner):
 
 
 def test_the_next_thing_to_do_is_the_module_in_progress(db, lib, learner):
-    today = date.today()
+    today = org_today()
     soon, later = lib.module("due-soon"), lib.module("due-later")
     lib.assign(learner, soon, due_on=today + timedelta(days=1))
     lib.assign(learner, later, due_on=today + timedelta(days=20))
@@ -369,7 +370,7 @@ def test_the_next_thing_to_do_is_the_module_in_progress(db, lib, learner):
 
 
 def test_the_next_thing_to_do_waits_for_prerequisites(db, lib, learner):
-    today = date.today()
+    today = org_today()
     basics = lib.module("basics")
     advanced = lib.module("advanced", requires=["basics"])
     lib.assign(learner, advanced, due_on=today + timedelta(days=1))
@@ -404,14 +405,14 @@ def test_overdue_means_past_the_due_date_in_the_organisations_time_zone(db, lib,
 
 
 def test_a_completed_module_is_never_overdue(db, lib, learner):
-    lib.assign(learner, lib.module("pdsa"), due_on=date.today() - timedelta(days=3))
+    lib.assign(learner, lib.module("pdsa"), due_on=org_today() - timedelta(days=3))
     assert svc.my_learning(db, actor_of(learner)).overdue == 1
     modules.answer_check(db, learner.user, "pdsa", "pdsa-order", {1})
     assert svc.my_learning(db, actor_of(learner)).overdue == 0
 
 
 def _statements_for_my_learning(app, db, lib, learner, count: int) -> int:
-    today = date.today()
+    today = org_today()
     for n in range(count):
         module = lib.module(
             f"m{count}-{n}", dose=["awareness", "foundational", "practitioner"][n % 3], requires=["m-root"]

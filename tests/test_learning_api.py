@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
-from conftest import csrf_token
+from conftest import csrf_token, org_today
 from sqlalchemy import func, select
 from test_api import conforms, response_schema
 
@@ -234,8 +234,8 @@ def test_an_unknown_prompt_is_404(mfi, client, bearer):
 def test_my_assignments_with_progress_and_the_next_thing_to_do(lib, learner, client, bearer, document):
     first = lib.module("first", title="First")
     second = lib.module("second", title="Second", dose="foundational")
-    lib.assign(learner, first, due_on=date.today() - timedelta(days=1))
-    lib.assign(learner, second, due_on=date.today() + timedelta(days=10))
+    lib.assign(learner, first, due_on=org_today() - timedelta(days=1))
+    lib.assign(learner, second, due_on=org_today() + timedelta(days=10))
     client.post(f"{PREFIX}/modules/first/checks/pdsa-order/answer", json={"chosen": [1]}, headers=bearer)
 
     resp = client.get(f"{PREFIX}/me/assignments", headers=bearer)
@@ -247,7 +247,7 @@ def test_my_assignments_with_progress_and_the_next_thing_to_do(lib, learner, cli
         ("second", "not_started", False, True),
     ]
     assert items[0]["organization"] == {"slug": "alpha", "name": "Alpha Health"}
-    assert items[1]["due_on"] == (date.today() + timedelta(days=10)).isoformat()
+    assert items[1]["due_on"] == (org_today() + timedelta(days=10)).isoformat()
     assert items[0]["completed_at"] is not None and items[1]["completed_at"] is None
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from html import unescape
 from pathlib import Path
 
 import pytest
-from conftest import csrf_token
+from conftest import csrf_token, org_today
 from learning_factory import checked_options
 from sqlalchemy import func, select
 
@@ -60,7 +60,7 @@ def reflect(client, slug: str, key: str, text: str):
 
 def test_my_learning_shows_the_next_step_levels_progress_and_overdue(lib, learner, login_as):
     late = lib.module("late-one", title="Late one", minutes=5)
-    lib.assign(learner, late, due_on=date.today() - timedelta(days=2))
+    lib.assign(learner, late, due_on=org_today() - timedelta(days=2))
     lib.assign(learner, lib.module("found-one", title="Foundational one", dose="foundational"))
     client = login_as(learner)
 
@@ -86,8 +86,8 @@ def test_every_signed_in_person_has_my_learning_and_the_catalogue_in_the_menu(le
 
 
 def test_the_home_page_has_a_your_learning_card(lib, learner, login_as):
-    lib.assign(learner, lib.module("late-one", title="Late one"), due_on=date.today() - timedelta(days=1))
-    lib.assign(learner, lib.module("later-one", title="Later one"), due_on=date.today() + timedelta(days=9))
+    lib.assign(learner, lib.module("late-one", title="Late one"), due_on=org_today() - timedelta(days=1))
+    lib.assign(learner, lib.module("later-one", title="Later one"), due_on=org_today() + timedelta(days=9))
     page = text_of(login_as(learner).get("/"))
     assert "Your learning Next: Late one" in page
     assert "2 to do, 1 of them overdue; 0 of 2 done." in page

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD
+from conftest import PASSWORD, org_today
 from learning_factory import Library
 from sqlalchemy import select
 
@@ -41,8 +41,8 @@ def learner_page(phone_page, visit, sign_in, db, make, tree):
     lib.release()
     mfi = lib.module("model-for-improvement", title="The Model for Improvement", checks=CHECKS, minutes=15)
     runs = lib.module("run-charts", title="Run charts", dose="foundational")
-    lib.assign(learner, mfi, due_on=date.today() + timedelta(days=7))
-    lib.assign(learner, runs, due_on=date.today() + timedelta(days=60))
+    lib.assign(learner, mfi, due_on=org_today() + timedelta(days=7))
+    lib.assign(learner, runs, due_on=org_today() + timedelta(days=60))
     visit(phone_page, "/sign-in")
     sign_in(phone_page, "nia@alpha.test", PASSWORD)
     phone_page.learner = learner
