@@ -29,7 +29,6 @@ from zoneinfo import ZoneInfo
 
 from flask import Flask
 from sqlalchemy import func, insert, select, text
-from sqlalchemy.engine import make_url
 
 from bench import BenchmarkFailed, package_versions, postgres, progress
 from curricula import dosing as rule
@@ -52,7 +51,6 @@ from lms.services import dosing
 
 STAFF = int(os.environ.get("BENCH_DOSING_STAFF", "50000"))  # the figure; smaller for a trial
 CONTENT = Path(__file__).resolve().parent.parent / "content"
-DATABASES = ("sqlite", "postgresql")
 ZONE = "America/New_York"
 FACILITIES, DEPARTMENTS, UNITS = 4, 8, 6  # 1 + 4 + 32 + 192 units
 # People per 1,000 staff by stakeholder role (a health system: mostly point-of-care staff). With
@@ -74,27 +72,15 @@ def result_name(database: str = "sqlite", database_url: str | None = None) -> st
 
 
 def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:
-    if database not in DATABASES:
-        raise BenchmarkFailed(f"unknown database {database!r}; choose one of {', '.join(DATABASES)}")
     with ExitStack() as stack:
+        db = postgres.database_for(stack, database, database_url)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lms-bench-dosing-")))
-        url = f"sqlite:///{tmp / 'lms.sqlite3'}"
-        where: dict[str, Any] = {}
-        if database == "postgresql":
-            if database_url:
-                server_url = postgres.normalise_url(database_url)
-                where = {"server": "given (--database-url)"}
-            else:
-                server_url = stack.enter_context(postgres.throwaway_server()).url
-                where = {"server": "throwaway, started for this run on 127.0.0.1 (initdb, then deleted)"}
-            url = stack.enter_context(postgres.scratch_database(server_url))
-            where |= postgres.server_facts(url)
-            where["url"] = make_url(url).render_as_string(hide_password=True)
+        url = db.url or f"sqlite:///{tmp / 'lms.sqlite3'}"
         app = create_app(
             {"INSTANCE_PATH": str(tmp), "SECRET_KEY": "bench", "DATABASE_URL": url, "LOG_LEVEL": "WARNING"}
         )
         try:
-            return measure(app, where)
+            return measure(app, db.where)
         finally:
             app.extensions["lms.engine"].dispose()
 

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from bench import BenchmarkFailed, package_versions, postgres, progress, server
@@ -31,7 +30,6 @@ from bench.pages import USER_AGENT, session_cookie
 from lms import create_app, login, migrate
 from lms.services import sessions
 
-DATABASES = ("sqlite", "postgresql")
 CALLS = 2000  # per step and round
 WARM_UP = 200  # calls before each measured round: prepared statements, caches, the pool
 ROUNDS = 3
@@ -42,31 +40,19 @@ def result_name(database: str = "sqlite", database_url: str | None = None) -> st
 
 
 def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:
-    if database not in DATABASES:
-        raise BenchmarkFailed(f"unknown database {database!r}; choose one of {', '.join(DATABASES)}")
     with ExitStack() as stack:
+        db = postgres.database_for(stack, database, database_url)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lms-bench-lookup-")))
         config = {
             "INSTANCE_PATH": str(tmp / "instance"),
             "SECRET_KEY": secrets.token_urlsafe(32),
             "LOG_LEVEL": "WARNING",
         }
-        where: dict[str, Any] = {"server": "SQLite (WAL) in a fresh instance folder"}
-        server_cpu: Callable[[], float | None] | None = None
-        if database == "postgresql":
-            if database_url:
-                server_url = postgres.normalise_url(database_url)
-                where = {"server": "given (--database-url): its CPU is not measured"}
-            else:
-                pg = stack.enter_context(postgres.throwaway_server())
-                server_url, server_cpu = pg.url, pg.cpu_seconds
-                where = {"server": "throwaway, started for this run (initdb, then deleted)"}
-            config["DATABASE_URL"] = stack.enter_context(postgres.scratch_database(server_url))
-            where |= postgres.server_facts(config["DATABASE_URL"])
-            where["url"] = make_url(config["DATABASE_URL"]).render_as_string(hide_password=True)
+        if db.url:
+            config["DATABASE_URL"] = db.url
         app = create_app(config)
         try:
-            return measure(app, tmp, where, server_cpu)
+            return measure(app, tmp, db.where, db.server_cpu)
         finally:
             app.extensions["lms.engine"].dispose()
 

@@ -119,9 +119,6 @@ TARGETS: dict[str, tuple[str, float]] = {
 }
 
 
-DATABASES = ("sqlite", "postgresql")
-
-
 def result_name(database: str = "sqlite", database_url: str | None = None) -> str:
     """SQLite keeps `pages`; PostgreSQL writes `pages-postgresql`, so each database keeps its own figures."""
     return "pages" if database == "sqlite" and not database_url else "pages-postgresql"
@@ -131,32 +128,11 @@ def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, 
     """Measure on SQLite (a file in the temporary instance folder), or on PostgreSQL: a throwaway server
     started here (bench/postgres.py), or the server `database_url` names; either way in a scratch
     database made for this run and dropped after it."""
-    if database not in DATABASES:
-        raise BenchmarkFailed(f"unknown database {database!r}; choose one of {', '.join(DATABASES)}")
-    if database_url and database != "postgresql":
-        raise BenchmarkFailed("--database-url names a PostgreSQL server: use it with --database postgresql")
     wrk_version = wrk.version()  # fails early, with how to install it, when wrk is missing
     with ExitStack() as stack:
+        db = postgres.database_for(stack, database, database_url)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lms-bench-pages-")))
-        url = None
-        where: dict[str, Any] = {}
-        db_cpu: Callable[[], float | None] | None = None  # the database server's CPU, when it is ours
-        if database == "postgresql":
-            if database_url:
-                server_url = postgres.normalise_url(database_url)
-                where = {"server": "given (--database-url)"}
-            else:
-                pg = stack.enter_context(postgres.throwaway_server())
-                server_url = pg.url
-                db_cpu = pg.cpu_seconds
-                where = {
-                    "server": "throwaway, started for this run on 127.0.0.1 (initdb, then deleted)",
-                    "binaries": str(pg.bin_dir),
-                }
-            url = stack.enter_context(postgres.scratch_database(server_url))
-            where |= postgres.server_facts(url)
-            where["url"] = make_url(url).render_as_string(hide_password=True)
-        return measure_on(tmp, url, where, wrk_version, db_cpu)
+        return measure_on(tmp, db.url, db.where, wrk_version, db.server_cpu)
 
 
 def measure_on(

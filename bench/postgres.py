@@ -14,8 +14,8 @@ import secrets
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy.engine import make_url
 from bench import BenchmarkFailed, progress
 from bench.server import HOST, free_port, tree_cpu_seconds
 
+DATABASES = ("sqlite", "postgresql")
 ROLE = "lms_bench"
 # As .ci/run starts its throwaway server: durability off, the rest PostgreSQL's defaults.
 SETTINGS = {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
@@ -209,3 +210,41 @@ def server_facts(url: str) -> dict[str, Any]:
     finally:
         engine.dispose()
     return facts
+
+
+@dataclass(frozen=True)
+class Database:
+    """What a benchmark runs on: `url` None for SQLite (the benchmark places its file), else a scratch
+    PostgreSQL database; `where` says which, for the result; `server_cpu` reads the server's CPU time
+    when the benchmark started the server itself."""
+
+    url: str | None
+    where: dict[str, Any]
+    server_cpu: Callable[[], float | None] | None = None
+
+
+def database_for(stack: ExitStack, database: str, database_url: str | None) -> Database:
+    """The database of one run of a benchmark taking `--database` and `--database-url`: SQLite, or a
+    scratch database on a throwaway server started here or on the server `database_url` names. What it
+    starts, `stack` stops and deletes."""
+    if database not in DATABASES:
+        raise BenchmarkFailed(f"unknown database {database!r}; choose one of {', '.join(DATABASES)}")
+    if database_url and database != "postgresql":
+        raise BenchmarkFailed("--database-url names a PostgreSQL server: use it with --database postgresql")
+    if database == "sqlite":
+        return Database(None, {"server": "SQLite (WAL) in a fresh temporary folder"})
+    server_cpu = None
+    if database_url:
+        server_url = normalise_url(database_url)
+        where: dict[str, Any] = {"server": "given (--database-url)"}
+    else:
+        pg = stack.enter_context(throwaway_server())
+        server_url, server_cpu = pg.url, pg.cpu_seconds
+        where = {
+            "server": "throwaway, started for this run on 127.0.0.1 (initdb, then deleted)",
+            "binaries": str(pg.bin_dir),
+        }
+    url = stack.enter_context(scratch_database(server_url))
+    where |= server_facts(url)
+    where["url"] = make_url(url).render_as_string(hide_password=True)
+    return Database(url, where, server_cpu)

@@ -76,17 +76,13 @@ LATER = (
 )
 
 
-DATABASES = ("sqlite", "postgresql")
-
-
 def result_name(database: str = "sqlite", database_url: str | None = None) -> str:
     return "scheduler" if database == "sqlite" and not database_url else "scheduler-postgresql"
 
 
 def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:
-    if database not in DATABASES:
-        raise BenchmarkFailed(f"unknown database {database!r}; choose one of {', '.join(DATABASES)}")
     with ExitStack() as stack:
+        db = postgres.database_for(stack, database, database_url)
         instance = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="lms-bench-scheduler-")))
         config = {
             "INSTANCE_PATH": str(instance),
@@ -94,14 +90,9 @@ def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, 
             "LOG_LEVEL": "WARNING",
         }
         where = "SQLite (WAL) in a fresh instance folder"
-        if database == "postgresql":
-            if database_url:
-                server_url = postgres.normalise_url(database_url)
-                where = "PostgreSQL, a scratch database on the server given (--database-url)"
-            else:
-                server_url = stack.enter_context(postgres.throwaway_server()).url
-                where = "PostgreSQL, a throwaway server started for this run on 127.0.0.1 (then deleted)"
-            config["DATABASE_URL"] = stack.enter_context(postgres.scratch_database(server_url))
+        if db.url:
+            config["DATABASE_URL"] = db.url
+            where = f"PostgreSQL, {db.where['server']}"
         app = create_app(config)
         try:
             return measure(app, where)
