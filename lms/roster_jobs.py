@@ -179,8 +179,12 @@ def _run(db: Session, job: str, *, apply: bool) -> None:
             event.listen(
                 db, "after_commit", lambda _db: _ended(job, state, "applied", stop_beating), once=True
             )
+            # Any rollback, also one on a connection already lost (no rollback reaches the database then).
             event.listen(
-                db, "after_rollback", lambda _db: _ended(job, state, "failed", stop_beating), once=True
+                db,
+                "after_soft_rollback",
+                lambda _db, _previous: _ended(job, state, "failed", stop_beating),
+                once=True,
             )
             return
     stop_beating()
