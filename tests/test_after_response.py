@@ -89,9 +89,9 @@ def test_a_failing_work_is_rolled_back_and_logged_not_raised(app, db, caplog):
     assert isinstance(record.exc_info[1], RuntimeError)
 
 
-def test_a_real_server_sends_the_answer_before_the_work_runs(tmp_path):
-    """Under waitress (`lms run`), the answer reaches the client while slow work is still running."""
-    app = create_app(
+def served_app(tmp_path):
+    """An app of its own for a test that serves it for real (its database is never used)."""
+    return create_app(
         {
             "INSTANCE_PATH": str(tmp_path),
             "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
@@ -99,6 +99,11 @@ def test_a_real_server_sends_the_answer_before_the_work_runs(tmp_path):
             "LOG_LEVEL": "WARNING",
         }
     )
+
+
+def test_a_real_server_sends_the_answer_before_the_work_runs(tmp_path):
+    """Under waitress (`lms run`), the answer reaches the client while slow work is still running."""
+    app = served_app(tmp_path)
     finished = threading.Event()
 
     def slow(_session):
@@ -132,14 +137,7 @@ def test_a_real_server_sends_the_answer_before_the_work_runs(tmp_path):
 def test_the_work_runs_when_the_client_resets_the_connection(tmp_path):
     """A browser may reset its connection once it has the answer. Werkzeug's server then never calls the
     response's close(); work hung on close() (the first design) silently never ran."""
-    app = create_app(
-        {
-            "INSTANCE_PATH": str(tmp_path),
-            "DATABASE_URL": f"sqlite:///{tmp_path / 'unused.sqlite3'}",
-            "SECRET_KEY": "test-secret",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    app = served_app(tmp_path)
     ran = threading.Event()
 
     @app.get("/answer-then-work")
