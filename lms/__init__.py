@@ -27,11 +27,12 @@ def create_app(overrides: Mapping[str, Any] | None = None, *, create_instance: b
         n = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)  # type: ignore[method-assign]
 
-    from lms import db, kept, login, security, web
+    from lms import db, kept, login, security, signed_in, web
     from lms.services import coverage_upkeep
 
     db.init_app(app)
     kept.init_app(app)
+    signed_in.init_app(app)
     coverage_upkeep.install()
     security.init_app(app)
     login.init_app(app)

@@ -62,6 +62,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Page parts (My learning, the home card, module pages, journal pages, follow-up boards) kept "
         "rendered per worker (0: none).",
     ),
+    Setting(
+        "LMS_SIGNED_IN_ENTRIES",
+        "5000",
+        "On PostgreSQL, people signed in through a worker that it keeps a copy of, told of changes by the "
+        "database, so a page asks it nothing (0: ask on every request).",
+    ),
     Setting("LMS_SCHEDULER", "on for `lms run`", "Run the scheduler (outbox delivery) inside `lms run`."),
     Setting("LMS_LOG_LEVEL", "INFO", "Python logging level."),
 )
@@ -143,6 +149,7 @@ def load(
         "SCIM_REQUESTS_PER_MINUTE": int(env.get("LMS_SCIM_REQUESTS_PER_MINUTE", "1200")),
         "PASSWORD_PROFILE": env.get("LMS_PASSWORD_PROFILE", "RFC_9106_LOW_MEMORY"),
         "PAGE_CACHE_ENTRIES": int(env.get("LMS_PAGE_CACHE_ENTRIES", "1000")),
+        "SIGNED_IN_ENTRIES": int(env.get("LMS_SIGNED_IN_ENTRIES", "5000")),
         "SCHEDULER": env.get("LMS_SCHEDULER", ""),
         "LOG_LEVEL": env.get("LMS_LOG_LEVEL", "INFO"),
         "SESSION_COOKIE_NAME": "lms_session",

@@ -187,6 +187,7 @@ def _isolated(request: pytest.FixtureRequest) -> Iterator[None]:
         yield
         return
     app: Flask = request.getfixturevalue("app")
+    entries = app.config["SIGNED_IN_ENTRIES"]
     try:
         if request.node.get_closest_marker("committed") or "live_server" in request.fixturenames:
             try:
@@ -194,12 +195,18 @@ def _isolated(request: pytest.FixtureRequest) -> Iterator[None]:
             finally:
                 _wipe(app)
         else:
+            # Nothing is committed, so PostgreSQL never tells the workers' copy of the signed-in people
+            # (lms.signed_in) that anything changed: requests look the person up every time.
+            app.config["SIGNED_IN_ENTRIES"] = 0
             with _rolled_back(app):
                 yield
     finally:
+        app.config["SIGNED_IN_ENTRIES"] = entries
         # Ids start again after a wipe (and on SQLite after a rollback): pages kept for this test's people
-        # must go with them.
+        # must go with them, as must the copy of who is signed in.
         kept.store(app).clear()
+        if (copy := app.extensions.get("lms.signed_in")) is not None:
+            copy.forget_all()
 
 
 @pytest.fixture

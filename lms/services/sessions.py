@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, defer, joinedload, undefer
 
+from lms import signed_in
 from lms.db import utcnow
 from lms.models import Membership, Organization, OrgUnit, User, UserSession
 from lms.security import digest, new_secret
@@ -37,7 +38,7 @@ _MEMBERSHIP_NOT_ON_EVERY_PAGE = (
     Membership.extra_level_days,
 )
 _USER_BY_SESSION = (
-    select(User, *LATEST_RELEASE_COLUMNS)
+    select(User, UserSession.created_at.label("session_started"), *LATEST_RELEASE_COLUMNS)
     .join(UserSession, UserSession.user_id == User.id)
     .where(
         UserSession.key_hash == bindparam("key_hash"),
@@ -84,19 +85,31 @@ def start(db: Session, user: User, *, ip: str | None, user_agent: str | None) ->
 
 def user_for(db: Session, user_id: int, key: str) -> User | None:
     """The person a live session key belongs to, else None (read only). The latest content release is
-    read in the same statement (`catalogue.release_read`)."""
+    read in the same statement (`catalogue.release_read`).
+
+    On PostgreSQL the worker's copy (`lms.signed_in`) answers instead when it can vouch for the session."""
+    key_hash = digest(key)
+    since = utcnow() - lifetime()
+    copy = signed_in.copy()
+    # Only a session with nothing loaded yet takes the copy's objects (they join it as loaded).
+    generation = copy.refresh() if copy is not None and not db.identity_map else None
+    if generation is not None and (kept := copy.get(user_id, key_hash, since)) is not None:
+        user = kept.restore(db)  # joins the session's transaction, which the release is noted for
+        release_read(db, *kept.release)
+        return user
     row = (
-        db.execute(
-            _USER_BY_SESSION,
-            {"key_hash": digest(key), "user_id": user_id, "since": utcnow() - lifetime()},
-        )
+        db.execute(_USER_BY_SESSION, {"key_hash": key_hash, "user_id": user_id, "since": since})
         .unique()
         .one_or_none()
     )
     if row is None:
         return None
-    release_read(db, row.release_id, row.release_synced_at)
-    return row.User
+    release = (row.release_id, row.release_synced_at)
+    release_read(db, *release)
+    user: User = row.User
+    if generation is not None and user.is_active:
+        copy.keep(generation, user_id, key_hash, signed_in.Snapshot.of(user, release, row.session_started))
+    return user
 
 
 def end(db: Session, key: str) -> None:
