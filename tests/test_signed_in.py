@@ -107,8 +107,8 @@ def test_a_page_for_a_person_the_copy_holds_sends_no_statement(app, learner, log
     assert "Lena Learner" in client.get("/").get_data(as_text=True)
 
 
-def test_the_copy_is_per_session_a_stolen_cookie_with_another_key_is_refused(app, held, learner, login_as):
-    other = login_as(learner)  # a second session of the same person: looked up, then held on its own
+def test_a_forged_session_key_is_refused_though_the_copy_holds_the_person(app, held, learner, login_as):
+    other = login_as(learner)  # the same person's id in the cookie, with a key that is not theirs:
     with other.session_transaction() as cookie:
         cookie["lms_sid"] = "not-a-key-of-theirs"
     assert signed_out(other)
