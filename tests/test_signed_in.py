@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
+from conftest import csrf_token
 from flask import Flask
 from sqlalchemy import create_engine, event, text, update
 from sqlalchemy.orm import Session
@@ -174,6 +175,23 @@ def test_a_change_made_through_this_worker_is_seen_by_its_very_next_request(held
     db.execute(update(Membership).where(Membership.id == learner.id).values(active=False))
     db.commit()
     assert signed_out(held)
+
+
+def test_a_person_answered_from_the_copy_changes_their_own_name(held):
+    token = csrf_token(held, "/profile")  # the profile reads columns the lookup leaves out
+    saved = held.post("/profile/name", data={"name": "Lena Leader", "csrf_token": token})
+    assert saved.status_code == 302
+    assert "Lena Leader" in held.get("/").get_data(as_text=True)
+
+
+def test_sign_out_everywhere_in_one_browser_ends_the_other_held_one(app, learner, login_as):
+    phone, laptop = login_as(learner), login_as(learner)
+    for browser in (phone, laptop):
+        eventually(lambda browser=browser: asks_nothing(app, browser), "a page answered from the copy")
+    token = csrf_token(phone, "/profile")
+    assert phone.post("/profile/sign-out-everywhere", data={"csrf_token": token}).status_code == 302
+    assert signed_out(laptop)
+    assert signed_out(phone)
 
 
 def test_a_session_past_its_lifetime_ends_though_the_copy_holds_it(app, held, monkeypatch):
