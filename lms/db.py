@@ -93,7 +93,7 @@ PING_AFTER_IDLE_S = 30.0
 _IDLE_SINCE = "lms.idle_since"
 
 
-def _reads_only(statement: str) -> bool:
+def reads_only(statement: str) -> bool:
     """A statement that writes nothing and locks nothing (a plain SELECT, a SHOW)."""
     return statement.startswith(("SELECT", "SHOW")) and " FOR " not in statement
 
@@ -120,7 +120,7 @@ def _postgresql_engine(url: str) -> Engine:
 
     @event.listens_for(engine, "before_cursor_execute")
     def _begin_before_a_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not _reads_only(statement):
+        if not reads_only(statement):
             begin(conn.connection.dbapi_connection)
 
     @event.listens_for(engine, "savepoint")

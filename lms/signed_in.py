@@ -43,6 +43,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, attributes, make_transient_to_detached
 
+from lms.db import reads_only
 from lms.models import Membership, Organization, OrgUnit, User
 
 log = logging.getLogger(__name__)
@@ -191,10 +192,6 @@ class SignedIn:
         with self._lock:
             self._forget_all()
 
-    def close(self) -> None:
-        with self._lock:
-            self._close()
-
     # --- inside the lock -----------------------------------------------------------------------------
 
     def _forget_all(self) -> None:
@@ -264,7 +261,7 @@ def init_app(app: Flask) -> None:
     # A change committed through this worker: its copy is emptied before the answer goes out.
     @event.listens_for(engine, "before_cursor_execute")
     def _note_a_write(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if not statement.startswith("SELECT") and _WATCHED.search(statement):
+        if not reads_only(statement) and _WATCHED.search(statement):
             conn.info[_WROTE_WATCHED] = True
 
     @event.listens_for(engine, "commit")
