@@ -68,7 +68,7 @@ CHUNK = 10_000  # people written per statement while seeding
 
 
 def result_name(database: str = "sqlite", database_url: str | None = None) -> str:
-    return "dosing" if database == "sqlite" and not database_url else "dosing-postgresql"
+    return postgres.result_name("dosing", database, database_url)
 
 
 def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:

@@ -38,7 +38,7 @@ ROUNDS = 3
 
 
 def result_name(database: str = "sqlite", database_url: str | None = None) -> str:
-    return "lookup" if database == "sqlite" and not database_url else "lookup-postgresql"
+    return postgres.result_name("lookup", database, database_url)
 
 
 def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:

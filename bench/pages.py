@@ -120,8 +120,7 @@ TARGETS: dict[str, tuple[str, float]] = {
 
 
 def result_name(database: str = "sqlite", database_url: str | None = None) -> str:
-    """SQLite keeps `pages`; PostgreSQL writes `pages-postgresql`, so each database keeps its own figures."""
-    return "pages" if database == "sqlite" and not database_url else "pages-postgresql"
+    return postgres.result_name("pages", database, database_url)
 
 
 def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:

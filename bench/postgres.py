@@ -223,6 +223,11 @@ class Database:
     server_cpu: Callable[[], float | None] | None = None
 
 
+def result_name(stem: str, database: str, database_url: str | None) -> str:
+    """SQLite keeps `stem`; PostgreSQL writes `stem-postgresql`, so each database keeps its own figures."""
+    return stem if database == "sqlite" and not database_url else f"{stem}-postgresql"
+
+
 def database_for(stack: ExitStack, database: str, database_url: str | None) -> Database:
     """The database of one run of a benchmark taking `--database` and `--database-url`: SQLite, or a
     scratch database on a throwaway server started here or on the server `database_url` names. What it

@@ -77,7 +77,7 @@ LATER = (
 
 
 def result_name(database: str = "sqlite", database_url: str | None = None) -> str:
-    return "scheduler" if database == "sqlite" and not database_url else "scheduler-postgresql"
+    return postgres.result_name("scheduler", database, database_url)
 
 
 def run(database: str = "sqlite", database_url: str | None = None) -> dict[str, Any]:
